@@ -1,0 +1,41 @@
+# Entitle. `make run` starts the whole system on this machine; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format typecheck schemas demo clean
+
+$(STAMP): pyproject.toml shared/pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Entitle needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)  ## Start PostgreSQL, the broker, SMTP capture and the five services
+	$(BIN)/entitle dev
+
+demo: $(STAMP)  ## Send sample orders to the stack `make run` started
+	$(BIN)/entitle demo
+
+test: $(STAMP)  ## Lint, type-check and run every test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+schemas: $(STAMP)  ## Rewrite the committed JSON Schemas of the events
+	$(BIN)/python -m entitle_events.schemas
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

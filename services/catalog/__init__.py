@@ -1,0 +1,18 @@
+"""The product catalog: configuration the vendor edits (DESIGN §4.1).
+
+Every service reads the same file; no policy lives in code.
+"""
+
+from .loader import DEMO_CATALOG, load_catalog
+from .model import Catalog, Edition, MaintenancePlan, Product, Sku, SkuKind
+
+__all__ = [
+    "DEMO_CATALOG",
+    "Catalog",
+    "Edition",
+    "MaintenancePlan",
+    "Product",
+    "Sku",
+    "SkuKind",
+    "load_catalog",
+]

@@ -1,0 +1,119 @@
+"""Catalog entries: products and editions, maintenance plans, SKUs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from entitle_events.common import LicenseKind
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Code = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._-]+$")]
+Platform = Literal["windows", "macos", "linux"]
+SkuKind = Literal["license", "maintenance", "upgrade", "incident_pack", "support_plan"]
+RenewalBasis = Literal["previous_end", "purchase_date", "previous_end_if_covered"]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Edition(_Entry):
+    code: Code
+    name: str
+    platforms: list[Platform] = ["windows"]
+
+
+class Product(_Entry):
+    code: Code
+    name: str
+    editions: list[Edition]
+    current_major: int = Field(default=1, ge=0, description="Major version sold today.")
+    base_product: Code | None = Field(default=None, description="Set on an add-on product.")
+    support_months_after_next_major: int = Field(default=18, ge=0)
+
+    def edition(self, code: str) -> Edition | None:
+        return next((e for e in self.editions if e.code == code), None)
+
+
+class MaintenancePlan(_Entry):
+    """Every parameter of DESIGN §4.3."""
+
+    code: Code
+    name: str
+    term_months: int = Field(default=12, ge=1, description="Months one renewal buys.")
+    included_months: int = Field(default=0, ge=0, description="Paid cover with a new license.")
+    complimentary_months: int = Field(default=0, ge=0, description="Free cover, first.")
+    renewal_basis: RenewalBasis = "previous_end"
+    renewal_window_months: int | None = Field(
+        default=None,
+        ge=0,
+        description="After complimentary cover ends, months in which renewal is still accepted.",
+    )
+    lapsed_paid_renewal_allowed: bool = True
+    early_renewal_discount_pct: Decimal = Field(default=Decimal(0), ge=0, le=100)
+    min_major_version: int = Field(default=0, ge=0)
+    free_updates_within_major: bool = True
+    upgrade_grace_days: int = Field(
+        default=0, ge=0, description="A new major released this many days after purchase is free."
+    )
+    perpetual_while_active: bool = Field(
+        default=False, description="Covered while the (MSP/subscription) license is active."
+    )
+    notice_days: int = Field(default=30, ge=0, description="Renewal notice lead time.")
+
+    @property
+    def covers_new_license(self) -> bool:
+        """Whether a license sold with this plan starts with coverage."""
+        return bool(
+            self.complimentary_months or self.included_months or self.perpetual_while_active
+        )
+
+
+class Sku(_Entry):
+    code: Code
+    kind: SkuKind
+    product: Code
+    edition: Code | None = None
+    license_kind: LicenseKind | None = None
+    seats: int | None = Field(default=1, ge=1, description="Activations per license; null: site.")
+    one_license_per_unit: bool = Field(
+        default=True, description="Quantity N issues N licenses; false: one license, N seats."
+    )
+    term_months: int | None = Field(default=None, ge=1, description="Subscription/trial term.")
+    plan: Code | None = Field(default=None, description="Maintenance plan this SKU starts.")
+    list_price: Decimal = Field(default=Decimal(0), ge=0)
+    incidents: int = Field(default=0, ge=0, description="Incident credits of an incident pack.")
+
+
+class Catalog(_Entry):
+    name: str = "catalog"
+    currency: str = "EUR"
+    products: list[Product]
+    plans: list[MaintenancePlan] = []
+    skus: list[Sku]
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Catalog:
+        products = {p.code: p for p in self.products}
+        plans = {p.code for p in self.plans}
+        for sku in self.skus:
+            product = products.get(sku.product)
+            if product is None:
+                raise ValueError(f"sku {sku.code}: unknown product {sku.product}")
+            if sku.edition is not None and product.edition(sku.edition) is None:
+                raise ValueError(f"sku {sku.code}: product {sku.product} has no {sku.edition}")
+            if sku.plan is not None and sku.plan not in plans:
+                raise ValueError(f"sku {sku.code}: unknown plan {sku.plan}")
+            if sku.kind == "license" and (sku.edition is None or sku.license_kind is None):
+                raise ValueError(f"sku {sku.code}: a license SKU needs edition and license_kind")
+        return self
+
+    def sku(self, code: str) -> Sku | None:
+        return next((s for s in self.skus if s.code == code), None)
+
+    def product(self, code: str) -> Product | None:
+        return next((p for p in self.products if p.code == code), None)
+
+    def plan(self, code: str) -> MaintenancePlan | None:
+        return next((p for p in self.plans if p.code == code), None)

@@ -1,0 +1,192 @@
+"""The `entitle` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="Entitle: licenses, maintenance and support for software vendors.", no_args_is_help=True
+)
+keys_app = typer.Typer(help="Signing keys for license keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+console = Console()
+
+SERVICE_NAMES = ("ingress", "licensing", "maintenance", "ticketing", "notification")
+
+
+@app.command()
+def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))]) -> None:
+    """Run one service: its consumer, outbox relay, jobs and HTTP API."""
+    import uvicorn
+
+    from services.runtime.http import create_app
+
+    definition = _definition(service)
+    settings = definition.settings
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(definition),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )
+
+
+def _definition(service: str):  # type: ignore[no-untyped-def]
+    if service == "ingress":
+        from services.ingress.bootstrap import build as build_ingress
+
+        return build_ingress()
+    if service == "licensing":
+        from services.licensing.bootstrap import build as build_licensing
+
+        return build_licensing()
+    if service == "maintenance":
+        from services.maintenance.bootstrap import build as build_maintenance
+
+        return build_maintenance()
+    if service == "ticketing":
+        from services.ticketing.bootstrap import build as build_ticketing
+
+        return build_ticketing()
+    if service == "notification":
+        from services.notification.bootstrap import build as build_notification
+
+        return build_notification()
+    raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICE_NAMES)}")
+
+
+@app.command()
+def dev(
+    var: Annotated[Path, typer.Option(help="Where data, logs, mail and dev.json go.")] = Path(
+        "var"
+    ),
+    pg_port: Annotated[int, typer.Option(help="Embedded PostgreSQL port.")] = 5432,
+) -> None:
+    """Start everything on this machine: PostgreSQL, the broker, SMTP capture, five services."""
+    from services.devstack.stack import Stack, StackConfig
+
+    stack = Stack(StackConfig(var_dir=var, pg_port=pg_port))
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    started = time.monotonic()
+    try:
+        with console.status("starting PostgreSQL, broker and SMTP capture") as status:
+            stack.start_infrastructure()
+            status.update("starting the five services")
+            stack.start_services()
+            stack.wait_ready(timeout=90)
+        info = stack.describe()
+        (stack.var / "dev.json").write_text(json.dumps(info, indent=2) + "\n")
+        _summary(info, time.monotonic() - started, stack.var / "dev.json")
+        while not stopping.is_set():
+            stopping.wait(0.5)
+            for name, process in list(stack.processes.items()):
+                if process.poll() is not None:
+                    console.print(
+                        f"[red]{name} exited[/red]; see {stack.var / 'log' / (name + '.log')}"
+                    )
+                    stack.processes.pop(name)
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:
+        console.print(f"[red]could not start:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        with console.status("stopping"):
+            stack.stop()
+        console.print("stopped")
+
+
+def _summary(info: dict[str, object], seconds: float, path: Path) -> None:
+    table = Table(title=f"Entitle is running (ready in {seconds:.1f}s)")
+    table.add_column("what")
+    table.add_column("where")
+    services = info["services"]
+    assert isinstance(services, dict)
+    for name, url in services.items():
+        table.add_row(name, f"{url}  (docs: {url}/docs)")
+    table.add_row("kafka", str(info["kafka_bootstrap"]))
+    table.add_row("postgres", str(info["database_url"]))
+    table.add_row("smtp capture", f"{info['smtp']} -> {info['mail_dir']}")
+    console.print(table)
+    console.print(f"Webhook secret, admin API key and more: [bold]{path}[/bold]")
+    console.print("Send sample orders with [bold]entitle demo[/bold]; stop with Ctrl-C.")
+
+
+@app.command()
+def demo(
+    var: Annotated[Path, typer.Option(help="The folder `entitle dev` writes to.")] = Path("var"),
+    orders: Annotated[int, typer.Option(min=1, max=100)] = 1,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the emails.")] = 30,
+) -> None:
+    """Send signed sample orders to the running stack and show what came out."""
+    from services.cli.webhook_client import post_order, sample_order
+
+    info_path = var / "dev.json"
+    if not info_path.exists():
+        console.print(f"[red]{info_path} not found[/red]: start the stack with `make run` first")
+        raise typer.Exit(1)
+    info = json.loads(info_path.read_text())
+    headers = {"authorization": f"Bearer {info['admin_api_key']}"}
+    sent = []
+    with httpx.Client(timeout=10) as client:
+        for _ in range(orders):
+            order = sample_order()
+            response = post_order(client, info["webhook_url"], info["webhook_secret"], order)
+            console.print(f"order {order['order_id']}: HTTP {response.status_code} {response.text}")
+            if response.status_code == 202:
+                sent.append(order["order_id"])
+        deadline = time.monotonic() + timeout
+        table = Table(title="What came out")
+        for column in ("order", "email to", "subject", "status"):
+            table.add_column(column)
+        found: dict[str, dict[str, str]] = {}
+        while len(found) < len(sent) and time.monotonic() < deadline:
+            for order_id in sent:
+                if order_id in found:
+                    continue
+                listed = client.get(
+                    f"{info['services']['notification']}/deliveries",
+                    params={"correlation_id": order_id},
+                    headers=headers,
+                ).json()
+                for item in listed.get("items", []):
+                    if item["status"] != "pending":
+                        found[order_id] = item
+            time.sleep(0.3)
+    for order_id in sent:
+        item = found.get(order_id)
+        if item:
+            table.add_row(order_id, item["recipient"], item["subject"], item["status"])
+        else:
+            table.add_row(order_id, "-", "-", f"no email after {timeout:.0f}s")
+    console.print(table)
+    console.print(f"Captured mail: {info['mail_dir']}")
+
+
+@keys_app.command("generate")
+def generate_key() -> None:
+    """Print a new Ed25519 signing key for ENTITLE_SIGNING_KEY."""
+    from services.licensing.domain.keys import generate_private_key
+
+    typer.echo(generate_private_key())
+
+
+if __name__ == "__main__":
+    app()

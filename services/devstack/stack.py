@@ -1,0 +1,253 @@
+"""The whole system on one machine: embedded PostgreSQL and broker, SMTP capture, and the five
+services as separate processes. `entitle dev` runs it; the end-to-end tests drive it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.licensing.domain.keys import generate_private_key
+from services.runtime.settings import DEFAULT_PORTS
+
+from .broker import EmbeddedBroker
+from .mail import MailCapture
+from .postgres import EmbeddedPostgres
+
+SERVICES = ("ingress", "licensing", "maintenance", "ticketing", "notification")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class StackConfig:
+    var_dir: Path
+    pg_port: int = 5432
+    broker_port: int = 9092
+    smtp_port: int = 2525
+    http_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    durable_db: bool = True
+    database_url: str | None = None
+    """An external PostgreSQL server instead of the embedded one."""
+    kafka_bootstrap: str | None = None
+    """An external broker instead of the embedded one."""
+    kafka_idempotence: bool | None = None
+    start_mail_capture: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def ephemeral(cls, var_dir: Path) -> StackConfig:
+        """Free ports everywhere, a fast throwaway database: for tests and benchmarks."""
+        return cls(
+            var_dir=var_dir,
+            pg_port=free_port(),
+            broker_port=free_port(),
+            smtp_port=free_port(),
+            http_ports={name: free_port() for name in SERVICES},
+            durable_db=False,
+            database_url=os.environ.get("ENTITLE_DATABASE_URL"),
+            kafka_bootstrap=os.environ.get("ENTITLE_KAFKA_BOOTSTRAP"),
+        )
+
+
+@dataclass(frozen=True)
+class Secrets:
+    webhook_secret: str
+    admin_api_key: str
+    signing_key: str
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> Secrets:
+        if path.exists():
+            return cls(**json.loads(path.read_text()))
+        made = cls(
+            webhook_secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+            admin_api_key="ent_admin_" + secrets.token_urlsafe(24),
+            signing_key=generate_private_key(),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(made.__dict__, indent=2))
+        path.chmod(0o600)
+        return made
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.var = config.var_dir.resolve()
+        self.var.mkdir(parents=True, exist_ok=True)
+        (self.var / "log").mkdir(exist_ok=True)
+        self.secrets = Secrets.load_or_create(self.var / "secrets.json")
+        self.postgres: EmbeddedPostgres | None = None
+        self.broker: EmbeddedBroker | None = None
+        self.mail: MailCapture | None = None
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.clock_file = self.var / "clock-offset"
+
+    # -- infrastructure -------------------------------------------------------------------
+    @property
+    def database_url(self) -> str:
+        if self.config.database_url:
+            return self.config.database_url
+        assert self.postgres is not None
+        return self.postgres.url
+
+    @property
+    def bootstrap(self) -> str:
+        if self.config.kafka_bootstrap:
+            return self.config.kafka_bootstrap
+        assert self.broker is not None
+        return self.broker.bootstrap
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var / "mail"
+
+    def start_infrastructure(self) -> None:
+        if not self.config.database_url:
+            self.postgres = EmbeddedPostgres(
+                self.var / "pg", self.config.pg_port, durable=self.config.durable_db
+            )
+            self.postgres.start()
+        if not self.config.kafka_bootstrap:
+            self.broker = EmbeddedBroker(self.config.broker_port, self.var / "log" / "broker.log")
+            self.broker.start()
+        if self.config.start_mail_capture:
+            self.mail = MailCapture(self.mail_dir, self.config.smtp_port)
+            self.mail.start()
+
+    # -- services -------------------------------------------------------------------------
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.config.http_ports[service]}"
+
+    def service_env(self, service: str) -> dict[str, str]:
+        idempotence = self.config.kafka_idempotence
+        if idempotence is None:
+            idempotence = bool(self.config.kafka_bootstrap)  # Tansu refuses idempotence
+        env = {
+            **os.environ,
+            "ENTITLE_DATABASE_URL": self.database_url,
+            "ENTITLE_KAFKA_BOOTSTRAP": self.bootstrap,
+            "ENTITLE_KAFKA_IDEMPOTENCE": str(idempotence).lower(),
+            "ENTITLE_HTTP_PORT": str(self.config.http_ports[service]),
+            "ENTITLE_ADMIN_API_KEY": self.secrets.admin_api_key,
+            "ENTITLE_WEBHOOK_SECRETS": self.secrets.webhook_secret,
+            "ENTITLE_SIGNING_KEY": self.secrets.signing_key,
+            "ENTITLE_SMTP_HOST": "127.0.0.1",
+            "ENTITLE_SMTP_PORT": str(self.config.smtp_port),
+            "ENTITLE_CLOCK_OFFSET_FILE": str(self.clock_file),
+            "PYTHONUNBUFFERED": "1",
+            **self.config.extra_env,
+        }
+        return env
+
+    def start_service(self, service: str) -> None:
+        log = open(self.var / "log" / f"{service}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "serve", service],
+            env=self.service_env(service),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def start_services(self, services: Iterable[str] = SERVICES) -> None:
+        for service in services:
+            self.start_service(service)
+
+    def wait_ready(self, services: Iterable[str] = SERVICES, timeout: float = 60) -> None:
+        pending = set(services)
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2) as client:
+            while pending:
+                for service in sorted(pending):
+                    process = self.processes[service]
+                    if process.poll() is not None:
+                        raise RuntimeError(f"{service} exited: {self.log_tail(service)}")
+                    try:
+                        if client.get(f"{self.url(service)}/readyz").status_code == 200:
+                            pending.discard(service)
+                    except httpx.TransportError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    raise RuntimeError(f"not ready after {timeout}s: {sorted(pending)}")
+                if pending:
+                    time.sleep(0.1)
+
+    def kill_service(self, service: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes.pop(service, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(sig)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def restart_service(self, service: str, sig: int = signal.SIGKILL) -> None:
+        self.kill_service(service, sig)
+        self.start_service(service)
+
+    def log_tail(self, service: str, lines: int = 30) -> str:
+        path = self.var / "log" / f"{service}.log"
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            if path.exists()
+            else ""
+        )
+
+    def stop(self) -> None:
+        for service in list(self.processes):
+            process = self.processes[service]
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for service in list(self.processes):
+            self.kill_service(service, signal.SIGTERM)
+        if self.mail is not None:
+            self.mail.stop()
+            self.mail = None
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+        if self.postgres is not None:
+            self.postgres.stop()
+            self.postgres = None
+
+    def describe(self) -> dict[str, Any]:
+        """What `var/dev.json` holds: every URL, port and secret a client needs."""
+        return {
+            "services": {name: self.url(name) for name in SERVICES},
+            "ports": {
+                **{name: self.config.http_ports[name] for name in SERVICES},
+                "broker": self.config.broker_port,
+                "smtp": self.config.smtp_port,
+                "postgres": self.config.pg_port,
+            },
+            "kafka_bootstrap": self.bootstrap,
+            "database_url": self.database_url,
+            "smtp": f"127.0.0.1:{self.config.smtp_port}",
+            "mail_dir": str(self.mail_dir),
+            "webhook_url": f"{self.url('ingress')}/webhooks/orders",
+            "webhook_secret": self.secrets.webhook_secret,
+            "admin_api_key": self.secrets.admin_api_key,
+            "signing_public_key_url": f"{self.url('licensing')}/.well-known/entitle-signing-key",
+        }

@@ -1,0 +1,58 @@
+"""Tables of ingress: accepted orders and webhook receipts."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.runtime.db import Connection
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    order_id: str
+    event_id: uuid.UUID
+    body_sha256: str
+    outbox_id: int
+
+
+async def find_by_webhook(conn: Connection, webhook_id: str) -> StoredOrder | None:
+    row = await conn.fetchrow(
+        "select o.order_id, o.event_id, o.body_sha256, o.outbox_id from webhook_receipts r"
+        " join orders o using (order_id) where r.webhook_id = $1",
+        webhook_id,
+    )
+    return StoredOrder(**row) if row else None
+
+
+async def lock_order(conn: Connection, order_id: str) -> StoredOrder | None:
+    # Serialises concurrent deliveries of one order id for the rest of the transaction.
+    await conn.execute("select pg_advisory_xact_lock(hashtext($1))", order_id)
+    row = await conn.fetchrow(
+        "select order_id, event_id, body_sha256, outbox_id from orders where order_id = $1",
+        order_id,
+    )
+    return StoredOrder(**row) if row else None
+
+
+async def insert_order(conn: Connection, order: StoredOrder, at: datetime) -> None:
+    await conn.execute(
+        "insert into orders (order_id, event_id, body_sha256, outbox_id, received_at)"
+        " values ($1, $2, $3, $4, $5)",
+        order.order_id,
+        order.event_id,
+        order.body_sha256,
+        order.outbox_id,
+        at,
+    )
+
+
+async def record_receipt(conn: Connection, webhook_id: str, order_id: str, at: datetime) -> None:
+    await conn.execute(
+        "insert into webhook_receipts (webhook_id, order_id, received_at) values ($1, $2, $3)"
+        " on conflict do nothing",
+        webhook_id,
+        order_id,
+        at,
+    )

@@ -1,0 +1,23 @@
+"""Composition root of ingress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from entitle_events.topics import COMMERCE_ORDERS
+
+from services.runtime.service import ServiceDefinition
+
+from .entrypoints.http import router
+from .settings import IngressSettings
+
+
+def build(settings: IngressSettings | None = None) -> ServiceDefinition:
+    return ServiceDefinition(
+        name="ingress",
+        settings=settings or IngressSettings(),
+        migrations=Path(__file__).parent / "migrations",
+        description="Receives the shop's signed order webhooks and publishes them to Kafka.",
+        routers=[router],
+        publishes=[COMMERCE_ORDERS],
+    )

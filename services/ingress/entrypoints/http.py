@@ -1,0 +1,111 @@
+"""`POST /webhooks/orders`: the shop's signed order webhook (DESIGN §4.6)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from entitle_events import Order
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, ValidationError
+
+from services.runtime.errors import ApiError
+from services.runtime.http import RuntimeDep
+
+from ..domain.webhook_signature import SignatureError, verify
+from ..handlers.receive_order import receive_order
+from ..settings import IngressSettings
+
+router = APIRouter(tags=["orders"])
+
+
+class OrderAccepted(BaseModel):
+    order_id: str
+    event_id: str
+    duplicate: bool
+
+
+class ErrorResponse(BaseModel):
+    code: str
+    detail: str
+
+
+@router.post(
+    "/webhooks/orders",
+    status_code=202,
+    response_model=OrderAccepted,
+    summary="Receive an order from the shop (Standard Webhooks signature)",
+    responses={
+        401: {"model": ErrorResponse, "description": "Signature missing, wrong or stale"},
+        409: {"model": ErrorResponse, "description": "Order id or webhook id already used"},
+        413: {"model": ErrorResponse, "description": "Body too large"},
+        422: {"model": ErrorResponse, "description": "Not a valid order"},
+        503: {"model": ErrorResponse, "description": "Stored, not yet published: retry"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": Order.model_json_schema()}},
+        }
+    },
+)
+async def post_order(
+    request: Request,
+    runtime: RuntimeDep,
+    traceparent: Annotated[str | None, Header()] = None,
+) -> OrderAccepted:
+    settings = runtime.settings
+    assert isinstance(settings, IngressSettings)
+    declared = request.headers.get("content-length")
+    if (
+        declared is not None
+        and declared.isdigit()
+        and int(declared) > settings.webhook_max_body_bytes
+    ):
+        raise _too_large(settings)
+    body = await request.body()
+    if len(body) > settings.webhook_max_body_bytes:
+        raise _too_large(settings)
+    secrets = [s.get_secret_value() for s in settings.webhook_secrets]
+    if not secrets:
+        raise ApiError(503, "WEBHOOK_NOT_CONFIGURED", "no webhook secret is configured")
+    try:
+        webhook_id = verify(
+            secrets,
+            request.headers,
+            body,
+            runtime.clock.now(),
+            settings.webhook_tolerance_seconds,
+        )
+    except SignatureError as exc:
+        raise ApiError(401, exc.code, exc.detail) from exc
+    try:
+        order = Order.model_validate_json(body)
+    except ValidationError as exc:
+        raise ApiError(422, "INVALID_ORDER", _describe(exc), errors=_fields(exc)) from exc
+    accepted = await receive_order(
+        runtime,
+        webhook_id=webhook_id,
+        order=order,
+        traceparent=traceparent,
+        publish_timeout=settings.publish_timeout_seconds,
+    )
+    return OrderAccepted(
+        order_id=accepted.order_id, event_id=accepted.event_id, duplicate=accepted.duplicate
+    )
+
+
+def _too_large(settings: IngressSettings) -> ApiError:
+    return ApiError(
+        413, "PAYLOAD_TOO_LARGE", f"the body exceeds {settings.webhook_max_body_bytes} bytes"
+    )
+
+
+def _fields(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+        for e in exc.errors()
+    ]
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(f"{f['field']}: {f['message']}" for f in _fields(exc)[:10])

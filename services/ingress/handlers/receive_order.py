@@ -1,0 +1,65 @@
+"""Accept a verified order: store it once, put `order.placed` in the outbox, wait for Kafka."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from entitle_events import Order, OrderPlaced
+
+from services.runtime.errors import ApiError
+from services.runtime.service import Runtime
+
+from ..adapters import orders
+
+
+@dataclass(frozen=True)
+class Accepted:
+    order_id: str
+    event_id: str
+    duplicate: bool
+
+
+async def receive_order(
+    runtime: Runtime,
+    *,
+    webhook_id: str,
+    order: Order,
+    traceparent: str | None,
+    publish_timeout: float,
+) -> Accepted:
+    # Compared on the parsed order, so a resend that only reformats the JSON is the same order.
+    digest = hashlib.sha256(order.model_dump_json().encode()).hexdigest()
+    async with runtime.transaction() as ctx:
+        stored = await orders.find_by_webhook(ctx.conn, webhook_id)
+        if stored is not None and stored.order_id != order.order_id:
+            raise ApiError(
+                409, "WEBHOOK_ID_REUSED", f"webhook-id {webhook_id} was used for another order"
+            )
+        if stored is None:
+            stored = await orders.lock_order(ctx.conn, order.order_id)
+        duplicate = stored is not None
+        if stored is None:
+            event = ctx.emit(
+                OrderPlaced.model_validate(order.model_dump()),
+                subject=order.order_id,
+                correlationid=order.order_id,
+                traceparent=traceparent,
+            )
+            [outbox_id] = await ctx.flush()
+            stored = orders.StoredOrder(order.order_id, event.id, digest, outbox_id)
+            await orders.insert_order(ctx.conn, stored, ctx.now())
+        elif stored.body_sha256 != digest:
+            raise ApiError(
+                409,
+                "ORDER_CONFLICT",
+                f"order {order.order_id} was already received with different content",
+            )
+        await orders.record_receipt(ctx.conn, webhook_id, order.order_id, ctx.now())
+    if not await runtime.relay.wait_published(stored.outbox_id, publish_timeout):
+        raise ApiError(
+            503,
+            "PUBLISH_PENDING",
+            "the order is stored and will be published; retry with the same webhook-id",
+        )
+    return Accepted(stored.order_id, str(stored.event_id), duplicate)

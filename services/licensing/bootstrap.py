@@ -1,0 +1,52 @@
+"""Composition root of licensing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from entitle_events import Event
+from entitle_events.commerce import OrderPlaced
+from entitle_events.topics import LICENSING_LICENSES, LICENSING_RELEASES
+
+from services.catalog import load_catalog
+from services.runtime.consumer import Subscriptions
+from services.runtime.context import Context
+from services.runtime.service import Runtime, ServiceDefinition
+
+from .domain.keys import KeyRing
+from .entrypoints.http import router
+from .handlers.orders import on_order_placed
+from .settings import LicensingSettings
+
+
+def build(settings: LicensingSettings | None = None) -> ServiceDefinition:
+    settings = settings or LicensingSettings()
+    if settings.signing_key is None:
+        raise SystemExit("ENTITLE_SIGNING_KEY is not set: create one with `entitle keys generate`")
+    catalog = load_catalog(settings.catalog_path)
+    keys = KeyRing(
+        settings.signing_key.get_secret_value(),
+        settings.signing_key_id,
+        settings.retired_public_keys,
+    )
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(OrderPlaced)
+    async def order_placed(ctx: Context, event: Event[Any]) -> None:
+        await on_order_placed(ctx, event, catalog, keys)
+
+    async def on_start(runtime: Runtime) -> None:
+        runtime.state["catalog"] = catalog
+        runtime.state["keys"] = keys
+
+    return ServiceDefinition(
+        name="licensing",
+        settings=settings,
+        migrations=Path(__file__).parent / "migrations",
+        description="Issues signed license keys, tracks activations and answers validation.",
+        subscriptions=subscriptions,
+        routers=[router],
+        publishes=[LICENSING_LICENSES, LICENSING_RELEASES],
+        on_start=on_start,
+    )

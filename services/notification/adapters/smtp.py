@@ -1,0 +1,101 @@
+"""Sending over SMTP (aiosmtplib) and telling transient from permanent failures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import aiosmtplib
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    permanent: bool = False
+    code: int | None = None
+    error: str = ""
+
+
+class Mailer:
+    """Keeps one SMTP connection open and reconnects when it drops."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        starttls: bool = False,
+        use_tls: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 15,
+    ) -> None:
+        self._options = {
+            "hostname": host,
+            "port": port,
+            "use_tls": use_tls,
+            "start_tls": starttls,
+            "username": username,
+            "password": password,
+            "timeout": timeout,
+        }
+        self._client: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()
+
+    async def send(self, message: EmailMessage) -> SendResult:
+        async with self._lock:
+            for attempt in (1, 2):
+                try:
+                    client = await self._connected()
+                    await client.send_message(message)
+                    return SendResult(ok=True)
+                except aiosmtplib.SMTPServerDisconnected as exc:
+                    await self._drop()
+                    if attempt == 2:
+                        return SendResult(ok=False, error=f"disconnected: {exc}")
+                except aiosmtplib.SMTPRecipientsRefused as exc:
+                    refused = exc.recipients[0] if exc.recipients else None
+                    code = refused.code if refused else None
+                    return _classified(code, str(refused or exc))
+                except aiosmtplib.SMTPResponseException as exc:
+                    await self._reset()
+                    return _classified(exc.code, exc.message)
+                except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                    await self._drop()
+                    return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+        return SendResult(ok=False, error="unreachable")
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._drop()
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is None or not self._client.is_connected:
+            self._client = aiosmtplib.SMTP(**self._options)  # type: ignore[arg-type]
+            await self._client.connect()
+        return self._client
+
+    async def _reset(self) -> None:
+        if self._client is not None and self._client.is_connected:
+            try:
+                await self._client.rset()
+            except aiosmtplib.SMTPException:
+                await self._drop()
+
+    async def _drop(self) -> None:
+        if self._client is not None:
+            try:
+                if self._client.is_connected:
+                    await self._client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self._client.close()
+            self._client = None
+
+
+def _classified(code: int | None, message: str) -> SendResult:
+    permanent = code is not None and 500 <= code < 600
+    return SendResult(ok=False, permanent=permanent, code=code, error=message[:500])

@@ -1,0 +1,56 @@
+"""Email rendering: Jinja2, autoescape on for HTML, plain text and HTML alternatives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _date(value: datetime | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.strftime("%d %B %Y")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=False,
+    )
+    env.filters["date"] = _date
+    return env
+
+
+ENVIRONMENT = _environment()
+
+
+def template_names() -> list[str]:
+    return sorted(p.name for p in TEMPLATE_DIR.iterdir() if (p / "body.txt").exists())
+
+
+def render(template: str, data: dict[str, Any]) -> Rendered:
+    def one(part: str) -> str:
+        return ENVIRONMENT.get_template(f"{template}/{part}").render(**data)
+
+    return Rendered(
+        subject=" ".join(one("subject.txt").split()),
+        text=one("body.txt").strip() + "\n",
+        html=one("body.html"),
+    )

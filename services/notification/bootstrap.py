@@ -1,0 +1,55 @@
+"""Composition root of notification."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from entitle_events import Event
+from entitle_events.licensing import LicenseIssued
+from entitle_events.maintenance import CoverageStarted
+from entitle_events.topics import NOTIFICATION_DELIVERIES
+
+from services.catalog import load_catalog
+from services.runtime.consumer import Subscriptions
+from services.runtime.context import Context
+from services.runtime.scheduler import Job
+from services.runtime.service import Runtime, ServiceDefinition
+
+from .adapters.smtp import Mailer
+from .entrypoints.http import router
+from .handlers.events import on_customer_event
+from .handlers.send import send_due
+from .settings import NotificationSettings
+
+
+def build(settings: NotificationSettings | None = None) -> ServiceDefinition:
+    settings = settings or NotificationSettings()
+    catalog = load_catalog(settings.catalog_path)
+    subscriptions = Subscriptions()
+    mailer = Mailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        starttls=settings.smtp_starttls,
+        use_tls=settings.smtp_tls,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+    )
+
+    @subscriptions.on(LicenseIssued, CoverageStarted)
+    async def customer_event(ctx: Context, event: Event[Any]) -> None:
+        await on_customer_event(ctx, event, catalog, settings.message_id_domain)
+
+    def jobs(runtime: Runtime) -> list[Job]:
+        return [Job("send-email", lambda: send_due(runtime, mailer, settings), interval=0.5)]
+
+    return ServiceDefinition(
+        name="notification",
+        settings=settings,
+        migrations=Path(__file__).parent / "migrations",
+        description="Emails customers for the other services' events, exactly once.",
+        subscriptions=subscriptions,
+        routers=[router],
+        publishes=[NOTIFICATION_DELIVERIES],
+        jobs=jobs,
+    )

@@ -1,0 +1,84 @@
+"""Notification's HTTP API: delivery records and suppressions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from services.runtime.auth import Principal
+from services.runtime.http import RuntimeDep, require
+
+from ..adapters import deliveries
+
+router = APIRouter(tags=["deliveries"])
+
+
+class DeliveryView(BaseModel):
+    id: str
+    event_id: str
+    event_type: str
+    correlation_id: str | None
+    template: str
+    recipient: str
+    transactional: bool
+    subject: str
+    message_id: str
+    status: Literal["pending", "sent", "failed", "suppressed"]
+    attempts: int
+    last_error: str | None
+    smtp_code: int | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryView]
+
+
+class SuppressionRequest(BaseModel):
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    reason: str = "unsubscribed"
+
+
+@router.get("/deliveries", response_model=DeliveryList)
+async def list_deliveries(
+    runtime: RuntimeDep,
+    _: Annotated[Principal, Depends(require("deliveries:read"))],
+    recipient: str | None = None,
+    event_id: str | None = None,
+    template: str | None = None,
+    status: Literal["pending", "sent", "failed", "suppressed"] | None = None,
+    correlation_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DeliveryList:
+    rows = await deliveries.search(
+        runtime.pool,
+        {
+            "recipient": recipient,
+            "event_id::text": event_id,
+            "template": template,
+            "status": status,
+            "correlation_id": correlation_id,
+        },
+        limit,
+        offset,
+    )
+    return DeliveryList(
+        items=[
+            DeliveryView(**{**r, "id": str(r["id"]), "event_id": str(r["event_id"])}) for r in rows
+        ]
+    )
+
+
+@router.post("/suppressions", status_code=204)
+async def add_suppression(
+    body: SuppressionRequest,
+    runtime: RuntimeDep,
+    _: Annotated[Principal, Depends(require("suppressions:write"))],
+) -> None:
+    async with runtime.transaction() as ctx:
+        await deliveries.suppress(ctx.conn, body.email, body.reason, ctx.now())

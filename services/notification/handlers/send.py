@@ -1,0 +1,110 @@
+"""The sender job: claims due deliveries, sends them, records the outcome.
+
+Exactly one email per (event, template, recipient): the delivery row is unique on that
+triple and is marked sent in the same transaction that emits `notification.sent`. The one
+window left is a crash after the SMTP server accepted and before that commit; the email is
+then sent again with the same Message-ID, which receiving systems use to drop duplicates.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from entitle_events.notification import (
+    NotificationFailed,
+    NotificationSent,
+    NotificationSuppressed,
+)
+
+from services.runtime.context import Context
+from services.runtime.service import Runtime
+
+from ..adapters import deliveries
+from ..adapters.smtp import Mailer
+from ..settings import NotificationSettings
+
+
+async def send_due(runtime: Runtime, mailer: Mailer, settings: NotificationSettings) -> int:
+    async with runtime.transaction() as ctx:
+        due = await deliveries.claim_due(ctx.conn, ctx.now(), settings.send_batch_max)
+        for row in due:
+            await _deliver(ctx, row, mailer, settings)
+    return len(due)
+
+
+async def _deliver(
+    ctx: Context, row: dict[str, Any], mailer: Mailer, settings: NotificationSettings
+) -> None:
+    now = ctx.now()
+    ref = {
+        "delivery_id": str(row["id"]),
+        "template": row["template"],
+        "recipient": row["recipient"],
+        "cause_event_id": str(row["event_id"]),
+        "cause_event_type": row["event_type"],
+    }
+    subject = str(row["id"])
+    if row["suppressed"] and not row["transactional"]:
+        await deliveries.mark(ctx.conn, row["id"], "suppressed", at=now, error="suppressed")
+        ctx.emit(
+            NotificationSuppressed(**ref, suppressed_at=now, reason="address suppressed"),
+            subject=subject,
+        )
+        return
+    result = await mailer.send(_message(row, settings))
+    if result.ok:
+        await deliveries.mark(ctx.conn, row["id"], "sent", at=now)
+        ctx.emit(
+            NotificationSent(
+                **ref, message_id=row["message_id"], sent_at=now, attempts=row["attempts"] + 1
+            ),
+            subject=subject,
+        )
+        return
+    attempts = row["attempts"] + 1
+    if result.permanent or attempts >= settings.send_max_attempts:
+        await deliveries.mark(
+            ctx.conn, row["id"], "failed", at=now, error=result.error, code=result.code
+        )
+        if result.permanent:
+            await deliveries.suppress(ctx.conn, row["recipient"], f"bounced: {result.error}", now)
+        ctx.emit(
+            NotificationFailed(
+                **ref,
+                failed_at=now,
+                error=result.error,
+                smtp_code=result.code,
+                permanent=result.permanent,
+            ),
+            subject=subject,
+        )
+        return
+    delay = min(settings.send_backoff_max, settings.send_backoff_initial * 2 ** (attempts - 1))
+    await deliveries.mark(
+        ctx.conn,
+        row["id"],
+        "pending",
+        at=now,
+        error=result.error,
+        code=result.code,
+        next_attempt_at=now + timedelta(seconds=delay),
+    )
+
+
+def _message(row: dict[str, Any], settings: NotificationSettings) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = row["recipient"]
+    message["Subject"] = row["subject"]
+    message["Message-ID"] = row["message_id"]
+    message["Date"] = format_datetime(row["created_at"])
+    message["X-Entitle-Template"] = row["template"]
+    message["X-Entitle-Event"] = str(row["event_id"])
+    if row["correlation_id"]:
+        message["X-Entitle-Correlation"] = row["correlation_id"]
+    message.set_content(row["body_text"])
+    message.add_alternative(row["body_html"], subtype="html")
+    return message

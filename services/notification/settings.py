@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from services.runtime.settings import RuntimeSettings
+
+
+class NotificationSettings(RuntimeSettings):
+    service: str = "notification"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = Field(default="Entitle <licenses@entitle.example>")
+    message_id_domain: str = Field(
+        default="entitle.example", description="Right side of Message-IDs."
+    )
+    send_batch_max: int = Field(default=20, ge=1)
+    send_max_attempts: int = Field(default=12, ge=1, description="Then the email is failed.")
+    send_backoff_initial: float = Field(default=2.0, gt=0, description="Seconds.")
+    send_backoff_max: float = Field(default=600.0, gt=0, description="Seconds.")

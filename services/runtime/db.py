@@ -1,0 +1,81 @@
+"""PostgreSQL: one database per service, created on first start, migrated at every start."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    # What handlers get: a plain connection or one borrowed from the pool.
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection
+
+log = logging.getLogger(__name__)
+
+RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
+# Any constant works; it only has to be the same in every copy of every service.
+_MIGRATION_LOCK = 0x656E7469746C65
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def ensure_database(server_url: str, name: str) -> None:
+    """Create the service's database if it does not exist yet."""
+    conn = await asyncpg.connect(server_url, timeout=10)
+    try:
+        exists = await conn.fetchval("select 1 from pg_database where datname = $1", name)
+        if not exists:
+            try:
+                await conn.execute(f'create database "{name}"')
+                log.info("created database %s", name)
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
+
+
+async def create_pool(url: str, size: int) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        url, min_size=min(2, size), max_size=size, command_timeout=30, timeout=10
+    )
+    assert pool is not None
+    return pool
+
+
+async def migrate(pool: asyncpg.Pool, *directories: Path) -> list[str]:
+    """Apply every `NNNN_*.sql` file not applied yet, in order, each in its own transaction.
+
+    Several copies may start at once: an advisory lock lets one migrate while the others wait.
+    """
+    applied: list[str] = []
+    async with pool.acquire() as conn:
+        await conn.execute("select pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            await conn.execute(
+                "create table if not exists schema_migrations ("
+                " name text primary key, applied_at timestamptz not null default now())"
+            )
+            done = {r["name"] for r in await conn.fetch("select name from schema_migrations")}
+            for directory in directories:
+                for path in sorted(directory.glob("*.sql")):
+                    name = f"{directory.parent.name}/{path.name}"
+                    if name in done:
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(path.read_text())
+                        await conn.execute("insert into schema_migrations(name) values ($1)", name)
+                    applied.append(name)
+                    log.info("applied migration %s", name)
+        finally:
+            await conn.execute("select pg_advisory_unlock($1)", _MIGRATION_LOCK)
+    return applied

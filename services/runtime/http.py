@@ -1,0 +1,123 @@
+"""The HTTP side every service shares: lifespan, health, metrics, errors, API keys."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import metrics
+from .auth import Principal
+from .clock import Clock
+from .errors import ApiError
+from .service import Runtime, ServiceDefinition
+
+log = logging.getLogger(__name__)
+
+
+def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> FastAPI:
+    runtime = Runtime(definition, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=f"Entitle {definition.name}",
+        description=definition.description,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": definition.name}
+
+    @app.get("/readyz", tags=["operations"], summary="Database reachable and loops running")
+    async def readyz() -> JSONResponse:
+        problems = await runtime.check_ready()
+        if problems:
+            return JSONResponse(
+                {"status": "unavailable", "code": "NOT_READY", "detail": problems}, 503
+            )
+        return JSONResponse({"status": "ready", "service": definition.name})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in definition.routers:
+        app.include_router(router)
+
+    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.middleware("http")(_observe)
+    return app
+
+
+async def _observe(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    path = getattr(route, "path", "unmatched")
+    metrics.HTTP_REQUESTS.labels(path, str(response.status_code)).inc()
+    metrics.HTTP_SECONDS.labels(path).observe(time.perf_counter() - started)
+    return response
+
+
+async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    return JSONResponse({"code": exc.code, "detail": exc.detail, **exc.extra}, exc.status)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"][1:]) or e["loc"][0], "message": e["msg"]}
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
+    return JSONResponse({"code": "VALIDATION_ERROR", "detail": detail, "errors": errors}, 422)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    return JSONResponse(
+        {"code": codes.get(exc.status_code, f"HTTP_{exc.status_code}"), "detail": str(exc.detail)},
+        exc.status_code,
+    )
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def require(scope: str) -> Callable[[Request], Principal]:
+    """A dependency that authenticates the caller and checks one scope."""
+
+    def check(request: Request) -> Principal:
+        runtime = get_runtime(request)
+        principal = runtime.api_keys.authenticate(request.headers.get("authorization"))
+        if not principal.allows(scope):
+            raise ApiError(403, "FORBIDDEN", f"this API key lacks the scope `{scope}`")
+        return principal
+
+    return check

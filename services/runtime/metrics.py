@@ -1,0 +1,46 @@
+"""Prometheus metrics of the runtime; each service process exposes them at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "entitle_events_consumed_total",
+    "Events read by the consumer, by topic, type and outcome.",
+    ["topic", "type", "outcome"],
+)
+HANDLER_SECONDS = Histogram(
+    "entitle_handler_seconds",
+    "Time to apply one partition batch in one transaction.",
+    ["topic"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CONSUMER_RETRIES = Counter(
+    "entitle_consumer_retries_total", "Partition batches retried after a transient error."
+)
+COMMIT_FAILURES = Counter(
+    "entitle_offset_commit_failures_total",
+    "Offset commits that failed (the batch is redelivered and deduplicated by the inbox).",
+)
+CONSUMER_LAG = Gauge(
+    "entitle_consumer_lag", "Records behind the partition's end.", ["topic", "partition"]
+)
+DEAD_LETTERS = Counter(
+    "entitle_dead_letters_total", "Events sent to a dead-letter topic.", ["topic", "error"]
+)
+OUTBOX_PUBLISHED = Counter("entitle_outbox_published_total", "Outbox rows published.")
+OUTBOX_FAILURES = Counter("entitle_outbox_failures_total", "Outbox relay batches that failed.")
+OUTBOX_BACKLOG = Gauge("entitle_outbox_backlog", "Outbox rows waiting to be published.")
+OUTBOX_AGE = Gauge("entitle_outbox_oldest_seconds", "Age of the oldest unpublished outbox row.")
+SCHEDULER_RUNS = Counter(
+    "entitle_scheduler_runs_total", "Scheduler runs by job and outcome.", ["job", "outcome"]
+)
+HTTP_REQUESTS = Counter(
+    "entitle_http_requests_total", "HTTP requests by route and status.", ["route", "status"]
+)
+HTTP_SECONDS = Histogram(
+    "entitle_http_request_seconds",
+    "HTTP request latency by route.",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

@@ -1,0 +1,80 @@
+"""Settings every service shares; each service extends them with its own (ENTITLE_ prefix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS = {
+    "ingress": 8100,
+    "licensing": 8101,
+    "maintenance": 8102,
+    "ticketing": 8103,
+    "notification": 8104,
+}
+
+
+class RuntimeSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ENTITLE_", extra="ignore", secrets_dir=None, validate_default=True
+    )
+
+    service: str = Field(default="", description="Set by each service; not configurable.")
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        description="PostgreSQL server; each service uses its own database on it.",
+    )
+    database_name: str = Field(
+        default="", description="Database of this service; default `entitle_<service>`."
+    )
+    database_pool_size: int = Field(default=10, ge=2, le=200)
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
+    kafka_idempotence: bool = Field(
+        default=True,
+        description="Idempotent producer. Apache Kafka: on. The embedded Tansu broker: off.",
+    )
+    kafka_create_topics: bool = Field(
+        default=True, description="Create missing topics at start (off when topics are managed)."
+    )
+    kafka_partitions: int = Field(default=8, ge=1, description="Partitions of created topics.")
+    kafka_replication: int = Field(default=1, ge=1, description="Replication of created topics.")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=0, description="HTTP port; default per service (8100-8104).")
+    admin_api_key: SecretStr | None = Field(default=None, description="Key with every scope.")
+    api_keys_file: Path | None = Field(
+        default=None, description="JSON list of {key, scopes, account_id} for scoped API keys."
+    )
+    catalog_path: Path | None = Field(
+        default=None, description="Product catalog (TOML); default: the bundled demo catalog."
+    )
+    clock_offset_file: Path | None = Field(
+        default=None,
+        description="Testing only: a file holding seconds added to the wall clock.",
+    )
+    consumer_batch_max: int = Field(default=500, ge=1)
+    outbox_batch_max: int = Field(default=500, ge=1)
+    retry_backoff_initial: float = Field(default=0.2, gt=0, description="Seconds.")
+    retry_backoff_max: float = Field(default=30.0, gt=0, description="Seconds.")
+    unexpected_error_attempts: int = Field(
+        default=5, ge=1, description="Tries of an unclassified handler error before dead letter."
+    )
+    log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()
+
+    def model_post_init(self, context: Any) -> None:
+        if self.service:
+            if not self.database_name:
+                self.database_name = f"entitle_{self.service}"
+            if not self.http_port:
+                self.http_port = DEFAULT_PORTS.get(self.service, 8000)
+
+    @property
+    def consumer_group(self) -> str:
+        return self.service
