@@ -105,8 +105,13 @@ class EventConsumer:
             auto_offset_reset="earliest",
             max_poll_records=self._settings.consumer_batch_max,
             metadata_max_age_ms=10_000,
+            session_timeout_ms=self._settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
         )
-        consumer.subscribe(topics=self._subs.topics, listener=_Rebalance(self))
+        prefix = self._settings.kafka_topic_prefix
+        consumer.subscribe(
+            topics=[prefix + t for t in self._subs.topics], listener=_Rebalance(self)
+        )
         await consumer.start()
         try:
             while not stop.is_set():
@@ -250,6 +255,7 @@ class EventConsumer:
         staged: list[OutboxRecord],
     ) -> None:
         headers = list(record.headers or ())
+        topic = record.topic.removeprefix(self._settings.kafka_topic_prefix)
         event_id = header(headers, "ce_id")
         event_type = header(headers, "ce_type")
         inserted = await conn.fetchval(
@@ -258,7 +264,7 @@ class EventConsumer:
             " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             " on conflict do nothing returning id",
             self._group,
-            record.topic,
+            topic,
             record.partition,
             record.offset,
             record.key,
@@ -279,10 +285,10 @@ class EventConsumer:
             failure.error_class,
             failure.message,
         )
-        metrics.DEAD_LETTERS.labels(record.topic, failure.error_class).inc()
+        metrics.DEAD_LETTERS.labels(topic, failure.error_class).inc()
         staged.append(
             OutboxRecord(
-                dead_letter_topic(record.topic, self._group),
+                dead_letter_topic(topic, self._group),
                 record.key,
                 record.value or b"",
                 [

@@ -75,6 +75,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         dsn: str,
+        topic_prefix: str = "",
         batch_max: int = 500,
         poll_interval: float = 1.0,
         backoff_max: float = 30.0,
@@ -82,6 +83,7 @@ class OutboxRelay:
         self._pool = pool
         self._producer = producer
         self._dsn = dsn
+        self._prefix = topic_prefix
         self._batch_max = batch_max
         self._poll_interval = poll_interval
         self._backoff_max = backoff_max
@@ -138,7 +140,7 @@ class OutboxRelay:
             for row in rows:
                 futures.append(
                     await self._producer.send(
-                        row["topic"],
+                        self._prefix + row["topic"],
                         value=row["value"],
                         key=row["key"],
                         headers=unpack_headers(row["headers"]),

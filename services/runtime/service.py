@@ -94,6 +94,7 @@ class Runtime:
         if s.kafka_create_topics:
             topics = {*self.definition.publishes, *subs.topics}
             topics |= {dead_letter_topic(t, s.consumer_group) for t in subs.topics}
+            topics = {s.kafka_topic_prefix + t for t in topics}
             await _retry(
                 "broker",
                 lambda: kafka.ensure_topics(
@@ -106,6 +107,7 @@ class Runtime:
             self.pool,
             self._producer,
             dsn=self.dsn,
+            topic_prefix=s.kafka_topic_prefix,
             batch_max=s.outbox_batch_max,
             backoff_max=s.retry_backoff_max,
         )

@@ -36,6 +36,14 @@ class RuntimeSettings(BaseSettings):
         default=True,
         description="Idempotent producer. Apache Kafka: on. The embedded Tansu broker: off.",
     )
+    kafka_topic_prefix: str = Field(
+        default="",
+        description="Prefix of every topic name, e.g. `staging.` to share a cluster.",
+    )
+    kafka_session_timeout_ms: int = Field(
+        default=10_000, ge=1000, description="Consumer group session timeout."
+    )
+    kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     kafka_create_topics: bool = Field(
         default=True, description="Create missing topics at start (off when topics are managed)."
     )

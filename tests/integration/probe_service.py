@@ -1,0 +1,44 @@
+"""A minimal service on the shared runtime, for testing the runtime's guarantees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from entitle_events import Event
+from entitle_events.commerce import OrderPlaced, OrderRefunded
+
+from services.runtime.consumer import Subscriptions
+from services.runtime.context import Context
+from services.runtime.errors import PermanentError
+from services.runtime.service import ServiceDefinition
+from services.runtime.settings import RuntimeSettings
+
+MIGRATIONS = Path(__file__).parent / "probe_migrations"
+
+
+def probe_definition(settings: RuntimeSettings) -> ServiceDefinition:
+    subscriptions = Subscriptions()
+
+    @subscriptions.on(OrderPlaced)
+    async def placed(ctx: Context, event: Event[Any]) -> None:
+        order_id = event.data.order_id
+        if order_id.startswith("PERM"):
+            raise PermanentError("RULE_VIOLATED", f"order {order_id} breaks a rule")
+        if order_id.startswith("BUG"):
+            raise RuntimeError(f"unexpected failure for {order_id}")
+        await ctx.conn.execute(
+            "insert into effects (event_id, order_id) values ($1, $2)", event.id, order_id
+        )
+        ctx.emit(
+            OrderRefunded(order_id=order_id, refunded_at=ctx.now(), reason="probe"),
+            subject=order_id,
+        )
+
+    return ServiceDefinition(
+        name=settings.service,
+        settings=settings,
+        migrations=MIGRATIONS,
+        subscriptions=subscriptions,
+        publishes=["commerce.orders"],
+    )

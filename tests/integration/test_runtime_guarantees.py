@@ -1,0 +1,191 @@
+"""The runtime's delivery guarantees against a real broker and a real PostgreSQL (DESIGN §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from entitle_events import decode, encode
+from entitle_events.kafka import header
+
+from services.devstack.postgres import EmbeddedPostgres
+from services.devstack.stack import free_port
+from services.runtime import db, kafka
+from services.runtime.outbox import OutboxRecord, OutboxRelay, stage
+from services.runtime.service import Runtime
+from services.runtime.settings import RuntimeSettings
+from tests.conftest import settings_for, unique
+from tests.helpers import eventually, order_event
+from tests.infra import Infra
+
+from .kafka_tools import produce, produce_events, read_all
+from .probe_service import probe_definition
+
+
+@pytest.fixture
+async def probe(infra: Infra) -> AsyncIterator[Runtime]:
+    runtime = Runtime(probe_definition(settings_for(infra, RuntimeSettings)))
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+def orders_topic(runtime: Runtime) -> str:
+    return runtime.settings.kafka_topic_prefix + "commerce.orders"
+
+
+async def effects(runtime: Runtime) -> Counter[str]:
+    rows = await runtime.pool.fetch("select order_id from effects")
+    return Counter(r["order_id"] for r in rows)
+
+
+async def test_two_relays_publish_every_outbox_row_exactly_once(infra: Infra) -> None:
+    name = unique("relay")
+    dsn = db.with_database(infra.database_url, name)
+    await db.ensure_database(infra.database_url, name)
+    pool = await db.create_pool(dsn, 6)
+    topic = f"{name}.probe"
+    await kafka.ensure_topics(infra.bootstrap, [topic], partitions=4)
+    events = [order_event() for _ in range(600)]
+    try:
+        await db.migrate(pool, db.RUNTIME_MIGRATIONS)
+        async with pool.acquire() as conn, conn.transaction():
+            await stage(conn, [OutboxRecord(topic, *encode(e)) for e in events])
+        settings = RuntimeSettings(
+            service=name, kafka_bootstrap=infra.bootstrap, kafka_idempotence=infra.idempotence
+        )
+        producers = [kafka.create_producer(settings) for _ in range(2)]
+        for producer in producers:
+            await producer.start()
+        stop = asyncio.Event()
+        relays = [OutboxRelay(pool, p, dsn=dsn, batch_max=50) for p in producers]
+        tasks = [asyncio.create_task(r.run(stop)) for r in relays]
+        await eventually(lambda: _outbox_empty(pool), timeout=60)
+        stop.set()
+        await asyncio.gather(*tasks)
+        for producer in producers:
+            await producer.stop()
+        published = Counter(
+            header(r.headers, "ce_id") for r in await read_all(infra.bootstrap, topic)
+        )
+        assert set(published) == {str(e.id) for e in events}
+        assert set(published.values()) == {1}
+    finally:
+        await pool.close()
+
+
+async def _outbox_empty(pool: asyncpg.Pool) -> bool:
+    return await pool.fetchval("select count(*) from outbox") == 0
+
+
+async def test_an_event_delivered_twice_is_applied_once(probe: Runtime, infra: Infra) -> None:
+    event = order_event()
+    await produce_events(infra.bootstrap, orders_topic(probe), [event, event])
+    later = order_event()  # consumed after both copies: proves the duplicate was passed
+    await produce_events(infra.bootstrap, orders_topic(probe), [later])
+    await eventually(lambda: _has(probe, later.data.order_id))
+    counts = await effects(probe)
+    assert counts[event.data.order_id] == 1
+    inbox = await probe.pool.fetchval("select count(*) from inbox where event_id = $1", event.id)
+    assert inbox == 1
+
+
+async def _has(runtime: Runtime, order_id: str) -> bool:
+    return (await effects(runtime))[order_id] >= 1
+
+
+async def test_permanent_failures_go_to_the_dead_letter_topic_and_the_next_event_is_processed(
+    probe: Runtime, infra: Infra
+) -> None:
+    topic = orders_topic(probe)
+    key = b"same-partition"
+    good_before, good_after = order_event(), order_event()
+    rule_breaker = order_event(f"PERM-{uuid.uuid4().hex[:6]}")
+    buggy = order_event(f"BUG-{uuid.uuid4().hex[:6]}")
+    _, unknown_value, unknown_headers = encode(order_event())
+    unknown_headers = [
+        (k, b"entitle.commerce.order.teleported.v1" if k == "ce_type" else v)
+        for k, v in unknown_headers
+    ]
+    records = [
+        (key, encode(good_before)[1], encode(good_before)[2]),
+        (key, b"{not json", [("ce_type", b"entitle.commerce.order.placed.v1")]),
+        (key, unknown_value, unknown_headers),
+        (key, encode(rule_breaker)[1], encode(rule_breaker)[2]),
+        (key, encode(buggy)[1], encode(buggy)[2]),
+        (key, encode(good_after)[1], encode(good_after)[2]),
+    ]
+    await produce(infra.bootstrap, topic, records)
+    await eventually(lambda: _has(probe, good_after.data.order_id), timeout=60)
+    counts = await effects(probe)
+    assert counts[good_before.data.order_id] == 1
+    assert rule_breaker.data.order_id not in counts and buggy.data.order_id not in counts
+
+    dlt = f"{topic}.{probe.settings.consumer_group}.dlt"
+    dead = await eventually(lambda: _read_n(infra.bootstrap, dlt, 4), timeout=30)
+    classes = sorted(header(r.headers, "dlt_error_class") or "" for r in dead)
+    assert classes == ["InvalidEvent", "RULE_VIOLATED", "RuntimeError", "UnknownEventType"]
+    for record in dead:
+        assert header(record.headers, "dlt_original_topic") == topic
+        assert header(record.headers, "dlt_consumer_group") == probe.settings.consumer_group
+        assert header(record.headers, "dlt_original_offset") is not None
+        assert header(record.headers, "dlt_error_message")
+    rule = next(r for r in dead if header(r.headers, "dlt_error_class") == "RULE_VIOLATED")
+    assert decode(rule.headers, rule.value).id == rule_breaker.id  # the original, untouched
+    stored = await probe.pool.fetchval("select count(*) from dead_letters")
+    assert stored == 4
+
+
+async def _read_n(bootstrap: str, topic: str, n: int) -> list[object] | None:
+    records = await read_all(bootstrap, topic)
+    return records if len(records) >= n else None
+
+
+async def test_a_database_outage_is_retried_without_loss_or_duplicates(
+    infra: Infra, tmp_path: Path
+) -> None:
+    postgres = EmbeddedPostgres(tmp_path / "pg", free_port(), durable=False)
+    postgres.start()
+    settings = settings_for(
+        Infra(postgres.url, infra.bootstrap, infra.idempotence), RuntimeSettings
+    )
+    runtime = Runtime(probe_definition(settings))
+    await runtime.start()
+    try:
+        events = [order_event() for _ in range(300)]
+        await produce_events(infra.bootstrap, orders_topic(runtime), events[:100])
+        await eventually(lambda: _count_at_least(runtime, 20), timeout=60)
+        postgres.stop()  # mid-stream: transactions in flight fail
+        await produce_events(infra.bootstrap, orders_topic(runtime), events[100:])
+        await asyncio.sleep(2)
+        postgres.start()
+        await eventually(lambda: _count_at_least(runtime, 300), timeout=120)
+        await asyncio.sleep(1)
+        counts = await effects(runtime)
+        assert set(counts) == {e.data.order_id for e in events}
+        assert set(counts.values()) == {1}
+        # Every effect's event went out through the outbox, none lost.
+        await eventually(lambda: _outbox_empty(runtime.pool), timeout=60)
+        refunds = {
+            decode(r.headers, r.value).data.order_id
+            for r in await read_all(infra.bootstrap, orders_topic(runtime))
+            if header(r.headers, "ce_type") == "entitle.commerce.order.refunded.v1"
+        }
+        assert refunds == set(counts)
+    finally:
+        await runtime.stop()
+        postgres.stop()
+
+
+async def _count_at_least(runtime: Runtime, n: int) -> bool:
+    try:
+        return sum((await effects(runtime)).values()) >= n
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return False
