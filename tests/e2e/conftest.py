@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from services.devstack.stack import Stack, StackConfig
+from tests.infra import Infra
+
+
+@pytest.fixture(scope="session")
+def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The five services as separate processes on the test infrastructure, with a real SMTP
+    server (aiosmtpd) capturing mail."""
+    config = StackConfig.ephemeral(tmp_path_factory.mktemp("stack"))
+    config.database_url = infra.database_url
+    config.kafka_bootstrap = infra.bootstrap
+    config.kafka_idempotence = infra.idempotence
+    config.extra_env = {
+        "ENTITLE_KAFKA_SESSION_TIMEOUT_MS": "4000",
+        "ENTITLE_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+        "ENTITLE_RETRY_BACKOFF_MAX": "2",
+        "ENTITLE_LOG_LEVEL": "INFO",
+    }
+    running = Stack(config)
+    running.start_infrastructure()
+    try:
+        running.start_services()
+        running.wait_ready(timeout=120)
+        yield running
+    finally:
+        running.stop()
+
+
+def mails(folder: Path) -> list[EmailMessage]:
+    found = []
+    for path in sorted(folder.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        found.append(message)
+    return found
+
+
+def mails_for(folder: Path, order_id: str) -> list[EmailMessage]:
+    return [m for m in mails(folder) if m["X-Entitle-Correlation"] == order_id]
