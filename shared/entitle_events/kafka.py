@@ -43,8 +43,11 @@ class InvalidEvent(EventDecodeError):
 def encode(event: Event[Any]) -> tuple[bytes, bytes, Headers]:
     """Return (key, value, headers) for the event; the key is its subject."""
     attrs = event.model_dump(mode="json", exclude={"data", "datacontenttype"})
+    # `is not None`, not truthiness: an empty subject or correlation id is a value too.
     headers: Headers = [
-        (f"ce_{name}", str(attrs[name]).encode()) for name in _ATTRIBUTES if attrs.get(name)
+        (f"ce_{name}", str(attrs[name]).encode())
+        for name in _ATTRIBUTES
+        if attrs.get(name) is not None
     ]
     headers.append(("content-type", b"application/json"))
     if event.traceparent:

@@ -71,9 +71,20 @@ def _variants(res: _Resolver, node: Schema) -> list[Schema]:
     return [node]
 
 
+_JSON_KINDS: dict[type, str] = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
+
+
 def _kinds(node: Schema) -> set[str]:
-    if "const" in node:
-        return {type(node["const"]).__name__}
+    if "const" in node:  # JSON Schema type names, so a const compares with a typed node
+        return {_JSON_KINDS.get(type(node["const"]), "any")}
     kind = node.get("type")
     if kind is None:
         return {"any"}
