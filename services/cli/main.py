@@ -79,18 +79,27 @@ def dev(
     pg_port: Annotated[int, typer.Option(help="Embedded PostgreSQL port.")] = 5432,
 ) -> None:
     """Start everything on this machine: PostgreSQL, the broker, SMTP capture, five services."""
-    from services.devstack.stack import Stack, StackConfig
+    from services.devstack.stack import Stack, StackConfig, free_port
+    from services.runtime.settings import DEFAULT_PORTS
 
     stack = Stack(StackConfig(var_dir=var, pg_port=pg_port))
+    stack.stop_leftovers()
+    if not _port_free(pg_port):
+        stack.config.pg_port = free_port()
+    for name, port in {"broker": 9092, "smtp capture": 2525, **DEFAULT_PORTS}.items():
+        if not _port_free(port):
+            console.print(f"[red]port {port} ({name}) is in use[/red]: stop what holds it first")
+            raise typer.Exit(1)
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):  # also when started in the background
+        signal.signal(signum, lambda *_: stopping.set())
     started = time.monotonic()
     try:
         with console.status("starting PostgreSQL, broker and SMTP capture") as status:
             stack.start_infrastructure()
             status.update("starting the five services")
             stack.start_services()
-            stack.wait_ready(timeout=90)
+            stack.wait_ready(timeout=90, cancelled=stopping.is_set)
         info = stack.describe()
         (stack.var / "dev.json").write_text(json.dumps(info, indent=2) + "\n")
         _summary(info, time.monotonic() - started, stack.var / "dev.json")
@@ -111,6 +120,13 @@ def dev(
         with console.status("stopping"):
             stack.stop()
         console.print("stopped")
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
 
 
 def _summary(info: dict[str, object], seconds: float, path: Path) -> None:
@@ -143,6 +159,11 @@ def demo(
         console.print(f"[red]{info_path} not found[/red]: start the stack with `make run` first")
         raise typer.Exit(1)
     info = json.loads(info_path.read_text())
+    try:
+        httpx.get(f"{info['services']['ingress']}/healthz", timeout=2)
+    except httpx.TransportError:
+        console.print("[red]the stack is not running[/red]: start it with `make run` first")
+        raise typer.Exit(1) from None
     headers = {"authorization": f"Bearer {info['admin_api_key']}"}
     sent = []
     with httpx.Client(timeout=10) as client:

@@ -30,6 +30,11 @@ class EmbeddedPostgres:
         self._user = _SYSTEM_USER if os.geteuid() == 0 else None
 
     @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
@@ -93,7 +98,7 @@ class EmbeddedPostgres:
 
     def _init(self) -> None:
         if (self.data_dir / "PG_VERSION").exists():
-            (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+            _stop_stale_server(self.data_dir / "postmaster.pid")
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._user is not None:
@@ -150,3 +155,25 @@ def _wait_port_free(port: int, timeout: float) -> None:
             if s.connect_ex(("127.0.0.1", port)) != 0:
                 return
         time.sleep(0.05)
+
+
+def _stop_stale_server(pidfile: Path) -> None:
+    """A server left running by a killed launcher holds the data directory: stop it."""
+    try:
+        pid = int(pidfile.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return
+    try:
+        os.kill(pid, 2)  # fast shutdown
+    except ProcessLookupError:
+        pidfile.unlink(missing_ok=True)
+        return
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, 9)

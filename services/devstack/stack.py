@@ -4,6 +4,7 @@ services as separate processes. `entitle dev` runs it; the end-to-end tests driv
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -12,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,20 @@ from .mail import MailCapture
 from .postgres import EmbeddedPostgres
 
 SERVICES = ("ingress", "licensing", "maintenance", "ticketing", "notification")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def free_port() -> int:
@@ -120,15 +135,41 @@ class Stack:
     def mail_dir(self) -> Path:
         return self.var / "mail"
 
+    def stop_leftovers(self) -> None:
+        """Stop processes a previous launcher started and could not stop (it was killed)."""
+        pids = self.var / "pids.json"
+        if not pids.exists():
+            return
+        alive = []
+        for pid in json.loads(pids.read_text()):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+                alive.append(pid)
+        deadline = time.monotonic() + 20
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.1)
+            alive = [pid for pid in alive if _running(pid)]
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        pids.unlink()
+
+    def _remember(self, pid: int) -> None:
+        pids = self.var / "pids.json"
+        known = json.loads(pids.read_text()) if pids.exists() else []
+        pids.write_text(json.dumps([*known, pid]))
+
     def start_infrastructure(self) -> None:
         if not self.config.database_url:
             self.postgres = EmbeddedPostgres(
                 self.var / "pg", self.config.pg_port, durable=self.config.durable_db
             )
             self.postgres.start()
+            self._remember(self.postgres.pid)
         if not self.config.kafka_bootstrap:
             self.broker = EmbeddedBroker(self.config.broker_port, self.var / "log" / "broker.log")
             self.broker.start()
+            self._remember(self.broker.pid)
         if self.config.start_mail_capture:
             self.mail = MailCapture(self.mail_dir, self.config.smtp_port)
             self.mail.start()
@@ -168,12 +209,18 @@ class Stack:
             start_new_session=True,
         )
         log.close()
+        self._remember(self.processes[service].pid)
 
     def start_services(self, services: Iterable[str] = SERVICES) -> None:
         for service in services:
             self.start_service(service)
 
-    def wait_ready(self, services: Iterable[str] = SERVICES, timeout: float = 60) -> None:
+    def wait_ready(
+        self,
+        services: Iterable[str] = SERVICES,
+        timeout: float = 60,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> None:
         pending = set(services)
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2) as client:
@@ -187,6 +234,8 @@ class Stack:
                             pending.discard(service)
                     except httpx.TransportError:
                         pass
+                if cancelled():
+                    raise KeyboardInterrupt
                 if pending and time.monotonic() > deadline:
                     raise RuntimeError(f"not ready after {timeout}s: {sorted(pending)}")
                 if pending:

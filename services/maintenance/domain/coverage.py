@@ -35,7 +35,10 @@ def initial_periods(plan: MaintenancePlan, purchased_at: datetime) -> list[Perio
         periods.append(Period(start, end, "complimentary"))
         start = end
     if plan.included_months:
-        periods.append(Period(start, add_months(start, plan.included_months), "included"))
+        # Counted from the purchase, not from the (possibly clamped) complimentary end:
+        # 29 Dec + 2 + 1 months ends 29 Mar, not 28 Mar via 28 Feb.
+        total = plan.complimentary_months + plan.included_months
+        periods.append(Period(start, add_months(purchased_at, total), "included"))
     return periods
 
 
