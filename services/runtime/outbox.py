@@ -99,6 +99,7 @@ class OutboxRelay:
         failures = 0
         try:
             while not stop.is_set():
+                self._wake.clear()  # before the batch: a wake-up during it is not lost
                 try:
                     count = await self.publish_batch()
                     failures = 0
@@ -110,7 +111,6 @@ class OutboxRelay:
                     await _sleep_or_stop(stop, delay)
                     continue
                 if count < self._batch_max:
-                    self._wake.clear()
                     waiter = asyncio.create_task(self._wake.wait())
                     stopper = asyncio.create_task(stop.wait())
                     await asyncio.wait(

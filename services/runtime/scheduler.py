@@ -27,6 +27,7 @@ class Job:
     async def loop(self, stop: asyncio.Event, backoff_max: float) -> None:
         failures = 0
         while not stop.is_set():
+            self.wake.clear()  # before the run: a wake-up during it is not lost
             try:
                 done = await self.run()
                 failures = 0
@@ -45,7 +46,6 @@ class Job:
 
 
 async def _wait(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    wake.clear()
     tasks = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())}
     try:
         await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)

@@ -121,7 +121,7 @@ class Runtime:
                 subscriptions=subs,
                 pool=self.pool,
                 clock=self.clock,
-                on_committed=self._relay.wake,
+                on_committed=self.wake,
             )
             consumer = self.consumer
             self._spawn(lambda: consumer.run(self._stop), "consumer")
@@ -157,7 +157,13 @@ class Runtime:
             yield ctx
             written = await ctx.flush()
         if written:
-            self.relay.wake()
+            self.wake()
+
+    def wake(self) -> None:
+        """New rows were committed: let the relay and the jobs look now, not at their next poll."""
+        self.relay.wake()
+        for job in self.jobs:
+            job.wake.set()
 
     async def check_ready(self) -> dict[str, str]:
         problems: dict[str, str] = {}

@@ -3,6 +3,7 @@ duplicated (DESIGN §3)."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
@@ -57,7 +58,7 @@ async def test_sigkill_each_service_while_orders_flow(stack: Stack) -> None:
     sender = threading.Thread(target=_send_orders, args=(stack, 120, accepted, done), daemon=True)
     sender.start()
     for service in ("licensing", "maintenance", "notification", "ingress"):
-        time.sleep(random.uniform(0.3, 1.2))
+        await asyncio.sleep(random.uniform(0.3, 1.2))
         stack.restart_service(service)  # SIGKILL, then start again
     sender.join(timeout=300)
     assert done.is_set(), "the shop could not place its orders"
@@ -68,7 +69,7 @@ async def test_sigkill_each_service_while_orders_flow(stack: Stack) -> None:
         return set(accepted) <= mailed
 
     wait_until(every_order_mailed, timeout=180, interval=0.5)
-    time.sleep(2)  # let any duplicate that was going to happen, happen
+    await asyncio.sleep(2)  # let any duplicate that was going to happen, happen
 
     ours = set(accepted)
     licenses = await _per_order(stack, "licensing", "select order_id from licenses")

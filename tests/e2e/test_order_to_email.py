@@ -3,6 +3,7 @@ real broker, real PostgreSQL, real SMTP server)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -183,7 +184,7 @@ async def test_the_same_webhook_and_the_same_event_twice_give_one_of_each(stack:
     with httpx.Client(timeout=10) as client:
         post_order(client, webhook(stack), stack.secrets.webhook_secret, sentinel)
     wait_until(lambda: mails_for(stack.mail_dir, sentinel["order_id"]), timeout=60)
-    time.sleep(2)
+    await asyncio.sleep(2)
 
     assert (
         await count(

@@ -10,13 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from pydantic import AwareDatetime, BaseModel
-from pydantic.fields import FieldInfo
-
 import entitle_events
+import pytest
 from entitle_events import (
     DATA_BY_TYPE,
     EVENT_DATA,
@@ -30,6 +25,10 @@ from entitle_events import (
 )
 from entitle_events.commerce import OrderPlaced
 from entitle_events.topics import TOPICS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import AwareDatetime, BaseModel
+from pydantic.fields import FieldInfo
 
 WHEN = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 _UNSET = object()
@@ -151,14 +150,18 @@ def test_every_type_round_trips(data_cls: type[EventData], fill_optional: bool) 
 
 
 def test_decoded_event_of_other_timezone_is_same_instant() -> None:
-    event = event_of(build(OrderPlaced), time=datetime(2026, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))))
+    event = event_of(
+        build(OrderPlaced), time=datetime(2026, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))
+    )
     decoded = decode(encode(event)[2], encode(event)[1])
     assert decoded.time == datetime(2026, 1, 1, 10, tzinfo=UTC)
 
 
 def test_unknown_type_raises_unknown_event_type() -> None:
     _, value, headers = encode(event_of(build(OrderPlaced)))
-    headers = [(k, b"entitle.commerce.order.exploded.v1" if k == "ce_type" else v) for k, v in headers]
+    headers = [
+        (k, b"entitle.commerce.order.exploded.v1" if k == "ce_type" else v) for k, v in headers
+    ]
     with pytest.raises(UnknownEventType, match="exploded"):
         decode(headers, value)
 
@@ -172,7 +175,7 @@ def test_missing_type_raises_invalid_event() -> None:
         decode(None, value)
 
 
-@pytest.mark.parametrize("value", [b"not json", b"", None, b"{\"order_id\": "])
+@pytest.mark.parametrize("value", [b"not json", b"", None, b'{"order_id": '])
 def test_non_json_value_raises_invalid_event(value: bytes | None) -> None:
     _, _, headers = encode(event_of(build(OrderPlaced)))
     with pytest.raises(InvalidEvent):
@@ -340,8 +343,6 @@ MINIMUM_CATALOG = [
 @pytest.mark.parametrize("name", MINIMUM_CATALOG)
 def test_design_minimum_catalog_is_present(name: str) -> None:
     present = {
-        f"{m['entity']}.{m['verb']}"
-        for t in DATA_BY_TYPE
-        if (m := TYPE_RULE.match(t)) is not None
+        f"{m['entity']}.{m['verb']}" for t in DATA_BY_TYPE if (m := TYPE_RULE.match(t)) is not None
     }
     assert name in present

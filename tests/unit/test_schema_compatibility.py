@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 import pytest
-
 from entitle_events import schemas
 from entitle_events.schemas import SCHEMA_DIR, breaking_changes
 
@@ -86,9 +85,7 @@ def test_detects_type_widened_from_integer_to_string() -> None:
 
 def test_detects_type_widened_to_a_union() -> None:
     new = _copy()
-    _data(new)["properties"]["major_version"] = {
-        "anyOf": [{"type": "integer"}, {"type": "string"}]
-    }
+    _data(new)["properties"]["major_version"] = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
     problems = breaking_changes(GENERATED[ISSUED], new)
     assert any("major_version" in p and "string" in p for p in problems), problems
 

@@ -36,7 +36,12 @@ def b64url(data: bytes) -> str:
 
 
 def unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict inverse of `b64url`: padding, stray characters or unused low bits set in the
+    last character are rejected, so a key has exactly one valid spelling."""
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(data) != text:
+        raise binascii.Error("not canonical unpadded base64url")
+    return data
 
 
 def generate_private_key() -> str:
