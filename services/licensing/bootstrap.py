@@ -6,17 +6,21 @@ from pathlib import Path
 from typing import Any
 
 from entitle_events import Event
-from entitle_events.commerce import OrderPlaced
+from entitle_events.commerce import OrderPlaced, OrderRefunded
+from entitle_events.maintenance import CoverageEnded, CoverageExtended, CoverageStarted
 from entitle_events.topics import LICENSING_LICENSES, LICENSING_RELEASES
 
 from services.catalog import load_catalog
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
+from services.runtime.scheduler import Job
 from services.runtime.service import Runtime, ServiceDefinition
 
 from .domain.keys import KeyRing
 from .entrypoints.http import router
-from .handlers.orders import on_order_placed
+from .handlers.coverage import on_coverage_event
+from .handlers.expiry import expire_due
+from .handlers.orders import on_order_placed, on_order_refunded
 from .settings import LicensingSettings
 
 
@@ -36,6 +40,9 @@ def build(settings: LicensingSettings | None = None) -> ServiceDefinition:
     async def order_placed(ctx: Context, event: Event[Any]) -> None:
         await on_order_placed(ctx, event, catalog, keys)
 
+    subscriptions.on(OrderRefunded)(on_order_refunded)
+    subscriptions.on(CoverageStarted, CoverageExtended, CoverageEnded)(on_coverage_event)
+
     async def on_start(runtime: Runtime) -> None:
         runtime.state["catalog"] = catalog
         runtime.state["keys"] = keys
@@ -48,5 +55,6 @@ def build(settings: LicensingSettings | None = None) -> ServiceDefinition:
         subscriptions=subscriptions,
         routers=[router],
         publishes=[LICENSING_LICENSES, LICENSING_RELEASES],
+        jobs=lambda runtime: [Job("expire-licenses", lambda: expire_due(runtime), interval=5)],
         on_start=on_start,
     )

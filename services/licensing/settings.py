@@ -16,3 +16,6 @@ class LicensingSettings(RuntimeSettings):
         default_factory=dict,
         description='Keys that still verify after rotation, JSON {"kid": "base64 public key"}.',
     )
+    license_file_ttl_days: int = Field(
+        default=30, ge=1, description="How long a signed license file is valid offline."
+    )

@@ -81,3 +81,190 @@ async def insert_license(
 async def get_by_key(conn: Connection | asyncpg.Pool, key: str) -> dict[str, Any] | None:
     row = await conn.fetchrow("select * from licenses where license_key = $1", key)
     return dict(row) if row else None
+
+
+async def lock_by_key(conn: Connection, key: str) -> dict[str, Any] | None:
+    """The license row, locked for the rest of the transaction (seat counting)."""
+    row = await conn.fetchrow("select * from licenses where license_key = $1 for update", key)
+    return dict(row) if row else None
+
+
+async def activations_of(conn: Connection | asyncpg.Pool, license_id: Any) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "select fingerprint, platform, hostname, activated_at from activations"
+        " where license_id = $1 order by activated_at, fingerprint",
+        license_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def add_activation(
+    conn: Connection, license_id: Any, fingerprint: str, platform: str, hostname: str, at: datetime
+) -> bool:
+    inserted = await conn.fetchval(
+        "insert into activations (license_id, fingerprint, platform, hostname, activated_at)"
+        " values ($1, $2, $3, $4, $5) on conflict do nothing returning true",
+        license_id,
+        fingerprint,
+        platform,
+        hostname,
+        at,
+    )
+    return bool(inserted)
+
+
+async def remove_activation(conn: Connection, license_id: Any, fingerprint: str) -> bool:
+    deleted = await conn.fetchval(
+        "delete from activations where license_id = $1 and fingerprint = $2 returning true",
+        license_id,
+        fingerprint,
+    )
+    return bool(deleted)
+
+
+async def validation_facts(
+    pool: asyncpg.Pool, key: str, fingerprint: str | None, version: tuple[int, int, int] | None
+) -> dict[str, Any] | None:
+    """Everything validation needs in one read-only round trip."""
+    row = await pool.fetchrow(
+        "select l.license_id, l.status, l.expires_at, l.max_activations, l.major_version,"
+        " l.purchased_at, l.product, l.maintenance_plan,"
+        " (select count(*) from activations a where a.license_id = l.license_id) as activations,"
+        " exists (select 1 from activations a where a.license_id = l.license_id"
+        "         and a.fingerprint = $2) as fingerprint_activated,"
+        " coalesce(c.perpetual, false) as perpetual,"
+        " coalesce((select array_agg(array[p.starts_at, p.ends_at]) from coverage_periods p"
+        "           where p.license_id = l.license_id), '{}') as periods,"
+        " (select r.released_at from releases r where r.product = l.product"
+        "  and r.major = $3 and r.minor = $4 and r.patch = $5) as release_date"
+        " from licenses l left join coverage c using (license_id)"
+        " where l.license_key = $1",
+        key,
+        fingerprint,
+        *(version or (None, None, None)),
+    )
+    return dict(row) if row else None
+
+
+async def set_status(conn: Connection, license_id: Any, status: str) -> None:
+    await conn.execute("update licenses set status = $2 where license_id = $1", license_id, status)
+
+
+async def by_order(conn: Connection, order_id: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "select * from licenses where order_id = $1 order by line_id, license_id for update",
+        order_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def change_owner(
+    conn: Connection, license_id: Any, account_id: str, company: str, email: str
+) -> None:
+    await conn.execute(
+        "update licenses set account_id = $2, company = $3, contact_email = $4, pooled = false"
+        " where license_id = $1",
+        license_id,
+        account_id,
+        company,
+        email,
+    )
+
+
+async def search(
+    pool: asyncpg.Pool, where: list[str], args: list[Any], limit: int, offset: int
+) -> list[dict[str, Any]]:
+    clause = f"where {' and '.join(where)}" if where else ""
+    n = len(args)
+    rows = await pool.fetch(
+        "select l.*, (select count(*) from activations a where a.license_id = l.license_id)"
+        f" as activations from licenses l {clause}"
+        f" order by l.purchased_at desc, l.license_id limit ${n + 1} offset ${n + 2}",
+        *args,
+        limit,
+        offset,
+    )
+    return [dict(r) for r in rows]
+
+
+async def set_expiry(conn: Connection, license_id: Any, expires_at: datetime, status: str) -> None:
+    await conn.execute(
+        "update licenses set expires_at = $2, status = $3 where license_id = $1",
+        license_id,
+        expires_at,
+        status,
+    )
+
+
+async def claim_expired(conn: Connection, now: datetime, limit: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "select * from licenses where status = 'active' and expires_at is not null"
+        " and expires_at <= $1 order by expires_at limit $2 for update skip locked",
+        now,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def insert_release(
+    conn: Connection, product: str, version: Any, released_at: datetime, kind: str
+) -> bool:
+    inserted = await conn.fetchval(
+        "insert into releases (product, version, major, minor, patch, released_at, release_kind)"
+        " values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing returning true",
+        product,
+        str(version),
+        version.major,
+        version.minor,
+        version.patch,
+        released_at,
+        kind,
+    )
+    return bool(inserted)
+
+
+async def highest_major(conn: Connection, product: str) -> int | None:
+    value = await conn.fetchval("select max(major) from releases where product = $1", product)
+    return int(value) if value is not None else None
+
+
+async def record_coverage(
+    conn: Connection,
+    license_id: str,
+    periods: list[tuple[datetime, datetime]],
+    perpetual: bool,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        "insert into coverage (license_id, perpetual, updated_at) values ($1, $2, $3)"
+        " on conflict (license_id) do update set perpetual = excluded.perpetual,"
+        " updated_at = excluded.updated_at",
+        license_id,
+        perpetual,
+        at,
+    )
+    await conn.executemany(
+        "insert into coverage_periods (license_id, starts_at, ends_at) values ($1, $2, $3)"
+        " on conflict do nothing",
+        [(license_id, start, end) for start, end in periods],
+    )
+
+
+async def end_coverage(conn: Connection, license_id: str, ended_at: datetime) -> None:
+    """Coverage ended early (license revoked): nothing is covered after `ended_at`."""
+    await conn.execute(
+        "update coverage set perpetual = false, updated_at = $2 where license_id = $1",
+        license_id,
+        ended_at,
+    )
+    await conn.execute(
+        "update coverage_periods set ends_at = least(ends_at, $2)"
+        " where license_id = $1 and ends_at > $2 and starts_at < $2",
+        license_id,
+        ended_at,
+    )
+    await conn.execute(
+        "delete from coverage_periods where license_id = $1 and starts_at >= $2",
+        license_id,
+        ended_at,
+    )

@@ -1,17 +1,20 @@
-"""Issue licenses for the license lines of a placed order."""
+"""Apply the shop's orders: issue licenses for license lines, renew subscriptions, revoke
+refunded licenses."""
 
 from __future__ import annotations
 
+from dateutil.relativedelta import relativedelta
 from entitle_events import Event
-from entitle_events.commerce import OrderPlaced
-from entitle_events.licensing import LicenseIssued, OrderLineRejected
+from entitle_events.commerce import OrderLine, OrderPlaced, OrderRefunded
+from entitle_events.licensing import LicenseIssued, LicenseRenewed, OrderLineRejected
 
-from services.catalog import Catalog
+from services.catalog import Catalog, Sku
 from services.runtime.context import Context
 
 from ..adapters import licenses
 from ..domain.issuing import LicenseSpec, licenses_for_line
 from ..domain.keys import KeyRing
+from .commands import emit_status_event, ref
 
 
 async def on_order_placed(
@@ -19,18 +22,31 @@ async def on_order_placed(
 ) -> None:
     order = event.data
     now = ctx.now()
-    await licenses.upsert_account(ctx.conn, order, now)
+    account_mode = await licenses.upsert_account(ctx.conn, order, now)
     issued: list[tuple[LicenseSpec, str, str]] = []
     for line in order.lines:
         sku = catalog.sku(line.sku)
         if sku is None:
             if await licenses.claim_line(ctx.conn, order.order_id, line.line_id, "rejected", now):
-                _reject(
-                    ctx, order, line.line_id, line.sku, "UNKNOWN_SKU", f"SKU {line.sku} is not sold"
-                )
+                _reject(ctx, order, line, "UNKNOWN_SKU", f"SKU {line.sku} is not sold")
             continue
         if sku.kind != "license":
             continue  # maintenance, support and incident lines belong to other services
+        if account_mode != order.payment_mode:
+            if await licenses.claim_line(ctx.conn, order.order_id, line.line_id, "rejected", now):
+                _reject(
+                    ctx,
+                    order,
+                    line,
+                    "PAYMENT_MODE_LOCKED",
+                    f"your account pays {account_mode}; the payment mode is chosen with the"
+                    " first purchase only",
+                )
+            continue
+        if line.license_key:
+            if await licenses.claim_line(ctx.conn, order.order_id, line.line_id, "renewed", now):
+                await _renew(ctx, order, line, sku)
+            continue
         product = catalog.product(sku.product)
         assert product is not None  # the catalog validates its references
         if not await licenses.claim_line(ctx.conn, order.order_id, line.line_id, "issued", now):
@@ -69,20 +85,51 @@ async def on_order_placed(
         )
 
 
-def _reject(
-    ctx: Context, order: OrderPlaced, line_id: str, sku: str, code: str, reason: str
-) -> None:
+async def _renew(ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sku) -> None:
+    """A license line naming an existing subscription renews it by the SKU's term."""
+    assert line.license_key is not None
+    row = await licenses.lock_by_key(ctx.conn, line.license_key)
+    if row is None or row["product"] != sku.product:
+        _reject(ctx, order, line, "LICENSE_NOT_FOUND", "the license to renew does not exist")
+        return
+    if row["expires_at"] is None or not sku.term_months:
+        _reject(ctx, order, line, "NOT_RENEWABLE", "this license does not expire")
+        return
+    if row["status"] not in ("active", "expired"):
+        _reject(ctx, order, line, "NOT_RENEWABLE", f"the license is {row['status']}")
+        return
+    start = max(row["expires_at"], order.placed_at)
+    expires_at = start + relativedelta(months=sku.term_months * line.quantity)
+    await licenses.set_expiry(ctx.conn, row["license_id"], expires_at, "active")
+    ctx.emit(
+        LicenseRenewed(**ref(row), expires_at=expires_at, renewed_at=ctx.now()),
+        subject=str(row["license_id"]),
+    )
+
+
+async def on_order_refunded(ctx: Context, event: Event[OrderRefunded]) -> None:
+    refund = event.data
+    for row in await licenses.by_order(ctx.conn, refund.order_id):
+        if refund.line_ids is not None and row["line_id"] not in refund.line_ids:
+            continue
+        if row["status"] == "revoked":
+            continue
+        await licenses.set_status(ctx.conn, row["license_id"], "revoked")
+        emit_status_event(ctx, row, "revoke", refund.reason or "order refunded")
+
+
+def _reject(ctx: Context, order: OrderPlaced, line: OrderLine, code: str, reason: str) -> None:
     ctx.emit(
         OrderLineRejected(
             order_id=order.order_id,
-            line_id=line_id,
-            sku=sku,
+            line_id=line.line_id,
+            sku=line.sku,
             account_id=order.buyer.account_id,
             contact_email=order.buyer.email,
             code=code,
             reason=reason,
         ),
-        subject=f"{order.order_id}/{line_id}",
+        subject=f"{order.order_id}/{line.line_id}",
     )
 
 

@@ -1,0 +1,45 @@
+"""Activation rules (DESIGN §4.2, seed 001). Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    code: str
+    detail: str
+
+
+def check_activation(
+    *,
+    status: str,
+    expired: bool,
+    platform: str,
+    edition_platforms: list[str],
+    edition: str,
+    already_activated: bool,
+    seats_used: int,
+    max_activations: int | None,
+) -> Refusal | None:
+    """None when the machine may be activated; re-activating the same fingerprint is fine."""
+    if status in ("revoked", "deactivated", "suspended") or expired:
+        state = "expired" if expired else status
+        return Refusal(409, f"LICENSE_{state.upper()}", f"the license is {state}")
+    if platform not in edition_platforms:
+        return Refusal(
+            403,
+            "PLATFORM_NOT_LICENSED",
+            f"the {edition} edition does not run on {platform};"
+            f" it runs on {', '.join(edition_platforms)}",
+        )
+    if already_activated:
+        return None
+    if max_activations is not None and seats_used >= max_activations:
+        return Refusal(
+            409,
+            "TOO_MANY_ACTIVATIONS",
+            f"all {max_activations} seats are used; deactivate a machine first",
+        )
+    return None

@@ -1,0 +1,130 @@
+"""License validation: the answer an installed product gets (DESIGN §4.2).
+
+Checks run in this order, and the first that fails gives the code:
+
+1. `NOT_FOUND`      the key is malformed, its signature does not verify, or no license has it
+2. `REVOKED`        the license was revoked (e.g. its order was refunded)
+3. `DEACTIVATED`    an MSP or subscription license was deactivated: it can no longer be used
+4. `SUSPENDED`      suspended until reinstated
+5. `EXPIRED`        a subscription, trial or NFR license past its expiry
+6. with a fingerprint: `NO_ACTIVATION` (this machine is not activated) or
+   `TOO_MANY_ACTIVATIONS` (not activated, and every seat is taken)
+7. with a version: `VERSION_INVALID` (not a version) or `VERSION_NOT_ENTITLED`
+8. `VALID`
+
+A perpetual license whose maintenance lapsed stays VALID for the versions it is entitled to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from entitle_events.versions import Version
+
+
+@dataclass(frozen=True)
+class CoverageFacts:
+    periods: tuple[tuple[datetime, datetime], ...] = ()
+    perpetual: bool = False
+
+    def covers(self, at: datetime) -> bool:
+        return self.perpetual or any(start <= at < end for start, end in self.periods)
+
+
+@dataclass(frozen=True)
+class LicenseFacts:
+    status: str
+    expires_at: datetime | None
+    max_activations: int | None
+    activations: int
+    fingerprint_activated: bool
+    major_version: int
+    purchased_at: datetime
+    coverage: CoverageFacts = CoverageFacts()
+    free_updates_within_major: bool = True
+    upgrade_grace_days: int = 0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    code: str
+    detail: str
+
+    @property
+    def valid(self) -> bool:
+        return self.code == "VALID"
+
+
+NOT_FOUND = Verdict("NOT_FOUND", "no license has this key")
+
+
+def validate(
+    facts: LicenseFacts | None,
+    *,
+    now: datetime,
+    fingerprint: str | None = None,
+    version: str | None = None,
+    release_date: datetime | None = None,
+) -> Verdict:
+    """`release_date` is when `version` was published, if the vendor published it."""
+    if facts is None:
+        return NOT_FOUND
+    if facts.status == "revoked":
+        return Verdict("REVOKED", "the license was revoked")
+    if facts.status == "deactivated":
+        return Verdict("DEACTIVATED", "the license was deactivated and can no longer be used")
+    if facts.status == "suspended":
+        return Verdict("SUSPENDED", "the license is suspended")
+    if facts.status == "expired" or (facts.expires_at is not None and facts.expires_at <= now):
+        return Verdict("EXPIRED", f"the license expired on {facts.expires_at:%Y-%m-%d}")
+    if fingerprint is not None and not facts.fingerprint_activated:
+        if facts.max_activations is not None and facts.activations >= facts.max_activations:
+            return Verdict(
+                "TOO_MANY_ACTIVATIONS",
+                f"this machine is not activated and all {facts.max_activations} seats are used",
+            )
+        return Verdict("NO_ACTIVATION", "this machine is not activated for the license")
+    if version is not None:
+        try:
+            wanted = Version.parse(version)
+        except ValueError as exc:
+            return Verdict("VERSION_INVALID", str(exc))
+        verdict = version_entitlement(facts, wanted, release_date)
+        if verdict is not None:
+            return verdict
+    return Verdict("VALID", "the license is valid")
+
+
+def version_entitlement(
+    facts: LicenseFacts, wanted: Version, release_date: datetime | None
+) -> Verdict | None:
+    """None when the license may run `wanted`, else the refusal.
+
+    Older majors and the licensed one are always entitled (minor releases of the licensed
+    major only when the plan grants free updates, or when released before the purchase or
+    during coverage); a later major when it was released during coverage or within the
+    plan's grace days after the purchase.
+    """
+    if wanted.major < facts.major_version:
+        return None
+    if wanted.major == facts.major_version:
+        if facts.free_updates_within_major or release_date is None:
+            return None
+        if release_date <= facts.purchased_at or facts.coverage.covers(release_date):
+            return None
+        return Verdict(
+            "VERSION_NOT_ENTITLED",
+            f"{wanted} was released after the purchase and outside maintenance coverage",
+        )
+    if release_date is None:
+        return Verdict("VERSION_NOT_ENTITLED", f"{wanted} is not a released version")
+    if facts.coverage.covers(release_date):
+        return None
+    if release_date <= facts.purchased_at + timedelta(days=facts.upgrade_grace_days):
+        return None
+    return Verdict(
+        "VERSION_NOT_ENTITLED",
+        f"version {wanted.major} was released outside maintenance coverage;"
+        " renew maintenance to upgrade",
+    )

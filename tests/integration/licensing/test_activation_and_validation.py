@@ -1,0 +1,166 @@
+"""Activations and validation against the real PostgreSQL (DESIGN §4.2, seeds 001-003)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from entitle_events import new_event
+from entitle_events.common import CoveragePeriod
+from entitle_events.maintenance import CoverageStarted
+
+from services.licensing.domain.keys import KeyRing, generate_private_key
+from services.licensing.handlers.coverage import on_coverage_event
+
+from .conftest import ADMIN, NOW, Licensing
+
+
+async def validate(lic: Licensing, **body: str) -> dict[str, object]:
+    response = await lic.client.post("/licenses/validate", json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+def machine(n: int, platform: str = "windows") -> dict[str, str]:
+    return {"fingerprint": f"fp-{n}", "platform": platform, "hostname": f"host-{n}"}
+
+
+async def test_twenty_parallel_activations_for_five_seats_exactly_five_win(
+    licensing: Licensing,
+) -> None:
+    _, [site] = await licensing.order(sku="BP-SITE")  # one license, five seats
+    key = site["license_key"]
+    responses = await asyncio.gather(
+        *(licensing.client.post(f"/licenses/{key}/activations", json=machine(n)) for n in range(20))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 5 + [409] * 15
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"TOO_MANY_ACTIVATIONS"}
+    winners = [r for r in responses if r.status_code == 201]
+    assert len(winners[-1].json()["activations"]) <= 5
+    view = (await licensing.client.get(f"/licenses/{key}", headers=ADMIN)).json()
+    assert len(view["activations"]) == 5
+
+
+async def test_reactivation_is_idempotent_and_deactivation_frees_the_seat(
+    licensing: Licensing,
+) -> None:
+    _, [lic] = await licensing.order(sku="BP-SRV")  # one seat
+    key = lic["license_key"]
+    first = await licensing.client.post(f"/licenses/{key}/activations", json=machine(1))
+    again = await licensing.client.post(f"/licenses/{key}/activations", json=machine(1))
+    other = await licensing.client.post(f"/licenses/{key}/activations", json=machine(2))
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 409)
+    assert (await validate(licensing, key=key, fingerprint="fp-1"))["code"] == "VALID"
+    assert (await validate(licensing, key=key, fingerprint="fp-2"))[
+        "code"
+    ] == "TOO_MANY_ACTIVATIONS"
+
+    freed = await licensing.client.delete(f"/licenses/{key}/activations/fp-1")
+    assert freed.status_code == 204
+    assert (await validate(licensing, key=key, fingerprint="fp-2"))["code"] == "NO_ACTIVATION"
+    moved = await licensing.client.post(f"/licenses/{key}/activations", json=machine(2))
+    assert moved.status_code == 201
+    gone = await licensing.client.delete(f"/licenses/{key}/activations/fp-1")
+    assert (gone.status_code, gone.json()["code"]) == (404, "ACTIVATION_NOT_FOUND")
+
+
+async def test_macos_and_linux_need_a_desktop_or_server_edition(licensing: Licensing) -> None:
+    _, [site] = await licensing.order(sku="BP-SITE")  # the site edition runs on Windows only
+    _, [server] = await licensing.order(sku="BP-SRV")
+    refused = await licensing.client.post(
+        f"/licenses/{site['license_key']}/activations", json=machine(1, "linux")
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "PLATFORM_NOT_LICENSED")
+    accepted = await licensing.client.post(
+        f"/licenses/{server['license_key']}/activations", json=machine(1, "macos")
+    )
+    assert accepted.status_code == 201
+
+
+async def test_forged_altered_and_foreign_keys_are_not_found(licensing: Licensing) -> None:
+    _, [lic] = await licensing.order()
+    key = lic["license_key"]
+    payload, signature = key.split(".")
+    altered = payload[:-3] + ("AAA" if payload[-3:] != "AAA" else "BBB") + "." + signature
+    foreign = KeyRing(generate_private_key(), "k1").issue(
+        str(lic["license_id"]), "backup-pro", "server", NOW
+    )
+    for bad in (altered, foreign, "not-a-key", key + "x"):
+        result = await validate(licensing, key=bad)
+        assert (result["valid"], result["code"]) == (False, "NOT_FOUND"), bad
+    assert (await validate(licensing, key=key))["code"] == "VALID"
+    unknown = await licensing.client.post(f"/licenses/{foreign}/activations", json=machine(1))
+    assert unknown.status_code == 404
+
+
+async def test_status_changes_show_in_validation_in_the_documented_order(
+    licensing: Licensing,
+) -> None:
+    _, [lic] = await licensing.order()
+    key = lic["license_key"]
+    suspended = await licensing.client.post(
+        f"/licenses/{key}/suspend", headers=ADMIN, json={"reason": "chargeback"}
+    )
+    assert suspended.json()["status"] == "suspended"
+    assert (await validate(licensing, key=key, fingerprint="fp-9"))["code"] == "SUSPENDED"
+    assert (
+        await licensing.client.post(f"/licenses/{key}/activations", json=machine(1))
+    ).status_code == 409
+    await licensing.client.post(f"/licenses/{key}/reinstate", headers=ADMIN)
+    assert (await validate(licensing, key=key))["code"] == "VALID"
+    await licensing.client.post(f"/licenses/{key}/revoke", headers=ADMIN)
+    assert (await validate(licensing, key=key))["code"] == "REVOKED"
+    illegal = await licensing.client.post(f"/licenses/{key}/reinstate", headers=ADMIN)
+    assert (illegal.status_code, illegal.json()["code"]) == (409, "ILLEGAL_TRANSITION")
+    perpetual = await licensing.client.post(f"/licenses/{key}/deactivate", headers=ADMIN)
+    assert perpetual.status_code == 409
+    unauthorised = await licensing.client.post(f"/licenses/{key}/suspend")
+    assert unauthorised.status_code == 401
+
+
+async def test_versions_follow_maintenance_coverage_and_stay_valid_after_it_lapses(
+    licensing: Licensing,
+) -> None:
+    _, [lic] = await licensing.order()  # v5, three complimentary months from NOW
+    key = lic["license_key"]
+    ends = NOW + timedelta(days=90)
+    started = CoverageStarted(
+        license_id=str(lic["license_id"]),
+        license_key=key,
+        product="backup-pro",
+        account_id="acme",
+        contact_email="it@acme.example",
+        plan="backup-care-12",
+        periods=[CoveragePeriod(starts_at=NOW, ends_at=ends, source="complimentary")],
+        ends_at=ends,
+    )
+    async with licensing.runtime.transaction() as ctx:
+        await on_coverage_event(
+            ctx, new_event(started, source="maintenance", subject=started.license_id, time=NOW)
+        )
+    for version, released in (
+        ("5.2.0", NOW + timedelta(days=400)),
+        ("6.0.0", NOW + timedelta(days=30)),
+        ("7.0.0", NOW + timedelta(days=200)),
+    ):
+        published = await licensing.client.post(
+            "/releases",
+            headers=ADMIN,
+            json={"product": "backup-pro", "version": version, "released_at": released.isoformat()},
+        )
+        assert published.status_code == 201, published.text
+    licensing.clock.set(NOW + timedelta(days=500))  # maintenance long lapsed
+    assert (await validate(licensing, key=key, version="5.2.0"))["code"] == "VALID"
+    assert (await validate(licensing, key=key, version="4.1"))["code"] == "VALID"
+    assert (await validate(licensing, key=key, version="6.0.0"))["code"] == "VALID"
+    assert (await validate(licensing, key=key, version="7.0.0"))["code"] == "VERSION_NOT_ENTITLED"
+    assert (await validate(licensing, key=key, version="8.0.0"))["code"] == "VERSION_NOT_ENTITLED"
+    assert (await validate(licensing, key=key, version="six"))["code"] == "VERSION_INVALID"
+    duplicate = await licensing.client.post(
+        "/releases",
+        headers=ADMIN,
+        json={"product": "backup-pro", "version": "6.0", "released_at": NOW.isoformat()},
+    )
+    assert (duplicate.status_code, duplicate.json()["code"]) == (409, "RELEASE_EXISTS")
