@@ -2,7 +2,10 @@
 
 Checks run in this order, and the first that fails gives the code:
 
-1. `NOT_FOUND`      the key is malformed, its signature does not verify, or no license has it
+1. `NOT_FOUND`      the key is malformed, its signature does not verify, or no license has it;
+   `WRONG_PRODUCT`  the key is for another product than the one asking
+   `EDITION_NOT_LICENSED` the installed edition is not the licensed one (a cross-grade needs
+                    a new license)
 2. `REVOKED`        the license was revoked (e.g. its order was refunded)
 3. `DEACTIVATED`    an MSP or subscription license was deactivated: it can no longer be used
 4. `SUSPENDED`      suspended until reinstated
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from entitle_events.versions import Version
+
+from .keys import KeyClaims
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,18 @@ class Verdict:
 NOT_FOUND = Verdict("NOT_FOUND", "no license has this key")
 
 
+def claims_mismatch(claims: KeyClaims, product: str | None, edition: str | None) -> Verdict | None:
+    """What the signed key itself says, checked before any lookup."""
+    if product is not None and product != claims.product:
+        return Verdict("WRONG_PRODUCT", f"this key licenses {claims.product}, not {product}")
+    if edition is not None and edition != claims.edition:
+        return Verdict(
+            "EDITION_NOT_LICENSED",
+            f"this key licenses the {claims.edition} edition; changing edition needs a new license",
+        )
+    return None
+
+
 def validate(
     facts: LicenseFacts | None,
     *,
@@ -77,7 +94,8 @@ def validate(
     if facts.status == "suspended":
         return Verdict("SUSPENDED", "the license is suspended")
     if facts.status == "expired" or (facts.expires_at is not None and facts.expires_at <= now):
-        return Verdict("EXPIRED", f"the license expired on {facts.expires_at:%Y-%m-%d}")
+        when = f" on {facts.expires_at:%Y-%m-%d}" if facts.expires_at else ""
+        return Verdict("EXPIRED", f"the license expired{when}")
     if fingerprint is not None and not facts.fingerprint_activated:
         if facts.max_activations is not None and facts.activations >= facts.max_activations:
             return Verdict(

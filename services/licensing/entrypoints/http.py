@@ -19,7 +19,13 @@ from services.runtime.service import Runtime
 
 from ..adapters import licenses
 from ..domain.keys import InvalidKey, KeyRing
-from ..domain.validation import NOT_FOUND, CoverageFacts, LicenseFacts, validate
+from ..domain.validation import (
+    NOT_FOUND,
+    CoverageFacts,
+    LicenseFacts,
+    claims_mismatch,
+    validate,
+)
 from ..handlers import commands
 from ..settings import LicensingSettings
 
@@ -84,6 +90,12 @@ class ValidationRequest(BaseModel):
     key: str = Field(min_length=1, max_length=1000)
     fingerprint: str | None = Field(default=None, min_length=1, max_length=200)
     version: str | None = Field(default=None, min_length=1, max_length=40)
+    product: str | None = Field(
+        default=None, max_length=80, description="The product asking; a key for another fails."
+    )
+    edition: str | None = Field(
+        default=None, max_length=80, description="The installed edition; a cross-grade fails."
+    )
 
 
 class ValidationResult(BaseModel):
@@ -188,9 +200,12 @@ async def validate_license(body: ValidationRequest, runtime: RuntimeDep) -> Vali
     """Answer whether a key is valid (for this machine and version). The key is its own
     credential; a forged key is refused before any database lookup."""
     try:
-        _keys(runtime).verify_key(body.key)
+        claims = _keys(runtime).verify_key(body.key)
     except InvalidKey:
         return ValidationResult(valid=False, code=NOT_FOUND.code, detail=NOT_FOUND.detail)
+    mismatch = claims_mismatch(claims, body.product, body.edition)
+    if mismatch is not None:
+        return ValidationResult(valid=False, code=mismatch.code, detail=mismatch.detail)
     parsed: tuple[int, int, int] | None = None
     if body.version is not None:
         try:

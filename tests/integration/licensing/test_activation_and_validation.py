@@ -91,6 +91,9 @@ async def test_forged_altered_and_foreign_keys_are_not_found(licensing: Licensin
         result = await validate(licensing, key=bad)
         assert (result["valid"], result["code"]) == (False, "NOT_FOUND"), bad
     assert (await validate(licensing, key=key))["code"] == "VALID"
+    assert (await validate(licensing, key=key, product="other-app"))["code"] == "WRONG_PRODUCT"
+    cross_grade = await validate(licensing, key=key, product="backup-pro", edition="desktop")
+    assert cross_grade["code"] == "EDITION_NOT_LICENSED"
     unknown = await licensing.client.post(f"/licenses/{foreign}/activations", json=machine(1))
     assert unknown.status_code == 404
 
