@@ -52,9 +52,10 @@ async def insert_license(
     await conn.execute(
         "insert into licenses (license_id, license_key, kind, product, edition, sku, account_id,"
         " company, contact_email, reseller_account_id, pooled, order_id, line_id, purchased_at,"
-        " major_version, expires_at, auto_renew, max_activations, maintenance_plan, created_at)"
+        " major_version, expires_at, auto_renew, max_activations, maintenance_plan, created_at,"
+        " base_license_id)"
         " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-        " $18, $19, $20)",
+        " $18, $19, $20, $21)",
         spec.license_id,
         key,
         spec.kind,
@@ -75,6 +76,7 @@ async def insert_license(
         spec.max_activations,
         spec.maintenance_plan,
         at,
+        spec.base_license_id,
     )
 
 
@@ -125,19 +127,25 @@ async def remove_activation(conn: Connection, license_id: Any, fingerprint: str)
 async def validation_facts(
     pool: asyncpg.Pool, key: str, fingerprint: str | None, version: tuple[int, int, int] | None
 ) -> dict[str, Any] | None:
-    """Everything validation needs in one read-only round trip."""
+    """Everything validation needs in one read-only round trip.
+
+    An add-on license is entitled as its base license is: versions, release dates and
+    coverage come from the base (`e`), status and seats from the add-on itself (`l`).
+    """
     row = await pool.fetchrow(
-        "select l.license_id, l.status, l.expires_at, l.max_activations, l.major_version,"
-        " l.purchased_at, l.product, l.maintenance_plan,"
+        "select l.license_id, l.status, l.expires_at, l.max_activations, e.major_version,"
+        " e.purchased_at, l.product, e.maintenance_plan,"
         " (select count(*) from activations a where a.license_id = l.license_id) as activations,"
         " exists (select 1 from activations a where a.license_id = l.license_id"
         "         and a.fingerprint = $2) as fingerprint_activated,"
         " coalesce(c.perpetual, false) as perpetual,"
         " coalesce((select array_agg(array[p.starts_at, p.ends_at]) from coverage_periods p"
-        "           where p.license_id = l.license_id), '{}') as periods,"
-        " (select r.released_at from releases r where r.product = l.product"
+        "           where p.license_id = e.license_id), '{}') as periods,"
+        " (select r.released_at from releases r where r.product = e.product"
         "  and r.major = $3 and r.minor = $4 and r.patch = $5) as release_date"
-        " from licenses l left join coverage c using (license_id)"
+        " from licenses l"
+        " join licenses e on e.license_id = coalesce(l.base_license_id, l.license_id)"
+        " left join coverage c on c.license_id = e.license_id"
         " where l.license_key = $1",
         key,
         fingerprint,

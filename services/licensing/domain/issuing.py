@@ -31,10 +31,15 @@ class LicenseSpec:
     auto_renew: bool
     max_activations: int | None
     maintenance_plan: str | None
+    base_license_id: str | None = None
 
 
 def licenses_for_line(
-    order: Order, line: OrderLine, sku: Sku, product: Product
+    order: Order,
+    line: OrderLine,
+    sku: Sku,
+    product: Product,
+    base_license_id: str | None = None,
 ) -> list[LicenseSpec]:
     """Quantity N gives N licenses, or one license with N times the seats, as the SKU says.
 
@@ -74,6 +79,7 @@ def licenses_for_line(
             auto_renew=sku.license_kind in ("subscription", "msp"),
             max_activations=seats,
             maintenance_plan=sku.plan,
+            base_license_id=base_license_id,
         )
         for n in range(count)
     ]

@@ -43,15 +43,20 @@ async def on_order_placed(
                     " first purchase only",
                 )
             continue
-        if line.license_key:
+        product = catalog.product(sku.product)
+        assert product is not None  # the catalog validates its references
+        base_license_id = None
+        if product.base_product is not None:
+            base_license_id = await _base_license(ctx, order, line, product.base_product)
+            if base_license_id is None:
+                continue
+        elif line.license_key:
             if await licenses.claim_line(ctx.conn, order.order_id, line.line_id, "renewed", now):
                 await _renew(ctx, order, line, sku)
             continue
-        product = catalog.product(sku.product)
-        assert product is not None  # the catalog validates its references
         if not await licenses.claim_line(ctx.conn, order.order_id, line.line_id, "issued", now):
             continue
-        for spec in licenses_for_line(order, line, sku, product):
+        for spec in licenses_for_line(order, line, sku, product, base_license_id):
             key = keys.issue(spec.license_id, spec.product, spec.edition, spec.purchased_at)
             await licenses.insert_license(ctx.conn, spec, key, order.order_id, line.line_id, now)
             issued.append((spec, key, line.line_id))
@@ -78,11 +83,30 @@ async def on_order_placed(
                 max_activations=spec.max_activations,
                 payment_mode=order.payment_mode,
                 maintenance_plan=spec.maintenance_plan,
+                base_license_id=spec.base_license_id,
                 coverage_expected=_covered(catalog, spec.maintenance_plan),
                 licenses_in_order=len(issued),
             ),
             subject=spec.license_id,
         )
+
+
+async def _base_license(
+    ctx: Context, order: OrderPlaced, line: OrderLine, base_product: str
+) -> str | None:
+    """An add-on line names the license it extends; None (and a rejection) when it can't."""
+    base = await licenses.get_by_key(ctx.conn, line.license_key) if line.license_key else None
+    problem = None
+    if base is None or base["product"] != base_product:
+        problem = f"an add-on needs the key of a {base_product} license in license_key"
+    elif base["status"] != "active":
+        problem = f"the base license is {base['status']}"
+    if problem is None:
+        assert base is not None
+        return str(base["license_id"])
+    if await licenses.claim_line(ctx.conn, order.order_id, line.line_id, "rejected", ctx.now()):
+        _reject(ctx, order, line, "BASE_LICENSE_REQUIRED", problem)
+    return None
 
 
 async def _renew(ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sku) -> None:

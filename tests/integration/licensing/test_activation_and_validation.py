@@ -167,3 +167,47 @@ async def test_versions_follow_maintenance_coverage_and_stay_valid_after_it_laps
         json={"product": "backup-pro", "version": "6.0", "released_at": NOW.isoformat()},
     )
     assert (duplicate.status_code, duplicate.json()["code"]) == (409, "RELEASE_EXISTS")
+
+
+async def test_an_add_on_follows_its_base_licenses_entitlement(licensing: Licensing) -> None:
+    _, [base] = await licensing.order()
+    ends = NOW + timedelta(days=90)
+    started = CoverageStarted(
+        license_id=str(base["license_id"]),
+        license_key=base["license_key"],
+        product="backup-pro",
+        account_id="acme",
+        contact_email="it@acme.example",
+        plan="backup-care-12",
+        periods=[CoveragePeriod(starts_at=NOW, ends_at=ends, source="complimentary")],
+        ends_at=ends,
+    )
+    async with licensing.runtime.transaction() as ctx:
+        await on_coverage_event(
+            ctx, new_event(started, source="maintenance", subject=started.license_id, time=NOW)
+        )
+    add_on_line = {
+        "line_id": "1",
+        "sku": "BP-EXCH",
+        "quantity": 1,
+        "unit_price": "49.00",
+        "license_key": base["license_key"],
+    }
+    _, [add_on] = await licensing.order(lines=[add_on_line], placed_at=NOW + timedelta(days=200))
+    assert str(add_on["base_license_id"]) == str(base["license_id"])
+    for version, released in (
+        ("6.0.0", NOW + timedelta(days=60)),
+        ("7.0.0", NOW + timedelta(days=150)),
+    ):
+        await licensing.client.post(
+            "/releases",
+            headers=ADMIN,
+            json={"product": "backup-pro", "version": version, "released_at": released.isoformat()},
+        )
+    key = add_on["license_key"]
+    # Bought after the base's coverage ended, yet entitled to 6.0 as its base is.
+    assert (await validate(licensing, key=key, version="6.0.0"))["code"] == "VALID"
+    assert (await validate(licensing, key=key, version="7.0.0"))["code"] == "VERSION_NOT_ENTITLED"
+
+    _, none = await licensing.order(lines=[{**add_on_line, "license_key": None}])
+    assert none == []  # an add-on without its base license is rejected
