@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck schemas demo clean
+.PHONY: run test bench lint format typecheck schemas demo clean
 
 $(STAMP): pyproject.toml shared/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Entitle needs Python 3.11 or newer")'
@@ -24,6 +24,9 @@ test: $(STAMP)  ## Lint, type-check and run every test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## Throughput and latency against limits measured in the same run
+	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -37,25 +37,53 @@ class Product(_Entry):
 
 
 class MaintenancePlan(_Entry):
-    """Every parameter of DESIGN §4.3."""
+    """Every parameter of DESIGN §4.3. The rules using them live in services.maintenance.domain."""
 
     code: Code
     name: str
-    term_months: int = Field(default=12, ge=1, description="Months one renewal buys.")
+    term_months: int = Field(
+        default=12,
+        ge=1,
+        description="Months one renewal or maintenance code buys (a SKU may differ).",
+    )
     included_months: int = Field(default=0, ge=0, description="Paid cover with a new license.")
     complimentary_months: int = Field(default=0, ge=0, description="Free cover, first.")
-    renewal_basis: RenewalBasis = "previous_end"
+    renewal_basis: RenewalBasis = Field(
+        default="previous_end",
+        description=(
+            "previous_end: a renewal continues from the last cover's end, even a lapsed one;"
+            " purchase_date: it runs `term` months from the day it is bought;"
+            " previous_end_if_covered: from the end while still covered, else from the purchase."
+        ),
+    )
     renewal_window_months: int | None = Field(
         default=None,
         ge=0,
-        description="After complimentary cover ends, months in which renewal is still accepted.",
+        description=(
+            "After complimentary cover ends, months in which renewal is still accepted"
+            " (null: no limit). Also bounds a lapsed paid cover when"
+            " lapsed_paid_renewal_allowed is false."
+        ),
     )
-    lapsed_paid_renewal_allowed: bool = True
-    early_renewal_discount_pct: Decimal = Field(default=Decimal(0), ge=0, le=100)
-    min_major_version: int = Field(default=0, ge=0)
-    free_updates_within_major: bool = True
+    lapsed_paid_renewal_allowed: bool = Field(
+        default=True, description="A lapsed paid cover may be renewed at any later time."
+    )
+    early_renewal_discount_pct: Decimal = Field(
+        default=Decimal(0), ge=0, le=100, description="Off the list price while still covered."
+    )
+    min_major_version: int = Field(
+        default=0, ge=0, description="Licenses of an older major must upgrade before renewing."
+    )
+    free_updates_within_major: bool = Field(
+        default=True,
+        description="Releases of the licensed major are free; false: only those out at purchase"
+        " or released during coverage.",
+    )
     upgrade_grace_days: int = Field(
         default=0, ge=0, description="A new major released this many days after purchase is free."
+    )
+    upgrade_included_months: int = Field(
+        default=0, ge=0, description="Cover a full-price major upgrade comes with (seed 000: 12)."
     )
     perpetual_while_active: bool = Field(
         default=False, description="Covered while the (MSP/subscription) license is active."
@@ -69,6 +97,21 @@ class MaintenancePlan(_Entry):
             self.complimentary_months or self.included_months or self.perpetual_while_active
         )
 
+    @model_validator(mode="after")
+    def _consistent(self) -> MaintenancePlan:
+        if self.perpetual_while_active and (self.complimentary_months or self.included_months):
+            raise ValueError(
+                f"plan {self.code}: a perpetual_while_active plan has no dated initial cover"
+                " (complimentary_months and included_months must be 0)"
+            )
+        if self.early_renewal_discount_pct != self.early_renewal_discount_pct.quantize(
+            Decimal("0.01")
+        ):
+            raise ValueError(
+                f"plan {self.code}: early_renewal_discount_pct has at most two decimals"
+            )
+        return self
+
 
 class Sku(_Entry):
     code: Code
@@ -80,10 +123,21 @@ class Sku(_Entry):
     one_license_per_unit: bool = Field(
         default=True, description="Quantity N issues N licenses; false: one license, N seats."
     )
-    term_months: int | None = Field(default=None, ge=1, description="Subscription/trial term.")
+    term_months: int | None = Field(
+        default=None,
+        ge=1,
+        description="Subscription/trial term; on a maintenance SKU the months it buys"
+        " (null: its plan's term).",
+    )
     plan: Code | None = Field(default=None, description="Maintenance plan this SKU starts.")
     list_price: Decimal = Field(default=Decimal(0), ge=0)
     incidents: int = Field(default=0, ge=0, description="Incident credits of an incident pack.")
+
+    @model_validator(mode="after")
+    def _maintenance_needs_plan(self) -> Sku:
+        if self.kind == "maintenance" and self.plan is None:
+            raise ValueError(f"sku {self.code}: a maintenance SKU needs a plan")
+        return self
 
 
 class Catalog(_Entry):

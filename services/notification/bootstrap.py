@@ -16,7 +16,7 @@ from services.runtime.context import Context
 from services.runtime.scheduler import Job
 from services.runtime.service import Runtime, ServiceDefinition
 
-from .adapters.smtp import Mailer
+from .adapters.smtp import Mailer, MailerPool
 from .entrypoints.http import router
 from .handlers.events import on_customer_event
 from .handlers.send import send_due
@@ -27,13 +27,16 @@ def build(settings: NotificationSettings | None = None) -> ServiceDefinition:
     settings = settings or NotificationSettings()
     catalog = load_catalog(settings.catalog_path)
     subscriptions = Subscriptions()
-    mailer = Mailer(
-        settings.smtp_host,
-        settings.smtp_port,
-        starttls=settings.smtp_starttls,
-        use_tls=settings.smtp_tls,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+    mailer = MailerPool(
+        settings.smtp_connections,
+        lambda: Mailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            starttls=settings.smtp_starttls,
+            use_tls=settings.smtp_tls,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        ),
     )
 
     @subscriptions.on(LicenseIssued, CoverageStarted)

@@ -17,7 +17,8 @@ class NotificationSettings(RuntimeSettings):
     message_id_domain: str = Field(
         default="entitle.example", description="Right side of Message-IDs."
     )
-    send_batch_max: int = Field(default=20, ge=1)
+    smtp_connections: int = Field(default=4, ge=1, le=64, description="Parallel SMTP sessions.")
+    send_batch_max: int = Field(default=100, ge=1, description="Emails claimed per sender run.")
     send_max_attempts: int = Field(default=12, ge=1, description="Then the email is failed.")
     send_backoff_initial: float = Field(default=2.0, gt=0, description="Seconds.")
     send_backoff_max: float = Field(default=600.0, gt=0, description="Seconds.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -99,3 +100,24 @@ class Mailer:
 def _classified(code: int | None, message: str) -> SendResult:
     permanent = code is not None and 500 <= code < 600
     return SendResult(ok=False, permanent=permanent, code=code, error=message[:500])
+
+
+class MailerPool:
+    """Several SMTP connections, so a batch of emails goes out in parallel."""
+
+    def __init__(self, size: int, make: Callable[[], Mailer]) -> None:
+        self._idle: asyncio.Queue[Mailer] = asyncio.Queue()
+        for _ in range(size):
+            self._idle.put_nowait(make())
+        self._all = list(self._idle._queue)  # type: ignore[attr-defined]
+
+    async def send(self, message: EmailMessage) -> SendResult:
+        mailer = await self._idle.get()
+        try:
+            return await mailer.send(message)
+        finally:
+            self._idle.put_nowait(mailer)
+
+    async def close(self) -> None:
+        for mailer in self._all:
+            await mailer.close()

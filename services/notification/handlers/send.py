@@ -8,6 +8,7 @@ then sent again with the same Message-ID, which receiving systems use to drop du
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -23,21 +24,25 @@ from services.runtime.context import Context
 from services.runtime.service import Runtime
 
 from ..adapters import deliveries
-from ..adapters.smtp import Mailer
+from ..adapters.smtp import MailerPool, SendResult
 from ..settings import NotificationSettings
 
 
-async def send_due(runtime: Runtime, mailer: Mailer, settings: NotificationSettings) -> int:
+async def send_due(runtime: Runtime, mailer: MailerPool, settings: NotificationSettings) -> int:
     async with runtime.transaction() as ctx:
         due = await deliveries.claim_due(ctx.conn, ctx.now(), settings.send_batch_max)
+        sendable = [r for r in due if r["transactional"] or not r["suppressed"]]
+        results = await asyncio.gather(*(mailer.send(_message(r, settings)) for r in sendable))
+        outcomes = dict(zip((r["id"] for r in sendable), results, strict=True))
         for row in due:
-            await _deliver(ctx, row, mailer, settings)
+            await _record(ctx, row, outcomes.get(row["id"]), settings)
     return len(due)
 
 
-async def _deliver(
-    ctx: Context, row: dict[str, Any], mailer: Mailer, settings: NotificationSettings
+async def _record(
+    ctx: Context, row: dict[str, Any], result: SendResult | None, settings: NotificationSettings
 ) -> None:
+    """`result` is None when the address is suppressed for this (non-transactional) mail."""
     now = ctx.now()
     ref = {
         "delivery_id": str(row["id"]),
@@ -47,14 +52,13 @@ async def _deliver(
         "cause_event_type": row["event_type"],
     }
     subject = str(row["id"])
-    if row["suppressed"] and not row["transactional"]:
+    if result is None:
         await deliveries.mark(ctx.conn, row["id"], "suppressed", at=now, error="suppressed")
         ctx.emit(
             NotificationSuppressed(**ref, suppressed_at=now, reason="address suppressed"),
             subject=subject,
         )
         return
-    result = await mailer.send(_message(row, settings))
     if result.ok:
         await deliveries.mark(ctx.conn, row["id"], "sent", at=now)
         ctx.emit(

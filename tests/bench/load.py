@@ -1,0 +1,114 @@
+"""Measuring tools: raw broker and database limits, HTTP load, percentiles."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+@dataclass
+class Rate:
+    count: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    def p(self, q: float) -> float:
+        return percentile(self.latencies_ms, q)
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "count": self.count,
+            "seconds": round(self.seconds, 2),
+            "per_second": round(self.per_second, 1),
+            "p50_ms": round(self.p(50), 2),
+            "p95_ms": round(self.p(95), 2),
+            "p99_ms": round(self.p(99), 2),
+            "mean_ms": round(statistics.fmean(self.latencies_ms), 2) if self.latencies_ms else 0,
+        }
+
+
+async def raw_kafka(bootstrap: str, messages: int, size: int) -> tuple[Rate, Rate]:
+    """Produce (acks=all) then consume `messages` records of `size` bytes on a fresh topic."""
+    topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 8, 1)])
+    await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+    await producer.start()
+    payload = b"x" * size
+    started = time.perf_counter()
+    futures = [
+        await producer.send(topic, value=payload, key=str(i).encode()) for i in range(messages)
+    ]
+    await asyncio.gather(*futures)
+    produced = Rate(messages, time.perf_counter() - started, [])
+    await producer.stop()
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    seen = 0
+    started = time.perf_counter()
+    while seen < messages:
+        batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
+        seen += sum(len(v) for v in batch.values())
+    consumed = Rate(seen, time.perf_counter() - started, [])
+    await consumer.stop()
+    return produced, consumed
+
+
+async def raw_postgres(dsn: str, seconds: float, concurrency: int) -> Rate:
+    """Single-row insert transactions, as fast as `concurrency` connections go."""
+    pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
+    assert pool is not None
+    await pool.execute("create table if not exists bench_raw (id bigserial primary key, v text)")
+
+    async def one() -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("insert into bench_raw (v) values ($1)", "x" * 100)
+
+    rate = await run_for(seconds, concurrency, one)
+    await pool.close()
+    return rate
+
+
+async def run_for(seconds: float, concurrency: int, call: Callable[[], Awaitable[object]]) -> Rate:
+    """Call `call` from `concurrency` workers for `seconds`; latencies in milliseconds."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            t = time.perf_counter()
+            await call()
+            latencies.append((time.perf_counter() - t) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Rate(len(latencies), time.perf_counter() - started, latencies)
+
+
+def http_client(concurrency: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return httpx.AsyncClient(timeout=30, limits=limits)
