@@ -16,14 +16,20 @@ Checks run in this order, and the first that fails gives the code:
 8. `VALID`
 
 A perpetual license whose maintenance lapsed stays VALID for the versions it is entitled to.
+Which versions those are is maintenance's eligibility rule (one rule, owned by maintenance).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from entitle_events.versions import Version
+
+from services.catalog import MaintenancePlan
+from services.maintenance.domain.coverage import LicenseFacts as MaintenanceLicense
+from services.maintenance.domain.coverage import Period
+from services.maintenance.domain.eligibility import Release, check_eligibility
 
 from .keys import KeyClaims
 
@@ -32,9 +38,6 @@ from .keys import KeyClaims
 class CoverageFacts:
     periods: tuple[tuple[datetime, datetime], ...] = ()
     perpetual: bool = False
-
-    def covers(self, at: datetime) -> bool:
-        return self.perpetual or any(start <= at < end for start, end in self.periods)
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,7 @@ class LicenseFacts:
     major_version: int
     purchased_at: datetime
     coverage: CoverageFacts = CoverageFacts()
-    free_updates_within_major: bool = True
-    upgrade_grace_days: int = 0
+    plan: MaintenancePlan | None = None
 
 
 @dataclass(frozen=True)
@@ -119,30 +121,24 @@ def version_entitlement(
 ) -> Verdict | None:
     """None when the license may run `wanted`, else the refusal.
 
-    Older majors and the licensed one are always entitled (minor releases of the licensed
-    major only when the plan grants free updates, or when released before the purchase or
-    during coverage); a later major when it was released during coverage or within the
-    plan's grace days after the purchase.
+    The rule is maintenance's upgrade eligibility, evaluated here on licensing's local
+    projection of coverage. A version the vendor has not published is allowed up to the
+    licensed major (nothing to judge it by) and refused beyond it.
     """
-    if wanted.major < facts.major_version:
-        return None
-    if wanted.major == facts.major_version:
-        if facts.free_updates_within_major or release_date is None:
-            return None
-        if release_date <= facts.purchased_at or facts.coverage.covers(release_date):
-            return None
-        return Verdict(
-            "VERSION_NOT_ENTITLED",
-            f"{wanted} was released after the purchase and outside maintenance coverage",
-        )
     if release_date is None:
+        if wanted.major <= facts.major_version:
+            return None
         return Verdict("VERSION_NOT_ENTITLED", f"{wanted} is not a released version")
-    if facts.coverage.covers(release_date):
-        return None
-    if release_date <= facts.purchased_at + timedelta(days=facts.upgrade_grace_days):
-        return None
-    return Verdict(
-        "VERSION_NOT_ENTITLED",
-        f"version {wanted.major} was released outside maintenance coverage;"
-        " renew maintenance to upgrade",
+    periods = [Period(start, end, "purchase") for start, end in facts.coverage.periods]
+    plan = facts.plan
+    if facts.coverage.perpetual and (plan is None or not plan.perpetual_while_active):
+        periods.append(Period(facts.purchased_at, datetime.max.replace(tzinfo=UTC), "purchase"))
+    eligibility = check_eligibility(
+        MaintenanceLicense(purchased_at=facts.purchased_at, major_version=facts.major_version),
+        plan,
+        periods,
+        Release(wanted, release_date),
     )
+    if eligibility.entitled:
+        return None
+    return Verdict("VERSION_NOT_ENTITLED", eligibility.detail)

@@ -245,8 +245,7 @@ def _facts(runtime: Runtime, row: dict[str, Any]) -> LicenseFacts:
         coverage=CoverageFacts(
             periods=tuple((p[0], p[1]) for p in row["periods"]), perpetual=row["perpetual"]
         ),
-        free_updates_within_major=plan.free_updates_within_major if plan else True,
-        upgrade_grace_days=plan.upgrade_grace_days if plan else 0,
+        plan=plan,
     )
 
 
