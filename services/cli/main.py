@@ -43,6 +43,8 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        loop="uvloop",
+        http="httptools",
         timeout_graceful_shutdown=20,
     )
 
