@@ -108,6 +108,7 @@ class EventConsumer:
             metadata_max_age_ms=10_000,
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
+            fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
         )
         prefix = self._settings.kafka_topic_prefix
         consumer.subscribe(

@@ -44,6 +44,12 @@ class RuntimeSettings(BaseSettings):
         default=10_000, ge=1000, description="Consumer group session timeout."
     )
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    kafka_fetch_max_wait_ms: int = Field(
+        default=50,
+        ge=0,
+        description="Longest wait of a fetch for new records: the latency added per hop when"
+        " the broker does not answer a waiting fetch as soon as records arrive.",
+    )
     kafka_create_topics: bool = Field(
         default=True, description="Create missing topics at start (off when topics are managed)."
     )

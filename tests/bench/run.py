@@ -29,6 +29,7 @@ from services.devstack.stack import Stack, StackConfig
 from services.licensing.domain.keys import KeyRing
 from services.runtime.db import with_database
 
+from . import wrk
 from .load import Rate, http_client, percentile, raw_kafka, raw_postgres, run_for
 
 console = Console()
@@ -149,6 +150,12 @@ async def fixed_rate(stack: Stack, rate: float, seconds: float) -> dict[str, Any
 async def ingress(stack: Stack, seconds: float, concurrency: int) -> Rate:
     url = f"{stack.url('ingress')}/webhooks/orders"
     secret = stack.secrets.webhook_secret
+    if wrk.available():
+        prepared = []
+        for _ in range(int(seconds * 4000)):
+            body = json.dumps(sample_order(order_id=f"W-{uuid.uuid4().hex[:12]}"))
+            prepared.append((signed_headers(secret, body.encode()), body))
+        return await asyncio.to_thread(wrk.run, url, prepared, seconds, concurrency)
     async with http_client(concurrency) as client:
 
         async def post() -> None:
@@ -194,6 +201,9 @@ async def seed_licenses(stack: Stack, count: int) -> list[str]:
 
 async def validation(stack: Stack, keys: list[str], seconds: float, concurrency: int) -> Rate:
     url = f"{stack.url('licensing')}/licenses/validate"
+    if wrk.available():
+        prepared = [({}, json.dumps({"key": key, "version": "5.1.0"})) for key in keys[:20_000]]
+        return await asyncio.to_thread(wrk.run, url, prepared, seconds, concurrency)
     async with http_client(concurrency) as client:
 
         async def validate() -> None:
@@ -233,6 +243,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "kafka_consume_per_second": round(consumed.per_second, 1),
             "postgres_transactions_per_second": round(raw_db.per_second, 1),
         }
+        with console.status("warming up (consumer groups join)"):
+            await end_to_end(stack, 20)
         with console.status(f"end to end: {args.orders} orders"):
             e2e = await end_to_end(stack, args.orders)
         e2e["events_vs_raw_consume"] = round(
