@@ -87,16 +87,20 @@ class Secrets:
     webhook_secret: str
     admin_api_key: str
     signing_key: str
+    unsubscribe_secret: str
 
     @classmethod
     def load_or_create(cls, path: Path) -> Secrets:
-        if path.exists():
-            return cls(**json.loads(path.read_text()))
-        made = cls(
-            webhook_secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
-            admin_api_key="ent_admin_" + secrets.token_urlsafe(24),
-            signing_key=generate_private_key(),
-        )
+        fresh = {
+            "webhook_secret": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+            "admin_api_key": "ent_admin_" + secrets.token_urlsafe(24),
+            "signing_key": generate_private_key(),
+            "unsubscribe_secret": secrets.token_urlsafe(32),
+        }
+        kept = json.loads(path.read_text()) if path.exists() else {}
+        made = cls(**{**fresh, **kept})
+        if kept.keys() == fresh.keys():
+            return made
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(made.__dict__, indent=2))
         path.chmod(0o600)
@@ -194,6 +198,8 @@ class Stack:
             "ENTITLE_SMTP_HOST": "127.0.0.1",
             "ENTITLE_SMTP_PORT": str(self.config.smtp_port),
             "ENTITLE_CLOCK_OFFSET_FILE": str(self.clock_file),
+            "ENTITLE_UNSUBSCRIBE_SECRET": self.secrets.unsubscribe_secret,
+            "ENTITLE_PUBLIC_URL": self.url("notification"),
             "PYTHONUNBUFFERED": "1",
             **self.config.extra_env,
         }

@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from entitle_events import Event
-from entitle_events.licensing import LicenseIssued
-from entitle_events.maintenance import CoverageStarted
 from entitle_events.topics import NOTIFICATION_DELIVERIES
 
 from services.catalog import load_catalog
@@ -17,6 +15,8 @@ from services.runtime.scheduler import Job
 from services.runtime.service import Runtime, ServiceDefinition
 
 from .adapters.smtp import Mailer, MailerPool
+from .domain.mail_plan import RULES
+from .domain.unsubscribe import unsubscribe_links
 from .entrypoints.http import router
 from .handlers.events import on_customer_event
 from .handlers.send import send_due
@@ -39,12 +39,20 @@ def build(settings: NotificationSettings | None = None) -> ServiceDefinition:
         ),
     )
 
-    @subscriptions.on(LicenseIssued, CoverageStarted)
+    @subscriptions.on(*RULES)
     async def customer_event(ctx: Context, event: Event[Any]) -> None:
         await on_customer_event(ctx, event, catalog, settings.message_id_domain)
 
     def jobs(runtime: Runtime) -> list[Job]:
-        return [Job("send-email", lambda: send_due(runtime, mailer, settings), interval=0.5)]
+        unsubscribe = unsubscribe_links(settings)
+        runtime.state["unsubscribe"] = unsubscribe
+        return [
+            Job(
+                "send-email",
+                lambda: send_due(runtime, mailer, settings, unsubscribe),
+                interval=0.5,
+            )
+        ]
 
     return ServiceDefinition(
         name="notification",

@@ -14,6 +14,12 @@ class NotificationSettings(RuntimeSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     mail_from: str = Field(default="Entitle <licenses@entitle.example>")
+    public_url: str = Field(
+        default="http://127.0.0.1:8104", description="Where customers reach this service."
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None, description="Signs one-click unsubscribe links."
+    )
     message_id_domain: str = Field(
         default="entitle.example", description="Right side of Message-IDs."
     )

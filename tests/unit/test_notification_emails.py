@@ -15,7 +15,8 @@ from markupsafe import escape
 
 from services.catalog import Catalog, load_catalog
 from services.notification.adapters.templates import render, template_names
-from services.notification.domain.mail_plan import plan_emails
+from services.notification.domain.mail_plan import RULES, plan_emails
+from tests.unit.test_events import build
 
 CATALOG = load_catalog()
 PURCHASED = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -24,7 +25,7 @@ KEY = "eyJsIjoibGljLTEifQ.c2lnbmF0dXJl"
 
 
 def event(data: Any) -> Event[Any]:
-    return new_event(data, source="tests", subject=data.license_id, time=PURCHASED)
+    return new_event(data, source="tests", subject="subject-1", time=PURCHASED)
 
 
 def issued(coverage_expected: bool, product: str = "backup-pro") -> LicenseIssued:
@@ -103,7 +104,11 @@ def test_purchased_coverage_gets_coverage_started_email() -> None:
     (email,) = plan_emails(event(started("purchase")), CATALOG)
     assert email.template == "coverage_started"
     assert email.recipient == "owner@acme.example"
-    assert email.data == {"product": "Backup Pro", "license_key": KEY, "ends_at": COVER_END}
+    assert (email.data["product"], email.data["license_key"], email.data["ends_at"]) == (
+        "Backup Pro",
+        KEY,
+        COVER_END,
+    )
     rendered = render(email.template, email.data)
     assert "21 February 2027" in rendered.text
     assert KEY in rendered.text
@@ -127,20 +132,23 @@ def test_other_events_send_nothing() -> None:
 
 # --------------------------------------------------------------------------- templates
 
-SAMPLES: dict[str, dict[str, Any]] = {
-    "license_delivered": {
-        "product": "Backup Pro",
-        "license_key": KEY,
-        "license_id": "lic-1",
-        "account_id": "acme",
-        "order_id": "O-1",
-        "coverage_ends_at": COVER_END,
-    },
-    "coverage_started": {"product": "Backup Pro", "license_key": KEY, "ends_at": COVER_END},
-}
+
+def _samples() -> dict[str, dict[str, Any]]:
+    """Template data as the mail plan produces it from real payloads of every event type."""
+    samples: dict[str, dict[str, Any]] = {}
+    for data_type in RULES:
+        for fill in (False, True):
+            for email in plan_emails(event(build(data_type, fill_optional=fill)), CATALOG):
+                samples.setdefault(email.template, email.data)
+    samples["license_delivered"] = plan_emails(event(started("complimentary")), CATALOG)[0].data
+    samples["coverage_started"] = plan_emails(event(started("purchase")), CATALOG)[0].data
+    return samples
 
 
-def test_templates_are_known() -> None:
+SAMPLES = _samples()
+
+
+def test_every_template_is_reached_by_some_event() -> None:
     assert template_names() == sorted(SAMPLES)
 
 
@@ -149,21 +157,23 @@ def test_every_template_renders(name: str) -> None:
     rendered = render(name, SAMPLES[name])
     assert rendered.subject.strip()
     assert "\n" not in rendered.subject
-    assert "Backup Pro" in rendered.subject
-    assert KEY in rendered.text
     assert rendered.text.endswith("\n")
     assert "{{" not in rendered.text and "{%" not in rendered.text
     assert rendered.html.lstrip().lower().startswith("<!doctype html>")
-    assert KEY in rendered.html
+    assert "{{" not in rendered.html
+
+
+def test_license_email_carries_key_product_and_coverage_end() -> None:
+    rendered = render("license_delivered", SAMPLES["license_delivered"])
+    assert "Backup Pro" in rendered.subject
+    assert KEY in rendered.text and KEY in rendered.html
     assert "21 February 2027" in rendered.text
 
 
 @pytest.mark.parametrize("name", template_names())
-def test_missing_variable_fails_loudly(name: str) -> None:
-    data = dict(SAMPLES[name])
-    del data["license_key"]
-    with pytest.raises(UndefinedError, match="license_key"):
-        render(name, data)
+def test_missing_data_fails_loudly(name: str) -> None:
+    with pytest.raises(UndefinedError):
+        render(name, {})
 
 
 def test_dates_given_as_iso_strings_render() -> None:
@@ -183,11 +193,17 @@ EVIL = '<script>alert("x")</script> & Co'
 
 @pytest.mark.parametrize("name", template_names())
 def test_html_is_autoescaped_and_text_is_verbatim(name: str) -> None:
-    rendered = render(name, {**SAMPLES[name], "product": EVIL})
+    hostile = {k: EVIL if isinstance(v, str) else v for k, v in SAMPLES[name].items()}
+    rendered = render(name, hostile)
     assert "<script>" not in rendered.html
     assert str(escape(EVIL)) in rendered.html
     assert EVIL in rendered.text
-    assert EVIL in rendered.subject
+
+
+def test_upgrade_offers_are_not_transactional_and_license_mail_is() -> None:
+    for data_type in RULES:
+        for email in plan_emails(event(build(data_type, fill_optional=True)), CATALOG):
+            assert email.transactional == (email.template != "upgrade_available")
 
 
 def test_hostile_product_name_from_catalog_is_escaped_end_to_end() -> None:

@@ -27,6 +27,14 @@ def _date(value: datetime | str | None) -> str:
     return value.strftime("%d %B %Y")
 
 
+def _datetime(value: datetime | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.strftime("%d %B %Y, %H:%M %Z")
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -35,6 +43,7 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
     )
     env.filters["date"] = _date
+    env.filters["datetime"] = _datetime
     return env
 
 

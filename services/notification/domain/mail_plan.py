@@ -1,13 +1,39 @@
-"""Which emails an event produces, to whom, with what data (DESIGN §4.5). Pure rules."""
+"""Which emails an event produces, to whom, with what data (DESIGN §4.5). Pure rules.
+
+Transactional mail (license keys, coverage, renewal notices, tickets) is always sent;
+non-transactional mail (upgrade offers) is not sent to a suppressed address and carries a
+one-click unsubscribe header.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from entitle_events import Event
-from entitle_events.licensing import LicenseIssued
-from entitle_events.maintenance import CoverageStarted
+from entitle_events import Event, EventData
+from entitle_events.licensing import (
+    LicenseAssigned,
+    LicenseIssued,
+    LicenseTransferred,
+    OrderLineRejected,
+)
+from entitle_events.maintenance import (
+    CoverageExpiring,
+    CoverageExtended,
+    CoverageLapsed,
+    CoverageStarted,
+    RenewalRejected,
+    UpgradeAvailable,
+)
+from entitle_events.ticketing import (
+    TicketClosed,
+    TicketOpened,
+    TicketPending,
+    TicketRejected,
+    TicketResponded,
+    TicketSolved,
+)
 
 from services.catalog import Catalog
 
@@ -22,50 +48,73 @@ class PlannedEmail:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def plan_emails(event: Event[Any], catalog: Catalog) -> list[PlannedEmail]:
-    data = event.data
-    if isinstance(data, LicenseIssued):
-        # A license that starts with coverage is announced once coverage exists, so the
-        # customer gets key and coverage end in one email.
-        if data.coverage_expected:
-            return []
-        return [_license_delivered(data.contact_email, data, catalog, coverage_ends_at=None)]
-    if isinstance(data, CoverageStarted):
-        if any(p.source in INITIAL_SOURCES for p in data.periods):
-            return [_license_delivered(data.contact_email, data, catalog, data.ends_at)]
+Rule = Callable[[Any, Catalog], list[PlannedEmail]]
+
+
+def _email(template: str, to: str, data: EventData, catalog: Catalog, **extra: Any) -> PlannedEmail:
+    fields = data.model_dump()
+    product = fields.get("product")
+    if isinstance(product, str):
+        known = catalog.product(product)
+        fields["product_code"] = product
+        fields["product"] = known.name if known else product
+    return PlannedEmail(template, to, transactional=True, data={**fields, **extra})
+
+
+def _license_issued(data: LicenseIssued, catalog: Catalog) -> list[PlannedEmail]:
+    # A license that starts with coverage is announced once coverage exists, so the
+    # customer gets key and coverage end in one email.
+    if data.coverage_expected:
+        return []
+    return [_email("license_delivered", data.contact_email, data, catalog, coverage_ends_at=None)]
+
+
+def _coverage_started(data: CoverageStarted, catalog: Catalog) -> list[PlannedEmail]:
+    if any(p.source in INITIAL_SOURCES for p in data.periods):
         return [
-            PlannedEmail(
-                "coverage_started",
+            _email(
+                "license_delivered",
                 data.contact_email,
-                transactional=True,
-                data={
-                    "product": _product_name(catalog, data.product),
-                    "license_key": data.license_key,
-                    "ends_at": data.ends_at,
-                },
+                data,
+                catalog,
+                coverage_ends_at=data.ends_at,
             )
         ]
-    return []
+    return [_email("coverage_started", data.contact_email, data, catalog)]
 
 
-def _license_delivered(
-    recipient: str, data: LicenseIssued | CoverageStarted, catalog: Catalog, coverage_ends_at: Any
-) -> PlannedEmail:
-    return PlannedEmail(
-        "license_delivered",
-        recipient,
-        transactional=True,
-        data={
-            "product": _product_name(catalog, data.product),
-            "license_key": data.license_key,
-            "license_id": data.license_id,
-            "account_id": data.account_id,
-            "order_id": data.order_id,
-            "coverage_ends_at": coverage_ends_at,
-        },
-    )
+def _upgrade(data: UpgradeAvailable, catalog: Catalog) -> list[PlannedEmail]:
+    email = _email("upgrade_available", data.contact_email, data, catalog)
+    return [PlannedEmail(email.template, email.recipient, False, email.data)]
 
 
-def _product_name(catalog: Catalog, code: str) -> str:
-    product = catalog.product(code)
-    return product.name if product else code
+def _one(template: str, recipient: str) -> Rule:
+    def rule(data: Any, catalog: Catalog) -> list[PlannedEmail]:
+        return [_email(template, getattr(data, recipient), data, catalog)]
+
+    return rule
+
+
+RULES: dict[type[EventData], Rule] = {
+    LicenseIssued: _license_issued,
+    LicenseAssigned: _one("license_assigned", "contact_email"),
+    LicenseTransferred: _one("license_assigned", "contact_email"),
+    OrderLineRejected: _one("order_line_rejected", "contact_email"),
+    CoverageStarted: _coverage_started,
+    CoverageExtended: _one("coverage_extended", "contact_email"),
+    CoverageExpiring: _one("renewal_notice", "contact_email"),
+    CoverageLapsed: _one("coverage_lapsed", "contact_email"),
+    RenewalRejected: _one("renewal_rejected", "contact_email"),
+    UpgradeAvailable: _upgrade,
+    TicketOpened: _one("ticket_opened", "email"),
+    TicketRejected: _one("ticket_rejected", "email"),
+    TicketResponded: _one("ticket_reply", "email"),
+    TicketPending: _one("ticket_pending", "email"),
+    TicketSolved: _one("ticket_solved", "email"),
+    TicketClosed: _one("ticket_closed", "email"),
+}
+
+
+def plan_emails(event: Event[Any], catalog: Catalog) -> list[PlannedEmail]:
+    rule = RULES.get(type(event.data))
+    return rule(event.data, catalog) if rule else []

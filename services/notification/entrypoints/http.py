@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.runtime.auth import Principal
+from services.runtime.errors import ApiError
 from services.runtime.http import RuntimeDep, require
 
 from ..adapters import deliveries
+from ..domain.unsubscribe import UnsubscribeLinks
 
 router = APIRouter(tags=["deliveries"])
 
@@ -82,3 +84,15 @@ async def add_suppression(
 ) -> None:
     async with runtime.transaction() as ctx:
         await deliveries.suppress(ctx.conn, body.email, body.reason, ctx.now())
+
+
+@router.post("/unsubscribe", status_code=200, tags=["deliveries"])
+async def unsubscribe(email: str, token: str, runtime: RuntimeDep) -> dict[str, str]:
+    """One-click unsubscribe (RFC 8058) from the link in non-transactional mail: no more
+    upgrade offers or surveys; keys, tickets and renewal notices still arrive."""
+    links: UnsubscribeLinks = runtime.state["unsubscribe"]
+    if not links.valid(email, token):
+        raise ApiError(403, "INVALID_UNSUBSCRIBE_TOKEN", "this unsubscribe link is not valid")
+    async with runtime.transaction() as ctx:
+        await deliveries.suppress(ctx.conn, email, "unsubscribed", ctx.now())
+    return {"status": "unsubscribed", "email": email}

@@ -25,14 +25,22 @@ from services.runtime.service import Runtime
 
 from ..adapters import deliveries
 from ..adapters.smtp import MailerPool, SendResult
+from ..domain.unsubscribe import UnsubscribeLinks
 from ..settings import NotificationSettings
 
 
-async def send_due(runtime: Runtime, mailer: MailerPool, settings: NotificationSettings) -> int:
+async def send_due(
+    runtime: Runtime,
+    mailer: MailerPool,
+    settings: NotificationSettings,
+    unsubscribe: UnsubscribeLinks,
+) -> int:
     async with runtime.transaction() as ctx:
         due = await deliveries.claim_due(ctx.conn, ctx.now(), settings.send_batch_max)
         sendable = [r for r in due if r["transactional"] or not r["suppressed"]]
-        results = await asyncio.gather(*(mailer.send(_message(r, settings)) for r in sendable))
+        results = await asyncio.gather(
+            *(mailer.send(_message(r, settings, unsubscribe)) for r in sendable)
+        )
         outcomes = dict(zip((r["id"] for r in sendable), results, strict=True))
         for row in due:
             await _record(ctx, row, outcomes.get(row["id"]), settings)
@@ -98,7 +106,9 @@ async def _record(
     )
 
 
-def _message(row: dict[str, Any], settings: NotificationSettings) -> EmailMessage:
+def _message(
+    row: dict[str, Any], settings: NotificationSettings, unsubscribe: UnsubscribeLinks
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = row["recipient"]
@@ -109,6 +119,9 @@ def _message(row: dict[str, Any], settings: NotificationSettings) -> EmailMessag
     message["X-Entitle-Event"] = str(row["event_id"])
     if row["correlation_id"]:
         message["X-Entitle-Correlation"] = row["correlation_id"]
+    if not row["transactional"]:
+        message["List-Unsubscribe"] = f"<{unsubscribe.link(row['recipient'])}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(row["body_text"])
     message.add_alternative(row["body_html"], subtype="html")
     return message
