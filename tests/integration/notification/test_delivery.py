@@ -1,0 +1,210 @@
+"""Email delivery against a real SMTP server (aiosmtpd): retries, bounces, suppression,
+unsubscribe, redelivery (DESIGN §4.5)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from entitle_events import Event, decode, new_event
+from entitle_events.licensing import LicenseIssued
+from entitle_events.maintenance import UpgradeAvailable
+from entitle_events.notification import NotificationFailed
+
+from services.catalog import load_catalog
+from services.devstack.stack import free_port
+from services.notification.bootstrap import build
+from services.notification.handlers.events import on_customer_event
+from services.notification.settings import NotificationSettings
+from services.runtime.http import create_app
+from services.runtime.service import Runtime
+from tests.conftest import settings_for
+from tests.helpers import eventually
+from tests.infra import Infra
+from tests.integration.kafka_tools import read_all
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+ADMIN = {"authorization": "Bearer admin-key"}
+
+
+@dataclass
+class Inbox:
+    """An SMTP server that can answer 4xx a few times or 550 for chosen recipients."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    temporary_failures: dict[str, int] = field(default_factory=dict)
+    rejected: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.rejected:
+            return "550 5.1.1 mailbox unavailable"
+        if self.temporary_failures.get(address, 0) > 0:
+            self.temporary_failures[address] -= 1
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@dataclass
+class Notification:
+    runtime: Runtime
+    client: httpx.AsyncClient
+    inbox: Inbox
+
+    async def handle(self, event: Event[Any]) -> None:
+        async with self.runtime.transaction(cause=event) as ctx:
+            await on_customer_event(ctx, event, load_catalog(), "test.example")
+        self.runtime.wake()
+
+    async def deliveries(self, **params: str) -> list[dict[str, Any]]:
+        response = await self.client.get("/deliveries", params=params, headers=ADMIN)
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+
+@pytest.fixture
+async def notification(infra: Infra) -> AsyncIterator[Notification]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings = settings_for(
+        infra,
+        NotificationSettings,
+        smtp_port=controller.port,
+        admin_api_key="admin-key",
+        send_backoff_initial=0.05,
+        unsubscribe_secret="s3cret",
+        public_url="http://notify.example",
+    )
+    app = create_app(build(settings))
+    runtime: Runtime = app.state.runtime
+    runtime.state["catalog"] = __import__(
+        "services.catalog", fromlist=["load_catalog"]
+    ).load_catalog()
+    await runtime.start()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://notification") as client:
+        try:
+            yield Notification(runtime, client, inbox)
+        finally:
+            await runtime.stop()
+            controller.stop()
+
+
+def issued(to: str) -> Event[Any]:
+    data = LicenseIssued(
+        license_id="lic-1", license_key="KEY-1", product="backup-pro", account_id="acme",
+        kind="perpetual", edition="server", sku="BP-SRV", company="ACME", contact_email=to,
+        order_id="O-1", line_id="1", purchased_at=NOW, major_version=5, max_activations=1,
+        payment_mode="annual",
+    )  # fmt: skip
+    return new_event(data, source="licensing", subject="lic-1", time=NOW, correlationid="O-1")
+
+
+def upgrade(to: str) -> Event[Any]:
+    data = UpgradeAvailable(
+        license_id="lic-1", license_key="KEY-1", product="backup-pro", account_id="acme",
+        contact_email=to, version="6.0.0", entitled=True,
+    )  # fmt: skip
+    return new_event(data, source="maintenance", subject="lic-1", time=NOW)
+
+
+async def test_a_temporary_failure_is_retried_and_one_email_arrives(
+    notification: Notification,
+) -> None:
+    to = "retry@acme.example"
+    notification.inbox.temporary_failures[to] = 2
+    await notification.handle(issued(to))
+    [delivery] = await eventually(lambda: _with_status(notification, to, "sent"))
+    assert delivery["attempts"] == 3
+    assert len(notification.inbox.to(to)) == 1
+
+
+async def test_a_permanent_rejection_is_recorded_and_suppresses_offers_but_not_keys(
+    notification: Notification,
+) -> None:
+    to = "gone@acme.example"
+    notification.inbox.rejected.add(to)
+    await notification.handle(issued(to))
+    [failed] = await eventually(lambda: _with_status(notification, to, "failed"))
+    assert failed["smtp_code"] == 550 and "mailbox unavailable" in failed["last_error"]
+    reported = await eventually(lambda: _failure_event(notification, to))
+    assert reported.smtp_code == 550 and reported.permanent
+    notification.inbox.rejected.discard(to)  # the mailbox works again
+    await notification.handle(upgrade(to))
+    [suppressed] = await eventually(lambda: _with_status(notification, to, "suppressed"))
+    assert suppressed["template"] == "upgrade_available"
+    second = issued(to)
+    await notification.handle(second)  # transactional mail is never suppressed
+    await eventually(lambda: _with_status(notification, to, "sent"))
+    assert [m["X-Entitle-Template"] for m in notification.inbox.to(to)] == ["license_delivered"]
+
+
+async def _failure_event(notification: Notification, to: str) -> NotificationFailed | None:
+    settings = notification.runtime.settings
+    topic = settings.kafka_topic_prefix + "notification.deliveries"
+    for record in await read_all(settings.kafka_bootstrap, topic):
+        event = decode(record.headers, record.value)
+        if isinstance(event.data, NotificationFailed) and event.data.recipient == to:
+            return event.data
+    return None
+
+
+async def test_offers_carry_a_one_click_unsubscribe_that_works(notification: Notification) -> None:
+    to = "offers@acme.example"
+    await notification.handle(upgrade(to))
+    await eventually(lambda: _with_status(notification, to, "sent"))
+    [message] = notification.inbox.to(to)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = message["List-Unsubscribe"].strip("<>")
+    assert link.startswith("http://notify.example/unsubscribe?")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    forged = await notification.client.post("/unsubscribe", params={**query, "token": "0" * 32})
+    assert (forged.status_code, forged.json()["code"]) == (403, "INVALID_UNSUBSCRIBE_TOKEN")
+    done = await notification.client.post("/unsubscribe", params=query)
+    assert done.status_code == 200
+    await notification.handle(upgrade(to))
+    assert await eventually(lambda: _with_status(notification, to, "suppressed"))
+    keys = notification.inbox.to(to)
+    assert all(m["X-Entitle-Template"] == "upgrade_available" for m in keys) and len(keys) == 1
+    # License keys still arrive.
+    await notification.handle(issued(to))
+    assert await eventually(lambda: _count(notification, to, "license_delivered", "sent"))
+
+
+async def test_the_same_event_twice_gives_one_email(notification: Notification) -> None:
+    to = "twice@acme.example"
+    event = issued(to)
+    await notification.handle(event)
+    await notification.handle(event)
+    await eventually(lambda: _with_status(notification, to, "sent"))
+    assert len(await notification.deliveries(recipient=to)) == 1
+    assert len(notification.inbox.to(to)) == 1
+
+
+async def _with_status(notification: Notification, to: str, status: str) -> list[dict[str, Any]]:
+    return await notification.deliveries(recipient=to, status=status)
+
+
+async def _count(notification: Notification, to: str, template: str, status: str) -> int:
+    return len(await notification.deliveries(recipient=to, template=template, status=status))
