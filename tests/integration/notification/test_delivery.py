@@ -44,7 +44,7 @@ class Inbox:
     temporary_failures: dict[str, int] = field(default_factory=dict)
     rejected: set[str] = field(default_factory=set)
 
-    async def handle_RCPT(
+    async def handle_RCPT(  # noqa: N802 - the name aiosmtpd calls
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         if address in self.rejected:
