@@ -203,6 +203,108 @@ def demo(
     console.print(f"Captured mail: {info['mail_dir']}")
 
 
+dlt_app = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
+app.add_typer(dlt_app, name="dlt")
+
+ServiceOption = Annotated[str, typer.Option("--service", "-s", help="|".join(SERVICE_NAMES))]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="ENTITLE_DATABASE_URL", help="PostgreSQL server (default: from var/dev.json)."
+    ),
+]
+BootstrapOption = Annotated[
+    str | None,
+    typer.Option(envvar="ENTITLE_KAFKA_BOOTSTRAP", help="Kafka (default: from var/dev.json)."),
+]
+
+
+def _dev_info(var: Path = Path("var")) -> dict[str, str]:
+    path = var / "dev.json"
+    info: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    return info
+
+
+def _service_pool_url(service: str, database_url: str | None) -> str:
+    from services.runtime.db import with_database
+
+    server = database_url or _dev_info().get("database_url")
+    if not server:
+        raise typer.BadParameter("set ENTITLE_DATABASE_URL or start the stack with `make run`")
+    return with_database(server, f"entitle_{service}")
+
+
+@dlt_app.command("list")
+def dlt_list(
+    service: ServiceOption,
+    database_url: DatabaseOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Also those already replayed.")] = False,
+) -> None:
+    """Dead letters of a service's consumer: where each came from and why it failed."""
+    import asyncio
+
+    import asyncpg
+
+    from services.runtime.dead_letters import list_dead_letters
+
+    async def run() -> None:
+        pool = await asyncpg.create_pool(_service_pool_url(service, database_url), max_size=2)
+        try:
+            letters = await list_dead_letters(pool, include_replayed=all_)
+        finally:
+            await pool.close()
+        table = Table(title=f"dead letters of {service}")
+        for column in ("id", "from", "event", "error", "at", "replayed"):
+            table.add_column(column)
+        for d in letters:
+            table.add_row(
+                str(d.id),
+                f"{d.topic}[{d.partition}]@{d.offset}",
+                f"{d.event_type or '?'} {d.event_id or ''}",
+                f"{d.error_class}: {d.error_message[:80]}",
+                f"{d.created_at:%Y-%m-%d %H:%M:%S}",
+                f"{d.replayed_at:%Y-%m-%d %H:%M:%S}" if d.replayed_at else "",
+            )
+        console.print(table)
+
+    asyncio.run(run())
+
+
+@dlt_app.command("replay")
+def dlt_replay(
+    service: ServiceOption,
+    ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids; none: all.")] = None,
+    database_url: DatabaseOption = None,
+    bootstrap: BootstrapOption = None,
+    topic_prefix: Annotated[str, typer.Option(envvar="ENTITLE_KAFKA_TOPIC_PREFIX")] = "",
+) -> None:
+    """Publish dead letters to their original topic again (each once)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    import asyncpg
+    from aiokafka import AIOKafkaProducer
+
+    from services.runtime.dead_letters import replay
+
+    async def run() -> list[int]:
+        pool = await asyncpg.create_pool(_service_pool_url(service, database_url), max_size=2)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap or _dev_info().get("kafka_bootstrap"), acks="all"
+        )
+        await producer.start()
+        try:
+            return await replay(
+                pool, producer, ids=ids or None, topic_prefix=topic_prefix, now=datetime.now(UTC)
+            )
+        finally:
+            await producer.stop()
+            await pool.close()
+
+    done = asyncio.run(run())
+    console.print(f"replayed {len(done)} dead letter(s): {', '.join(map(str, done)) or '-'}")
+
+
 @keys_app.command("generate")
 def generate_key() -> None:
     """Print a new Ed25519 signing key for ENTITLE_SIGNING_KEY."""

@@ -6,16 +6,30 @@ from pathlib import Path
 from typing import Any
 
 from entitle_events import Event
-from entitle_events.licensing import LicenseIssued
+from entitle_events.commerce import OrderPlaced
+from entitle_events.licensing import (
+    LicenseAssigned,
+    LicenseDeactivated,
+    LicenseExpired,
+    LicenseIssued,
+    LicenseReinstated,
+    LicenseRevoked,
+    LicenseSuspended,
+    LicenseTransferred,
+    ReleasePublished,
+)
 from entitle_events.topics import MAINTENANCE_COVERAGE
 
 from services.catalog import load_catalog
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
-from services.runtime.service import ServiceDefinition
+from services.runtime.scheduler import Job
+from services.runtime.service import Runtime, ServiceDefinition
 
 from .entrypoints.http import router
-from .handlers.licenses import on_license_issued
+from .handlers import licenses
+from .handlers.orders import on_order_placed
+from .jobs import fan_out_release, send_notices
 from .settings import MaintenanceSettings
 
 
@@ -26,7 +40,32 @@ def build(settings: MaintenanceSettings | None = None) -> ServiceDefinition:
 
     @subscriptions.on(LicenseIssued)
     async def license_issued(ctx: Context, event: Event[Any]) -> None:
-        await on_license_issued(ctx, event, catalog)
+        await licenses.on_license_issued(ctx, event, catalog)
+
+    @subscriptions.on(OrderPlaced)
+    async def order_placed(ctx: Context, event: Event[Any]) -> None:
+        await on_order_placed(ctx, event, catalog)
+
+    @subscriptions.on(ReleasePublished)
+    async def release_published(ctx: Context, event: Event[Any]) -> None:
+        await licenses.on_release_published(ctx, event)
+
+    subscriptions.on(LicenseRevoked)(licenses.on_license_revoked)
+    subscriptions.on(LicenseExpired)(licenses.on_license_expired)
+    subscriptions.on(LicenseDeactivated)(licenses.on_license_deactivated)
+    subscriptions.on(LicenseSuspended)(licenses.on_license_suspended)
+    subscriptions.on(LicenseReinstated)(licenses.on_license_reinstated)
+    subscriptions.on(LicenseTransferred, LicenseAssigned)(licenses.on_license_owner)
+
+    async def on_start(runtime: Runtime) -> None:
+        runtime.state["catalog"] = catalog
+
+    def jobs(runtime: Runtime) -> list[Job]:
+        return [
+            Job("coverage.expiring", lambda: send_notices(runtime, catalog, "expiring"), 5),
+            Job("coverage.lapsed", lambda: send_notices(runtime, catalog, "lapsed"), 5),
+            Job("release.fanout", lambda: fan_out_release(runtime, catalog), 5),
+        ]
 
     return ServiceDefinition(
         name="maintenance",
@@ -36,4 +75,6 @@ def build(settings: MaintenanceSettings | None = None) -> ServiceDefinition:
         subscriptions=subscriptions,
         routers=[router],
         publishes=[MAINTENANCE_COVERAGE],
+        jobs=jobs,
+        on_start=on_start,
     )

@@ -1,25 +1,55 @@
-"""Composition root of ticketing.
-
-The service runs with the shared runtime (database, outbox, health, metrics); its ticket
-rules arrive with the ticketing capability.
-"""
+"""Composition root of ticketing: the entitlement projection (licenses, coverage, orders,
+releases), the ticket API and the SLA-breach and auto-close schedulers."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from entitle_events import Event
+from entitle_events.commerce import OrderPlaced
+from entitle_events.licensing import ReleasePublished
 from entitle_events.topics import TICKETING_TICKETS
 
-from services.runtime.service import ServiceDefinition
+from services.catalog import load_catalog
+from services.runtime.consumer import Subscriptions
+from services.runtime.context import Context
+from services.runtime.scheduler import Job
+from services.runtime.service import Runtime, ServiceDefinition
 
+from .entrypoints.http import router
+from .handlers import projection
+from .handlers.tickets import Ticketing, auto_close_due, detect_breaches
 from .settings import TicketingSettings
 
 
 def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
+    settings = settings or TicketingSettings()
+    catalog = load_catalog(settings.catalog_path)
+    ticketing = Ticketing(settings, catalog)
+    subscriptions = Subscriptions()
+    subscriptions.on(*projection.LICENSE_EVENTS)(projection.on_license_event)
+    subscriptions.on(*projection.COVERAGE_EVENTS)(projection.on_coverage_event)
+    subscriptions.on(ReleasePublished)(projection.on_release_published)
+
+    @subscriptions.on(OrderPlaced)
+    async def order_placed(ctx: Context, event: Event[Any]) -> None:
+        await projection.on_order_placed(ctx, event, catalog, settings.support_plan_months)
+
+    async def on_start(runtime: Runtime) -> None:
+        runtime.state["ticketing"] = ticketing
+
     return ServiceDefinition(
         name="ticketing",
-        settings=settings or TicketingSettings(),
+        settings=settings,
         migrations=Path(__file__).parent / "migrations",
         description="Support tickets whose SLA follows the customer's live entitlement.",
+        subscriptions=subscriptions,
+        routers=[router],
         publishes=[TICKETING_TICKETS],
+        jobs=lambda runtime: [
+            Job("sla-breaches", lambda: detect_breaches(runtime, ticketing), interval=5),
+            Job("auto-close", lambda: auto_close_due(runtime, ticketing), interval=30),
+        ],
+        on_start=on_start,
     )

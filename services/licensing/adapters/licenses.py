@@ -130,10 +130,14 @@ async def validation_facts(
     """Everything validation needs in one read-only round trip.
 
     An add-on license is entitled as its base license is: versions, release dates and
-    coverage come from the base (`e`), status and seats from the add-on itself (`l`).
+    coverage come from the base (`e`), seats from the add-on itself (`l`), and its status is
+    the add-on's unless the base's is worse.
     """
     row = await pool.fetchrow(
-        "select l.license_id, l.status, l.expires_at, l.max_activations, e.major_version,"
+        # An add-on is no more usable than its base: a revoked base revokes the add-on too.
+        "select l.license_id,"
+        " case when l.status = 'active' then e.status else l.status end as status,"
+        " l.expires_at, l.max_activations, e.major_version,"
         " e.purchased_at, l.product, e.maintenance_plan,"
         " (select count(*) from activations a where a.license_id = l.license_id) as activations,"
         " exists (select 1 from activations a where a.license_id = l.license_id"

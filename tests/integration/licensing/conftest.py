@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,3 +101,58 @@ async def licensing(infra: Infra, tmp_path: Path) -> AsyncIterator[Licensing]:
             yield Licensing(runtime, client, clock)
         finally:
             await runtime.stop()
+
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+PRESETS = REPO_ROOT / "services" / "catalog" / "presets"
+
+
+@pytest.fixture
+def licensing_for(
+    infra: Infra, tmp_path: Path
+) -> Callable[[str], AbstractAsyncContextManager[Licensing]]:
+    """Start the in-process licensing service on one catalog preset, e.g.
+    `async with licensing_for("msp-backup.toml") as shop: ...`."""
+
+    @asynccontextmanager
+    async def start(preset: str) -> AsyncIterator[Licensing]:
+        catalog_path = PRESETS / preset
+        assert catalog_path.is_file(), f"no preset {catalog_path}"
+        keys_file = tmp_path / f"keys-{catalog_path.stem}.json"
+        keys_file.write_text(
+            json.dumps(
+                [
+                    {"key": "acme-key", "scopes": ["licenses:read"], "account_id": "acme"},
+                    {
+                        "key": "reseller-key",
+                        "scopes": ["licenses:read", "licenses:write"],
+                        "account_id": "resell",
+                    },
+                    {
+                        "key": "other-reseller",
+                        "scopes": ["licenses:read", "licenses:write"],
+                        "account_id": "other",
+                    },
+                ]
+            )
+        )
+        settings = settings_for(
+            infra,
+            LicensingSettings,
+            signing_key=generate_private_key(),
+            admin_api_key="admin-key",
+            api_keys_file=keys_file,
+            catalog_path=catalog_path,
+        )
+        clock = FixedClock(NOW)
+        app = create_app(build(settings), clock)
+        runtime: Runtime = app.state.runtime
+        await runtime.start()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://licensing") as client:
+            try:
+                yield Licensing(runtime, client, clock)
+            finally:
+                await runtime.stop()
+
+    return start

@@ -1,0 +1,191 @@
+"""Orders from the shop: renewals, maintenance codes and full-price upgrades (DESIGN §4.3).
+
+Each line is handled once per (order_id, line_id), whatever the number of deliveries.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Final
+
+from entitle_events import Event
+from entitle_events.commerce import OrderLine, OrderPlaced
+from entitle_events.common import CoveragePeriod
+from entitle_events.maintenance import CoverageExtended, RenewalRejected
+
+from services.catalog import Catalog, Sku
+from services.runtime.context import Context
+
+from ..adapters import coverage
+from ..domain.coverage import Period, coverage_end, upgrade_period
+from ..offers import plan_of, quote
+
+# No 0/O, 1/I/L, 5/S, 2/Z, 8/B: codes are read aloud and typed by hand.
+CODE_ALPHABET: Final = "ACDEFGHJKMNPQRTUVWXY34679"
+CODE_GROUPS: Final = 4
+CODE_GROUP_LEN: Final = 4
+
+
+def new_maintenance_code() -> str:
+    """`MC-XXXX-XXXX-XXXX-XXXX`: 80 random bits in an unambiguous alphabet."""
+    groups = (
+        "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUP_LEN))
+        for _ in range(CODE_GROUPS)
+    )
+    return "MC-" + "-".join(groups)
+
+
+async def on_order_placed(ctx: Context, event: Event[OrderPlaced], catalog: Catalog) -> None:
+    order = event.data
+    for line in order.lines:
+        sku = catalog.sku(line.sku)
+        if sku is None or sku.kind not in ("maintenance", "upgrade"):
+            continue
+        claimed = await ctx.conn.fetchval(
+            "insert into handled_order_lines (order_id, line_id, handled_at, outcome)"
+            " values ($1, $2, $3, 'pending') on conflict do nothing returning true",
+            order.order_id,
+            line.line_id,
+            ctx.now(),
+        )
+        if not claimed:
+            continue
+        if sku.kind == "maintenance" and line.license_key is None:
+            outcome = await _sell_codes(ctx, order, line, sku)
+        elif line.license_key is None:
+            outcome = "ignored"  # an upgrade line names the license it upgrades
+        elif sku.kind == "maintenance":
+            outcome = await _renew(ctx, order, line, sku, catalog)
+        else:
+            outcome = await _upgrade(ctx, order, line, sku, catalog)
+        await ctx.conn.execute(
+            "update handled_order_lines set outcome = $3 where order_id = $1 and line_id = $2",
+            order.order_id,
+            line.line_id,
+            outcome,
+        )
+
+
+def _reject(ctx: Context, order: OrderPlaced, line: OrderLine, code: str, reason: str) -> str:
+    ctx.emit(
+        RenewalRejected(
+            order_id=order.order_id,
+            line_id=line.line_id,
+            sku=line.sku,
+            license_key=line.license_key,
+            account_id=order.buyer.account_id,
+            contact_email=order.buyer.email,
+            code=code,
+            reason=reason,
+        ),
+        subject=order.order_id,
+    )
+    return f"rejected:{code}"
+
+
+async def _extend(
+    ctx: Context,
+    row: dict[str, Any],
+    periods: list[Period],
+    period: Period,
+    plan_code: str,
+    order: OrderPlaced,
+    line: OrderLine,
+    catalog: Catalog,
+) -> None:
+    await coverage.add_periods(ctx.conn, row["license_id"], [period], order.order_id, line.line_id)
+    await coverage.refresh_end(ctx.conn, row["license_id"], catalog.plan(plan_code))
+    periods.append(period)
+    ctx.emit(
+        CoverageExtended(
+            **coverage.ref(row),
+            plan=plan_code,
+            order_id=order.order_id,
+            period=CoveragePeriod(
+                starts_at=period.starts_at, ends_at=period.ends_at, source=period.source
+            ),
+            ends_at=coverage_end(periods),
+        ),
+        subject=str(row["license_id"]),
+    )
+
+
+async def _renew(
+    ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sku, catalog: Catalog
+) -> str:
+    assert line.license_key is not None
+    found = await coverage.lock_by_key(ctx.conn, line.license_key)
+    if found is None:
+        return _reject(ctx, order, line, "LICENSE_NOT_FOUND", "No license with this key is known.")
+    row, periods = found
+    if (row["plan"] is not None and row["plan"] != sku.plan) or row["product"] != sku.product:
+        return _reject(
+            ctx,
+            order,
+            line,
+            "WRONG_PLAN",
+            f"{sku.code} does not renew the maintenance of this {row['product']} license.",
+        )
+    if row["plan"] is None:
+        await ctx.conn.execute(
+            "update coverage set plan = $2 where license_id = $1", row["license_id"], sku.plan
+        )
+        row["plan"] = sku.plan
+    for _ in range(line.quantity):  # each unit buys one more term, the first at its price
+        q = quote(catalog, row, periods, sku, order.placed_at, order.currency)
+        if not q.allowed or q.period is None:
+            return _reject(ctx, order, line, q.code, q.reason)
+        await _extend(ctx, row, periods, q.period, row["plan"], order, line, catalog)
+    return "renewed"
+
+
+async def _upgrade(
+    ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sku, catalog: Catalog
+) -> str:
+    """A full-price major upgrade: the license moves to the product's current major and
+    gets the cover the plan includes with an upgrade."""
+    assert line.license_key is not None
+    found = await coverage.lock_by_key(ctx.conn, line.license_key)
+    if found is None:
+        return "unknown-license"
+    row, periods = found
+    product = catalog.product(row["product"])
+    if product is not None and product.current_major > row["major_version"]:
+        await ctx.conn.execute(
+            "update coverage set major_version = $2 where license_id = $1",
+            row["license_id"],
+            product.current_major,
+        )
+        row["major_version"] = product.current_major
+    plan = plan_of(catalog, row)
+    if plan is None:
+        return "no-plan"
+    period = upgrade_period(plan, periods, order.placed_at)
+    if period is None:
+        return "no-cover"
+    await _extend(ctx, row, periods, period, plan.code, order, line, catalog)
+    return "upgraded"
+
+
+async def _sell_codes(ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sku) -> str:
+    """Maintenance bought without a license: one code per unit, attached later."""
+    assert sku.plan is not None
+    account = order.end_customer.account_id if order.end_customer else order.buyer.account_id
+    made = 0
+    while made < line.quantity:
+        inserted = await ctx.conn.fetchval(
+            "insert into maintenance_codes (code, sku, plan, product, term_months, order_id,"
+            " line_id, account_id, bought_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " on conflict do nothing returning true",
+            new_maintenance_code(),
+            sku.code,
+            sku.plan,
+            sku.product,
+            sku.term_months or 0,
+            order.order_id,
+            line.line_id,
+            account,
+            order.placed_at,
+        )
+        made += bool(inserted)
+    return f"codes:{made}"

@@ -1,0 +1,44 @@
+"""Catalog look-ups shared by handlers, jobs and HTTP: a license's plan and renewal offer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from services.catalog import Catalog, MaintenancePlan, Sku
+
+from .adapters.coverage import facts
+from .domain.coverage import Period
+from .domain.renewal import RenewalOffer, RenewalQuote, quote_renewal
+
+
+def plan_of(catalog: Catalog, row: Mapping[str, Any]) -> MaintenancePlan | None:
+    code = row.get("plan")
+    return catalog.plan(code) if code else None
+
+
+def renewal_sku(catalog: Catalog, plan_code: str | None) -> Sku | None:
+    """The maintenance SKU that renews `plan_code` (the first one the catalog lists)."""
+    if plan_code is None:
+        return None
+    return next((s for s in catalog.skus if s.kind == "maintenance" and s.plan == plan_code), None)
+
+
+def quote(
+    catalog: Catalog,
+    row: Mapping[str, Any],
+    periods: Sequence[Period],
+    sku: Sku,
+    now: datetime,
+    currency: str | None = None,
+) -> RenewalQuote:
+    """Renewing the license of `row` with the maintenance `sku` at `now`.
+
+    The rules are the license's plan's; a license sold without a plan follows the SKU's.
+    """
+    plan = plan_of(catalog, row) or (catalog.plan(sku.plan) if sku.plan else None)
+    if plan is None:
+        raise ValueError(f"sku {sku.code} has no known plan")
+    offer = RenewalOffer.from_sku(sku, plan, currency or catalog.currency)
+    return quote_renewal(plan, facts(row), periods, offer, now)

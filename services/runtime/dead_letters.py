@@ -1,0 +1,74 @@
+"""Listing and replaying a service's dead letters (DESIGN §3).
+
+Replay publishes the original record (key, value, headers) to its original topic again and
+marks the row replayed in the same transaction, so running it twice replays nothing twice;
+should a crash fall between the publish and the commit, the consumer's inbox drops the copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from .outbox import unpack_headers
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    consumer: str
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None
+    event_type: str | None
+    error_class: str
+    error_message: str
+    created_at: datetime
+    replayed_at: datetime | None
+
+
+async def list_dead_letters(pool: asyncpg.Pool, include_replayed: bool = False) -> list[DeadLetter]:
+    rows = await pool.fetch(
+        'select id, consumer, topic, partition, "offset", event_id, event_type, error_class,'
+        " error_message, created_at, replayed_at from dead_letters"
+        " where $1 or replayed_at is null order by id",
+        include_replayed,
+    )
+    return [DeadLetter(**dict(r)) for r in rows]
+
+
+async def replay(
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    *,
+    ids: list[int] | None,
+    topic_prefix: str = "",
+    now: datetime,
+) -> list[int]:
+    """Replay the given dead letters (all pending ones when `ids` is None)."""
+    replayed: list[int] = []
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "select id, topic, key, value, headers from dead_letters"
+            " where replayed_at is null and ($1::bigint[] is null or id = any($1::bigint[]))"
+            " order by id for update skip locked",
+            ids,
+        )
+        for row in rows:
+            await producer.send_and_wait(
+                topic_prefix + row["topic"],
+                value=row["value"],
+                key=row["key"],
+                headers=[
+                    (k, v) for k, v in unpack_headers(row["headers"]) if not k.startswith("dlt_")
+                ],
+            )
+            replayed.append(row["id"])
+        await conn.execute(
+            "update dead_letters set replayed_at = $2 where id = any($1::bigint[])", replayed, now
+        )
+    return replayed

@@ -1,0 +1,340 @@
+"""Ticketing's HTTP API (DESIGN §6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from entitle_events.common import AccountId, Email
+from entitle_events.ticketing import SupportTier, TicketKind
+from fastapi import APIRouter, Depends, Header, Query, Response
+from pydantic import BaseModel, Field
+
+from services.runtime.auth import Principal
+from services.runtime.errors import ApiError
+from services.runtime.http import RuntimeDep, require
+from services.runtime.service import Runtime
+
+from ..adapters import store
+from ..domain import lifecycle as lc
+from ..handlers.tickets import (
+    Author,
+    NewTicket,
+    Refused,
+    Ticketing,
+    TicketNotFound,
+    open_ticket,
+    run_command,
+)
+
+router = APIRouter(tags=["tickets"])
+Status = Literal["new", "open", "pending", "solved", "closed"]
+# Refusals about entitlement are 403; a request about a discontinued version is 422.
+REFUSAL_STATUS = {"VERSION_DISCONTINUED": 422}
+
+
+class TicketRequest(BaseModel):
+    account_id: AccountId
+    email: Email
+    license_key: str | None = Field(default=None, max_length=1000)
+    product: str = Field(min_length=1, max_length=120)
+    version: str = Field(min_length=1, max_length=40)
+    kind: TicketKind = "technical"
+    subject: str = Field(min_length=1, max_length=300)
+    body: str = Field(min_length=1, max_length=50_000)
+    request_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Idempotency key (like the `Idempotency-Key` header): a retry with the same"
+        " key returns the same ticket and consumes no second incident credit.",
+    )
+
+
+class TicketCreated(BaseModel):
+    number: str
+    tier: SupportTier
+    status: Status
+    first_response_due: datetime | None
+    ticket_id: str
+    link: str
+
+
+class TicketView(BaseModel):
+    number: str
+    ticket_id: str
+    account_id: str
+    email: str
+    license_key: str | None
+    product: str
+    version: str
+    kind: TicketKind
+    subject: str
+    tier: SupportTier
+    status: Status
+    opened_at: datetime
+    updated_at: datetime
+    first_response_due: datetime | None
+    first_response_at: datetime | None
+    contact_attempts: int
+    auto_close_at: datetime | None
+    breached: bool
+    link: str
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    type: str
+    author: str | None
+    body: str | None
+    detail: dict[str, Any]
+
+
+class TicketDetail(TicketView):
+    body: str
+    survey: dict[str, Any] | None
+    timeline: list[TimelineEntry]
+
+
+class TicketList(BaseModel):
+    items: list[TicketView]
+    next_offset: int | None = None
+
+
+class Comment(BaseModel):
+    author: Literal["agent", "customer"]
+    body: str = Field(min_length=1, max_length=50_000)
+
+
+class PendingRequest(BaseModel):
+    body: str = Field(default="", max_length=50_000)
+
+
+class CloseRequest(BaseModel):
+    by: Literal["agent", "customer"] | None = Field(
+        default=None,
+        description="customer: closes in any state; agent: closes a solved ticket. Default:"
+        " customer for a customer-scoped key, else agent.",
+    )
+
+
+class SurveyRequest(BaseModel):
+    rating: int = Field(description="1 (poor) to 5 (excellent).")
+    comment: str = Field(default="", max_length=10_000)
+
+
+def _cfg(runtime: Runtime) -> Ticketing:
+    cfg: Ticketing = runtime.state["ticketing"]
+    return cfg
+
+
+def _view(cfg: Ticketing, row: dict[str, Any], breached: bool) -> dict[str, Any]:
+    ticket = store.load_ticket(row["state"])
+    return {
+        **{k: row[k] for k in TicketView.model_fields if k in row},
+        "first_response_at": ticket.first_response_at,
+        "contact_attempts": ticket.contact_attempts,
+        "breached": breached,
+        "link": cfg.link(row["number"]),
+    }
+
+
+def _agent_only(principal: Principal) -> None:
+    if principal.account_id is not None:
+        raise ApiError(403, "AGENTS_ONLY", "a customer-scoped key cannot act as an agent")
+
+
+@router.post(
+    "/tickets",
+    response_model=TicketCreated,
+    status_code=201,
+    summary="Open a support ticket; the tier follows the live entitlement",
+    responses={
+        200: {"description": "A retry with the same idempotency key: the same ticket."},
+        403: {"description": "Refused (FORUM_ONLY, RESTORE_NEEDS_PLAN, ...) with a pointer."},
+        422: {"description": "VERSION_DISCONTINUED or an invalid request."},
+    },
+)
+async def create_ticket(
+    body: TicketRequest,
+    response: Response,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require("tickets:write"))],
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    if not principal.may_see(body.account_id):
+        raise ApiError(403, "FORBIDDEN", "this API key may open tickets only for its account")
+    cfg = _cfg(runtime)
+    request = NewTicket(
+        account_id=body.account_id,
+        email=body.email,
+        license_key=body.license_key,
+        product=body.product,
+        version=body.version,
+        kind=body.kind,
+        subject=body.subject,
+        body=body.body,
+    )
+    outcome = await open_ticket(runtime, cfg, request, idempotency_key or body.request_id)
+    if isinstance(outcome, Refused):
+        d = outcome.decision
+        code = d.code or "REFUSED"
+        raise ApiError(
+            REFUSAL_STATUS.get(code, 403),
+            code,
+            d.reason or "the request was refused",
+            pointer=d.pointer,
+            tier=d.tier,
+            request_id=outcome.request_id,
+        )
+    row = outcome.row
+    if not outcome.created:
+        response.status_code = 200
+    return {
+        "number": row["number"],
+        "tier": row["tier"],
+        "status": row["status"],
+        "first_response_due": row["first_response_due"],
+        "ticket_id": row["ticket_id"],
+        "link": cfg.link(row["number"]),
+    }
+
+
+@router.get("/tickets", response_model=TicketList, summary="List tickets")
+async def list_tickets(
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require("tickets:read"))],
+    status: Status | None = None,
+    tier: SupportTier | None = None,
+    breached: bool | None = None,
+    account: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    if principal.account_id is not None:
+        if account is not None and account != principal.account_id:
+            raise ApiError(403, "FORBIDDEN", "this API key sees only its own account")
+        account = principal.account_id
+    cfg = _cfg(runtime)
+    async with runtime.pool.acquire() as conn:
+        rows = await store.list_tickets(
+            conn,
+            account_id=account,
+            status=status,
+            tier=tier,
+            breached=breached,
+            limit=limit + 1,
+            offset=offset,
+        )
+    more = len(rows) > limit
+    return {
+        "items": [_view(cfg, r, r["breached"]) for r in rows[:limit]],
+        "next_offset": offset + limit if more else None,
+    }
+
+
+async def _detail(runtime: Runtime, number: str, principal: Principal) -> dict[str, Any]:
+    cfg = _cfg(runtime)
+    async with runtime.pool.acquire() as conn:
+        row = await store.ticket_by_number(conn, number)
+        if row is None or not principal.may_see(row["account_id"]):
+            raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}")
+        breached = bool(await store.breached_targets(conn, row["ticket_id"]))
+        entries = await store.timeline(conn, row["ticket_id"])
+    ticket = store.load_ticket(row["state"])
+    survey = ticket.survey
+    return {
+        **_view(cfg, row, breached),
+        "body": row["body"],
+        "survey": None
+        if survey is None
+        else {
+            "rating": survey.rating,
+            "comment": survey.comment,
+            "answered_at": survey.answered_at,
+        },
+        "timeline": entries,
+    }
+
+
+@router.get("/tickets/{number}", response_model=TicketDetail, summary="A ticket with timeline")
+async def get_ticket(
+    number: str,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require("tickets:read"))],
+) -> dict[str, Any]:
+    return await _detail(runtime, number, principal)
+
+
+async def _command(
+    runtime: Runtime, principal: Principal, number: str, command: lc.Command, author: Author
+) -> dict[str, Any]:
+    try:
+        await run_command(runtime, _cfg(runtime), number, command, author, principal.account_id)
+    except TicketNotFound:
+        raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}") from None
+    except lc.TransitionError as exc:
+        raise ApiError(409, exc.code, exc.detail) from None
+    return await _detail(runtime, number, principal)
+
+
+Writer = Annotated[Principal, Depends(require("tickets:write"))]
+
+
+@router.post(
+    "/tickets/{number}/comments",
+    response_model=TicketDetail,
+    summary="A message: from an agent (a contact attempt while pending) or the customer",
+)
+async def comment(number: str, body: Comment, runtime: RuntimeDep, principal: Writer) -> Any:
+    command: lc.Command
+    if body.author == "agent":
+        _agent_only(principal)
+        command = lc.AgentRespond(body.body)
+    else:
+        command = lc.CustomerReply(body.body)
+    return await _command(runtime, principal, number, command, body.author)
+
+
+@router.post(
+    "/tickets/{number}/pending",
+    response_model=TicketDetail,
+    summary="An agent asks the customer for information: the ticket waits on the customer",
+)
+async def pending(
+    number: str, runtime: RuntimeDep, principal: Writer, body: PendingRequest | None = None
+) -> Any:
+    _agent_only(principal)
+    text = body.body if body else ""
+    return await _command(runtime, principal, number, lc.AgentRequestInfo(text), "agent")
+
+
+@router.post("/tickets/{number}/solve", response_model=TicketDetail, summary="Mark solved")
+async def solve(number: str, runtime: RuntimeDep, principal: Writer) -> Any:
+    _agent_only(principal)
+    return await _command(runtime, principal, number, lc.Solve(), "agent")
+
+
+@router.post("/tickets/{number}/close", response_model=TicketDetail, summary="Close")
+async def close(
+    number: str, runtime: RuntimeDep, principal: Writer, body: CloseRequest | None = None
+) -> Any:
+    by = (body.by if body else None) or ("customer" if principal.account_id else "agent")
+    if by == "agent":
+        _agent_only(principal)
+        return await _command(runtime, principal, number, lc.Close(), "agent")
+    return await _command(runtime, principal, number, lc.CustomerClose(), "customer")
+
+
+@router.post("/tickets/{number}/reopen", response_model=TicketDetail, summary="Reopen")
+async def reopen(number: str, runtime: RuntimeDep, principal: Writer) -> Any:
+    author: Author = "customer" if principal.account_id else "agent"
+    return await _command(runtime, principal, number, lc.Reopen(), author)
+
+
+@router.post(
+    "/tickets/{number}/survey", response_model=TicketDetail, summary="Answer the survey once"
+)
+async def survey(number: str, body: SurveyRequest, runtime: RuntimeDep, principal: Writer) -> Any:
+    command = lc.AnswerSurvey(body.rating, body.comment)
+    return await _command(runtime, principal, number, command, "customer")
