@@ -32,6 +32,7 @@ EVENT_DATA: tuple[type[EventData], ...] = (
     maintenance.CoverageEnded,
     maintenance.RenewalRejected,
     maintenance.UpgradeAvailable,
+    maintenance.MaintenanceCodesIssued,
     ticketing.TicketOpened,
     ticketing.TicketRejected,
     ticketing.TicketResponded,

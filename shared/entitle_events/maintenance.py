@@ -90,3 +90,21 @@ class UpgradeAvailable(CoverageRef):
     renewal_sku: str | None = None
     renewal_price: Money | None = None
     currency: Currency | None = None
+
+
+class MaintenanceCodesIssued(EventData):
+    """Maintenance bought without a license: codes to associate with licenses later
+    (`POST /associations`)."""
+
+    event_type: ClassVar[str] = "entitle.maintenance.codes.issued.v1"
+    topic: ClassVar[str] = MAINTENANCE_COVERAGE
+
+    order_id: str
+    line_id: str
+    sku: str
+    product: str
+    plan: str
+    account_id: AccountId
+    contact_email: Email
+    codes: list[str]
+    term_months: int | None = None

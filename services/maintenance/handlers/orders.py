@@ -11,7 +11,11 @@ from typing import Any, Final
 from entitle_events import Event
 from entitle_events.commerce import OrderLine, OrderPlaced
 from entitle_events.common import CoveragePeriod
-from entitle_events.maintenance import CoverageExtended, RenewalRejected
+from entitle_events.maintenance import (
+    CoverageExtended,
+    MaintenanceCodesIssued,
+    RenewalRejected,
+)
 
 from services.catalog import Catalog, Sku
 from services.runtime.context import Context
@@ -171,13 +175,14 @@ async def _sell_codes(ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sk
     """Maintenance bought without a license: one code per unit, attached later."""
     assert sku.plan is not None
     account = order.end_customer.account_id if order.end_customer else order.buyer.account_id
-    made = 0
-    while made < line.quantity:
+    codes: list[str] = []
+    while len(codes) < line.quantity:
+        code = new_maintenance_code()
         inserted = await ctx.conn.fetchval(
             "insert into maintenance_codes (code, sku, plan, product, term_months, order_id,"
             " line_id, account_id, bought_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
             " on conflict do nothing returning true",
-            new_maintenance_code(),
+            code,
             sku.code,
             sku.plan,
             sku.product,
@@ -187,5 +192,20 @@ async def _sell_codes(ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sk
             account,
             order.placed_at,
         )
-        made += bool(inserted)
-    return f"codes:{made}"
+        if inserted:
+            codes.append(code)
+    ctx.emit(
+        MaintenanceCodesIssued(
+            order_id=order.order_id,
+            line_id=line.line_id,
+            sku=sku.code,
+            product=sku.product,
+            plan=sku.plan,
+            account_id=account,
+            contact_email=order.buyer.email,
+            codes=codes,
+            term_months=sku.term_months,
+        ),
+        subject=f"{order.order_id}/{line.line_id}",
+    )
+    return f"codes:{len(codes)}"

@@ -23,6 +23,7 @@ from entitle_events.maintenance import (
     CoverageExtended,
     CoverageLapsed,
     CoverageStarted,
+    MaintenanceCodesIssued,
     RenewalRejected,
     UpgradeAvailable,
 )
@@ -105,6 +106,7 @@ RULES: dict[type[EventData], Rule] = {
     CoverageExpiring: _one("renewal_notice", "contact_email"),
     CoverageLapsed: _one("coverage_lapsed", "contact_email"),
     RenewalRejected: _one("renewal_rejected", "contact_email"),
+    MaintenanceCodesIssued: _one("maintenance_codes", "contact_email"),
     UpgradeAvailable: _upgrade,
     TicketOpened: _one("ticket_opened", "email"),
     TicketRejected: _one("ticket_rejected", "email"),

@@ -11,6 +11,7 @@ from entitle_events.maintenance import (
     CoverageExtended,
     CoverageLapsed,
     CoverageStarted,
+    MaintenanceCodesIssued,
     RenewalRejected,
     UpgradeAvailable,
 )
@@ -110,6 +111,8 @@ async def test_association_codes_stack_and_are_single_use(maintenance: Maintenan
         )
     ]
     assert len(codes) == 2 and len(set(codes)) == 2 and all(c.startswith("MC-") for c in codes)
+    [issued] = maintenance.of(MaintenanceCodesIssued)  # the buyer learns the codes
+    assert sorted(issued.codes) == codes and issued.contact_email == "it@acme.example"
 
     for code in codes:
         response = await maintenance.client.post(
