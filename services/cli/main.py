@@ -305,6 +305,28 @@ def dlt_replay(
     console.print(f"replayed {len(done)} dead letter(s): {', '.join(map(str, done)) or '-'}")
 
 
+notification_app = typer.Typer(help="Customer emails.", no_args_is_help=True)
+app.add_typer(notification_app, name="notification")
+
+
+@notification_app.command("preview")
+def notification_preview(
+    template: Annotated[str, typer.Argument(help="Template name, e.g. license_delivered.")],
+    html: Annotated[bool, typer.Option(help="Print the HTML part instead of the text.")] = False,
+    catalog_path: Annotated[Path | None, typer.Option(envvar="ENTITLE_CATALOG_PATH")] = None,
+) -> None:
+    """Render a template with sample data."""
+    from services.catalog import load_catalog
+    from services.notification.preview import preview
+
+    try:
+        rendered = preview(template, load_catalog(catalog_path))
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0])) from None
+    typer.echo(f"Subject: {rendered.subject}\n")
+    typer.echo(rendered.html if html else rendered.text)
+
+
 @keys_app.command("generate")
 def generate_key() -> None:
     """Print a new Ed25519 signing key for ENTITLE_SIGNING_KEY."""

@@ -12,10 +12,13 @@ from entitle_events.licensing import LicenseExpired, LicenseIssued
 from entitle_events.maintenance import CoverageStarted
 from jinja2 import UndefinedError
 from markupsafe import escape
+from typer.testing import CliRunner
 
 from services.catalog import Catalog, load_catalog
+from services.cli.main import app
 from services.notification.adapters.templates import render, template_names
 from services.notification.domain.mail_plan import RULES, plan_emails
+from services.notification.preview import sample_emails
 from tests.unit.test_events import build
 
 CATALOG = load_catalog()
@@ -134,12 +137,8 @@ def test_other_events_send_nothing() -> None:
 
 
 def _samples() -> dict[str, dict[str, Any]]:
-    """Template data as the mail plan produces it from real payloads of every event type."""
-    samples: dict[str, dict[str, Any]] = {}
-    for data_type in RULES:
-        for fill in (False, True):
-            for email in plan_emails(event(build(data_type, fill_optional=fill)), CATALOG):
-                samples.setdefault(email.template, email.data)
+    """Template data as the mail plan produces it from example payloads of every type."""
+    samples = {name: email.data for name, email in sample_emails(CATALOG).items()}
     samples["license_delivered"] = plan_emails(event(started("complimentary")), CATALOG)[0].data
     samples["coverage_started"] = plan_emails(event(started("purchase")), CATALOG)[0].data
     return samples
@@ -215,3 +214,15 @@ def test_hostile_product_name_from_catalog_is_escaped_end_to_end() -> None:
     assert "<script>" not in rendered.html
     assert str(escape(EVIL)) in rendered.html
     assert EVIL in rendered.text
+
+
+def test_the_preview_command_renders_every_template() -> None:
+    runner = CliRunner()
+    for name in template_names():
+        result = runner.invoke(app, ["notification", "preview", name])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("Subject: ")
+    html = runner.invoke(app, ["notification", "preview", "license_delivered", "--html"])
+    assert "<!doctype html>" in html.output.lower()
+    unknown = runner.invoke(app, ["notification", "preview", "no_such_template"])
+    assert unknown.exit_code != 0
