@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint format typecheck schemas demo clean
+.PHONY: run test bench faults lint format typecheck schemas demo clean
 
 $(STAMP): pyproject.toml shared/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Entitle needs Python 3.11 or newer")'
@@ -27,6 +27,9 @@ test: $(STAMP)  ## Lint, type-check and run every test
 
 bench: $(STAMP)  ## Throughput and latency against limits measured in the same run
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
+faults: $(STAMP)  ## Kill services, restart PostgreSQL, inject bad events while orders flow
+	ENTITLE_FAULTS_ORDERS=$${ENTITLE_FAULTS_ORDERS:-1000} $(BIN)/pytest -s -p no:cacheprovider tests/e2e/test_faults.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
