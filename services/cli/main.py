@@ -225,19 +225,26 @@ def _dev_info(var: Path = Path("var")) -> dict[str, str]:
     return info
 
 
-def _service_pool_url(service: str, database_url: str | None) -> str:
+def _service_pool_url(service: str, database_url: str | None, database: str | None) -> str:
     from services.runtime.db import with_database
 
     server = database_url or _dev_info().get("database_url")
     if not server:
         raise typer.BadParameter("set ENTITLE_DATABASE_URL or start the stack with `make run`")
-    return with_database(server, f"entitle_{service}")
+    return with_database(server, database or f"entitle_{service}")
+
+
+NameOption = Annotated[
+    str | None,
+    typer.Option("--database", envvar="ENTITLE_DATABASE_NAME", help="Default: entitle_<service>."),
+]
 
 
 @dlt_app.command("list")
 def dlt_list(
     service: ServiceOption,
     database_url: DatabaseOption = None,
+    database: NameOption = None,
     all_: Annotated[bool, typer.Option("--all", help="Also those already replayed.")] = False,
 ) -> None:
     """Dead letters of a service's consumer: where each came from and why it failed."""
@@ -248,7 +255,9 @@ def dlt_list(
     from services.runtime.dead_letters import list_dead_letters
 
     async def run() -> None:
-        pool = await asyncpg.create_pool(_service_pool_url(service, database_url), max_size=2)
+        pool = await asyncpg.create_pool(
+            _service_pool_url(service, database_url, database), min_size=1, max_size=2
+        )
         try:
             letters = await list_dead_letters(pool, include_replayed=all_)
         finally:
@@ -275,6 +284,7 @@ def dlt_replay(
     service: ServiceOption,
     ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids; none: all.")] = None,
     database_url: DatabaseOption = None,
+    database: NameOption = None,
     bootstrap: BootstrapOption = None,
     topic_prefix: Annotated[str, typer.Option(envvar="ENTITLE_KAFKA_TOPIC_PREFIX")] = "",
 ) -> None:
@@ -288,7 +298,9 @@ def dlt_replay(
     from services.runtime.dead_letters import replay
 
     async def run() -> list[int]:
-        pool = await asyncpg.create_pool(_service_pool_url(service, database_url), max_size=2)
+        pool = await asyncpg.create_pool(
+            _service_pool_url(service, database_url, database), min_size=1, max_size=2
+        )
         producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap or _dev_info().get("kafka_bootstrap"), acks="all"
         )

@@ -25,6 +25,8 @@ def probe_definition(settings: RuntimeSettings) -> ServiceDefinition:
         order_id = event.data.order_id
         if order_id.startswith("PERM"):
             raise PermanentError("RULE_VIOLATED", f"order {order_id} breaks a rule")
+        if await ctx.conn.fetchval("select 1 from blocked where order_id = $1", order_id):
+            raise PermanentError("BLOCKED", f"order {order_id} is blocked")
         if order_id.startswith("BUG"):
             raise RuntimeError(f"unexpected failure for {order_id}")
         await ctx.conn.execute(

@@ -12,7 +12,9 @@ import asyncpg
 import pytest
 from entitle_events import decode, encode
 from entitle_events.kafka import header
+from typer.testing import CliRunner
 
+from services.cli.main import app
 from services.devstack.postgres import EmbeddedPostgres
 from services.devstack.stack import free_port
 from services.runtime import db, kafka
@@ -189,3 +191,34 @@ async def _count_at_least(runtime: Runtime, n: int) -> bool:
         return sum((await effects(runtime)).values()) >= n
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
         return False
+
+
+async def test_a_replayed_dead_letter_is_processed_once_and_replaying_twice_changes_nothing(
+    probe: Runtime, infra: Infra
+) -> None:
+    event = order_event()
+    order_id = event.data.order_id
+    await probe.pool.execute("insert into blocked values ($1)", order_id)
+    await produce_events(infra.bootstrap, orders_topic(probe), [event])
+
+    async def dead_lettered() -> int:
+        return int(await probe.pool.fetchval("select count(*) from dead_letters"))
+
+    await eventually(dead_lettered)
+    await probe.pool.execute("delete from blocked")  # the cause is fixed
+    s = probe.settings
+    cli = CliRunner()
+    args = ["--service", "probe", "--database-url", s.database_url, "--database", s.database_name]
+    listed = await asyncio.to_thread(cli.invoke, app, ["dlt", "list", *args])
+    assert listed.exit_code == 0 and "BLOCKED" in listed.output
+    replay_args = [*args, "--bootstrap", s.kafka_bootstrap, "--topic-prefix", s.kafka_topic_prefix]
+    first = await asyncio.to_thread(cli.invoke, app, ["dlt", "replay", *replay_args])
+    assert "replayed 1 dead letter" in first.output, first.output
+    second = await asyncio.to_thread(cli.invoke, app, ["dlt", "replay", *replay_args])
+    assert "replayed 0 dead letter" in second.output
+    await eventually(lambda: _has(probe, order_id))
+    await produce_events(infra.bootstrap, orders_topic(probe), [event])  # and once more
+    later = order_event()
+    await produce_events(infra.bootstrap, orders_topic(probe), [later])
+    await eventually(lambda: _has(probe, later.data.order_id))
+    assert (await effects(probe))[order_id] == 1
