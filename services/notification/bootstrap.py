@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from entitle_events import Event
+from entitle_events.licensing import LicenseIssued
 from entitle_events.topics import NOTIFICATION_DELIVERIES
 
 from services.catalog import load_catalog
@@ -39,7 +40,7 @@ def build(settings: NotificationSettings | None = None) -> ServiceDefinition:
         ),
     )
 
-    @subscriptions.on(*RULES)
+    @subscriptions.on(*RULES, LicenseIssued)
     async def customer_event(ctx: Context, event: Event[Any]) -> None:
         await on_customer_event(ctx, event, catalog, settings.message_id_domain)
 

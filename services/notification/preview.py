@@ -13,6 +13,7 @@ from entitle_events.maintenance import CoverageStarted
 from services.catalog import Catalog
 
 from .adapters.templates import Rendered, render
+from .domain.digest import delivery_email
 from .domain.mail_plan import RULES, PlannedEmail, plan_emails
 
 # Readable values for the fields a reader notices; the rest come from the models' examples.
@@ -56,6 +57,19 @@ def sample_emails(catalog: Catalog) -> dict[str, PlannedEmail]:
             event = new_event(data, source="preview", subject="preview", time=datetime.now(UTC))
             for email in plan_emails(event, catalog):
                 found.setdefault(email.template, email)
+    start = datetime(2026, 11, 21, tzinfo=UTC)
+    found["license_delivered"] = delivery_email(
+        "A-1001",
+        "it@acme.example",
+        [
+            {"product": "backup-pro", "license_key": key, "coverage_ends_at": end}
+            for key, end in (
+                (_SAMPLE_VALUES["license_key"], start.replace(year=2027)),
+                ("eyJsIjoiZjAx...In0.c2Vjb25k...a2V5", None),
+            )
+        ],
+        catalog,
+    )
     return found
 
 

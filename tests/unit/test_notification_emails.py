@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from services.catalog import Catalog, load_catalog
 from services.cli.main import app
 from services.notification.adapters.templates import render, template_names
+from services.notification.domain.digest import complete, delivery_email, license_item
 from services.notification.domain.mail_plan import RULES, plan_emails
 from services.notification.preview import sample_emails
 from tests.unit.test_events import build
@@ -71,36 +72,55 @@ def started(*sources: CoverageSource, product: str = "backup-pro") -> CoverageSt
 # --------------------------------------------------------------------------- plan
 
 
-def test_license_without_coverage_is_delivered_at_once() -> None:
-    (email,) = plan_emails(event(issued(coverage_expected=False)), CATALOG)
-    assert email.template == "license_delivered"
-    assert email.recipient == "it@acme.example"
-    assert email.transactional is True
-    assert email.data["license_key"] == KEY
-    assert email.data["product"] == "Backup Pro"  # catalog name, not code
-    assert email.data["order_id"] == "O-1"
-    assert email.data["coverage_ends_at"] is None
-
-
-def test_license_with_coverage_waits_for_coverage() -> None:
-    assert plan_emails(event(issued(coverage_expected=True)), CATALOG) == []
+def test_a_license_without_coverage_is_ready_at_once_and_one_with_coverage_waits() -> None:
+    plain = license_item(event(issued(coverage_expected=False)))
+    waiting = license_item(event(issued(coverage_expected=True)))
+    assert plain is not None and plain.ready and plain.licenses_in_order == 1
+    assert waiting is not None and not waiting.ready
+    assert plan_emails(event(issued(coverage_expected=False)), CATALOG) == []  # via the digest
 
 
 @pytest.mark.parametrize("source", ["complimentary", "included"])
-def test_initial_coverage_delivers_key_with_coverage_end(source: str) -> None:
-    (email,) = plan_emails(event(started(source)), CATALOG)
-    assert email.template == "license_delivered"
-    assert email.recipient == "owner@acme.example"
-    assert email.data["license_key"] == KEY
-    assert email.data["coverage_ends_at"] == COVER_END
+def test_initial_coverage_makes_its_license_ready_with_the_coverage_end(source: str) -> None:
+    item = license_item(event(started(source)))
+    assert item is not None and item.ready and item.coverage_ends_at == COVER_END
+    assert item.recipient == "owner@acme.example" and item.license_key == KEY
+    assert plan_emails(event(started(source)), CATALOG) == []
 
+
+def test_purchased_coverage_is_no_license_delivery() -> None:
+    assert license_item(event(started("purchase"))) is None
+
+
+@pytest.mark.parametrize(
+    ("expected", "ready", "done"),
+    [(None, 3, False), (0, 0, False), (2, 1, False), (2, 2, True), (1, 2, True)],
+)
+def test_the_delivery_waits_for_every_license_of_the_order(
+    expected: int | None, ready: int, done: bool
+) -> None:
+    assert complete(expected, ready) is done
+
+
+def test_one_email_carries_every_license_of_the_order() -> None:
+    items = [
+        {"product": "backup-pro", "license_key": KEY, "coverage_ends_at": COVER_END},
+        {"product": "mystery-tool", "license_key": "SECOND-KEY", "coverage_ends_at": None},
+    ]
+    email = delivery_email("O-1", "it@acme.example", items, CATALOG)
+    assert (email.template, email.recipient, email.transactional) == (
+        "license_delivered",
+        "it@acme.example",
+        True,
+    )
     rendered = render(email.template, email.data)
-    assert KEY in rendered.text
-    assert KEY in rendered.html
-    assert "21 February 2027" in rendered.text
-    assert "21 February 2027" in rendered.html
-    assert "Backup Pro" in rendered.subject
-    assert "O-1" in rendered.subject
+    assert rendered.subject == "Your 2 license keys (order O-1)"
+    for part in (rendered.text, rendered.html):
+        assert KEY in part and "SECOND-KEY" in part
+        assert "Backup Pro" in part and "mystery-tool" in part  # catalog name, else the code
+        assert part.count("21 February 2027") == 1
+    single = render(email.template, delivery_email("O-1", "x@y.example", items[:1], CATALOG).data)
+    assert single.subject == "Your Backup Pro license key (order O-1)"
 
 
 def test_purchased_coverage_gets_coverage_started_email() -> None:
@@ -115,11 +135,6 @@ def test_purchased_coverage_gets_coverage_started_email() -> None:
     rendered = render(email.template, email.data)
     assert "21 February 2027" in rendered.text
     assert KEY in rendered.text
-
-
-def test_unknown_product_falls_back_to_code() -> None:
-    (email,) = plan_emails(event(issued(False, product="mystery-tool")), CATALOG)
-    assert email.data["product"] == "mystery-tool"
 
 
 def test_other_events_send_nothing() -> None:
@@ -139,7 +154,6 @@ def test_other_events_send_nothing() -> None:
 def _samples() -> dict[str, dict[str, Any]]:
     """Template data as the mail plan produces it from example payloads of every type."""
     samples = {name: email.data for name, email in sample_emails(CATALOG).items()}
-    samples["license_delivered"] = plan_emails(event(started("complimentary")), CATALOG)[0].data
     samples["coverage_started"] = plan_emails(event(started("purchase")), CATALOG)[0].data
     return samples
 
@@ -163,7 +177,9 @@ def test_every_template_renders(name: str) -> None:
 
 
 def test_license_email_carries_key_product_and_coverage_end() -> None:
-    rendered = render("license_delivered", SAMPLES["license_delivered"])
+    items = [{"product": "backup-pro", "license_key": KEY, "coverage_ends_at": COVER_END}]
+    email = delivery_email("O-1", "it@acme.example", items, CATALOG)
+    rendered = render("license_delivered", email.data)
     assert "Backup Pro" in rendered.subject
     assert KEY in rendered.text and KEY in rendered.html
     assert "21 February 2027" in rendered.text
@@ -181,8 +197,10 @@ def test_dates_given_as_iso_strings_render() -> None:
 
 
 def test_no_coverage_end_omits_the_sentence() -> None:
-    data = {**SAMPLES["license_delivered"], "coverage_ends_at": None}
-    rendered = render("license_delivered", data)
+    items = [{"product": "backup-pro", "license_key": KEY, "coverage_ends_at": None}]
+    rendered = render(
+        "license_delivered", delivery_email("O-1", "a@b.example", items, CATALOG).data
+    )
     assert "Maintenance covers" not in rendered.text
     assert "Maintenance covers" not in rendered.html
 
@@ -209,7 +227,8 @@ def test_hostile_product_name_from_catalog_is_escaped_end_to_end() -> None:
     data = CATALOG.model_dump()
     data["products"][0]["name"] = EVIL
     catalog = Catalog.model_validate(data)
-    (email,) = plan_emails(event(started("complimentary")), catalog)
+    items = [{"product": "backup-pro", "license_key": KEY, "coverage_ends_at": COVER_END}]
+    email = delivery_email("O-1", "it@acme.example", items, catalog)
     rendered = render(email.template, email.data)
     assert "<script>" not in rendered.html
     assert str(escape(EVIL)) in rendered.html

@@ -14,7 +14,6 @@ from typing import Any
 from entitle_events import Event, EventData
 from entitle_events.licensing import (
     LicenseAssigned,
-    LicenseIssued,
     LicenseTransferred,
     OrderLineRejected,
 )
@@ -38,8 +37,6 @@ from entitle_events.ticketing import (
 
 from services.catalog import Catalog
 
-INITIAL_SOURCES = {"complimentary", "included"}
-
 
 @dataclass(frozen=True)
 class PlannedEmail:
@@ -62,25 +59,10 @@ def _email(template: str, to: str, data: EventData, catalog: Catalog, **extra: A
     return PlannedEmail(template, to, transactional=True, data={**fields, **extra})
 
 
-def _license_issued(data: LicenseIssued, catalog: Catalog) -> list[PlannedEmail]:
-    # A license that starts with coverage is announced once coverage exists, so the
-    # customer gets key and coverage end in one email.
-    if data.coverage_expected:
-        return []
-    return [_email("license_delivered", data.contact_email, data, catalog, coverage_ends_at=None)]
-
-
 def _coverage_started(data: CoverageStarted, catalog: Catalog) -> list[PlannedEmail]:
-    if any(p.source in INITIAL_SOURCES for p in data.periods):
-        return [
-            _email(
-                "license_delivered",
-                data.contact_email,
-                data,
-                catalog,
-                coverage_ends_at=data.ends_at,
-            )
-        ]
+    # Coverage that came with a new license is told in the license delivery (digest.py).
+    if any(p.source in ("complimentary", "included") for p in data.periods):
+        return []
     return [_email("coverage_started", data.contact_email, data, catalog)]
 
 
@@ -97,7 +79,6 @@ def _one(template: str, recipient: str) -> Rule:
 
 
 RULES: dict[type[EventData], Rule] = {
-    LicenseIssued: _license_issued,
     LicenseAssigned: _one("license_assigned", "contact_email"),
     LicenseTransferred: _one("license_assigned", "contact_email"),
     OrderLineRejected: _one("order_line_rejected", "contact_email"),

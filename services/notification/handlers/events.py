@@ -9,24 +9,38 @@ from entitle_events import Event
 from services.catalog import Catalog
 from services.runtime.context import Context
 
-from ..adapters import deliveries
+from ..adapters import deliveries, digests
 from ..adapters.templates import render
-from ..domain.mail_plan import plan_emails
+from ..domain.digest import complete, delivery_email, license_item
+from ..domain.mail_plan import PlannedEmail, plan_emails
 
 
 async def on_customer_event(
     ctx: Context, event: Event[Any], catalog: Catalog, mail_domain: str
 ) -> None:
-    for email in plan_emails(event, catalog):
-        await deliveries.record(
-            ctx.conn,
-            event_id=event.id,
-            event_type=event.type,
-            correlation_id=event.correlationid,
-            template=email.template,
-            recipient=email.recipient,
-            transactional=email.transactional,
-            rendered=render(email.template, email.data),
-            domain=mail_domain,
-            at=ctx.now(),
-        )
+    emails = plan_emails(event, catalog)
+    item = license_item(event)
+    if item is not None:
+        digest = await digests.add(ctx.conn, item, ctx.now())
+        if not digest["sent"]:
+            listed = await digests.items(ctx.conn, item.order_id)
+            if complete(digest["expected"], sum(i["ready"] for i in listed)):
+                emails.append(delivery_email(item.order_id, digest["recipient"], listed, catalog))
+                await digests.mark_sent(ctx.conn, item.order_id)
+    for email in emails:
+        await _record(ctx, event, email, mail_domain)
+
+
+async def _record(ctx: Context, event: Event[Any], email: PlannedEmail, mail_domain: str) -> None:
+    await deliveries.record(
+        ctx.conn,
+        event_id=event.id,
+        event_type=event.type,
+        correlation_id=event.correlationid,
+        template=email.template,
+        recipient=email.recipient,
+        transactional=email.transactional,
+        rendered=render(email.template, email.data),
+        domain=mail_domain,
+        at=ctx.now(),
+    )

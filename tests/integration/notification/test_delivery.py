@@ -16,8 +16,9 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from entitle_events import Event, decode, new_event
+from entitle_events.common import CoveragePeriod
 from entitle_events.licensing import LicenseIssued
-from entitle_events.maintenance import UpgradeAvailable
+from entitle_events.maintenance import CoverageStarted, UpgradeAvailable
 from entitle_events.notification import NotificationFailed
 
 from services.catalog import load_catalog
@@ -111,14 +112,17 @@ async def notification(infra: Infra) -> AsyncIterator[Notification]:
             controller.stop()
 
 
-def issued(to: str) -> Event[Any]:
+def issued(
+    to: str, order: str = "O-1", license_id: str = "lic-1", of: int = 1, covered: bool = False
+) -> Event[Any]:
     data = LicenseIssued(
-        license_id="lic-1", license_key="KEY-1", product="backup-pro", account_id="acme",
-        kind="perpetual", edition="server", sku="BP-SRV", company="ACME", contact_email=to,
-        order_id="O-1", line_id="1", purchased_at=NOW, major_version=5, max_activations=1,
-        payment_mode="annual",
+        license_id=license_id, license_key=f"KEY-{license_id}", product="backup-pro",
+        account_id="acme", kind="perpetual", edition="server", sku="BP-SRV", company="ACME",
+        contact_email=to, order_id=order, line_id="1", purchased_at=NOW, major_version=5,
+        max_activations=1, payment_mode="annual", licenses_in_order=of,
+        coverage_expected=covered,
     )  # fmt: skip
-    return new_event(data, source="licensing", subject="lic-1", time=NOW, correlationid="O-1")
+    return new_event(data, source="licensing", subject=license_id, time=NOW, correlationid=order)
 
 
 def upgrade(to: str) -> Event[Any]:
@@ -154,8 +158,7 @@ async def test_a_permanent_rejection_is_recorded_and_suppresses_offers_but_not_k
     await notification.handle(upgrade(to))
     [suppressed] = await eventually(lambda: _with_status(notification, to, "suppressed"))
     assert suppressed["template"] == "upgrade_available"
-    second = issued(to)
-    await notification.handle(second)  # transactional mail is never suppressed
+    await notification.handle(issued(to, order="O-2"))  # transactional mail is never suppressed
     await eventually(lambda: _with_status(notification, to, "sent"))
     assert [m["X-Entitle-Template"] for m in notification.inbox.to(to)] == ["license_delivered"]
 
@@ -188,7 +191,7 @@ async def test_offers_carry_a_one_click_unsubscribe_that_works(notification: Not
     keys = notification.inbox.to(to)
     assert all(m["X-Entitle-Template"] == "upgrade_available" for m in keys) and len(keys) == 1
     # License keys still arrive.
-    await notification.handle(issued(to))
+    await notification.handle(issued(to, order="O-3"))
     assert await eventually(lambda: _count(notification, to, "license_delivered", "sent"))
 
 
@@ -208,3 +211,26 @@ async def _with_status(notification: Notification, to: str, status: str) -> list
 
 async def _count(notification: Notification, to: str, template: str, status: str) -> int:
     return len(await notification.deliveries(recipient=to, template=template, status=status))
+
+
+async def test_the_licenses_of_one_order_arrive_in_one_email_once_all_are_ready(
+    notification: Notification,
+) -> None:
+    to = "digest@acme.example"
+    await notification.handle(issued(to, order="O-9", license_id="lic-a", of=2))
+    await notification.handle(issued(to, order="O-9", license_id="lic-b", of=2, covered=True))
+    assert await notification.deliveries(recipient=to) == []  # lic-b waits for its coverage
+    ends = datetime(2027, 2, 21, 12, 0, tzinfo=UTC)
+    coverage = CoverageStarted(
+        license_id="lic-b", license_key="KEY-lic-b", product="backup-pro", account_id="acme",
+        contact_email=to, plan="backup-care-12", order_id="O-9", ends_at=ends,
+        periods=[CoveragePeriod(starts_at=NOW, ends_at=ends, source="complimentary")],
+    )  # fmt: skip
+    await notification.handle(
+        new_event(coverage, source="maintenance", subject="lic-b", time=NOW, correlationid="O-9")
+    )
+    [delivery] = await eventually(lambda: _with_status(notification, to, "sent"))
+    assert delivery["subject"] == "Your 2 license keys (order O-9)"
+    [message] = notification.inbox.to(to)
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "KEY-lic-a" in text and "KEY-lic-b" in text and "21 February 2027" in text

@@ -1,0 +1,54 @@
+"""The license-delivery digest tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.runtime.db import Connection
+
+from ..domain.digest import LicenseItem
+
+
+async def add(conn: Connection, item: LicenseItem, at: datetime) -> dict[str, Any]:
+    """Record what the event tells; return the order's digest row, locked."""
+    await conn.execute(
+        "insert into license_digests (order_id, recipient, expected, created_at)"
+        " values ($1, $2, $3, $4) on conflict (order_id) do update"
+        " set expected = coalesce(license_digests.expected, excluded.expected)",
+        item.order_id,
+        item.recipient,
+        item.licenses_in_order,
+        at,
+    )
+    row = await conn.fetchrow(
+        "select * from license_digests where order_id = $1 for update", item.order_id
+    )
+    await conn.execute(
+        "insert into license_digest_items (order_id, license_id, product, license_key, ready,"
+        " coverage_ends_at) values ($1, $2, $3, $4, $5, $6)"
+        " on conflict (order_id, license_id) do update"
+        " set ready = license_digest_items.ready or excluded.ready,"
+        " coverage_ends_at = coalesce(excluded.coverage_ends_at,"
+        " license_digest_items.coverage_ends_at)",
+        item.order_id,
+        item.license_id,
+        item.product,
+        item.license_key,
+        item.ready,
+        item.coverage_ends_at,
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def items(conn: Connection, order_id: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "select * from license_digest_items where order_id = $1 order by product, license_id",
+        order_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def mark_sent(conn: Connection, order_id: str) -> None:
+    await conn.execute("update license_digests set sent = true where order_id = $1", order_id)

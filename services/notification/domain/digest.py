@@ -1,0 +1,96 @@
+"""License delivery per order: every license one order issues goes out in one email, once
+each license's coverage (if it gets any) is known (DESIGN §4.5). Pure rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from entitle_events import Event
+from entitle_events.licensing import LicenseIssued
+from entitle_events.maintenance import CoverageStarted
+
+from services.catalog import Catalog
+
+from .mail_plan import PlannedEmail
+
+INITIAL_SOURCES = {"complimentary", "included"}
+
+
+@dataclass(frozen=True)
+class LicenseItem:
+    """What one event tells about one license of an order's delivery email."""
+
+    order_id: str
+    license_id: str
+    recipient: str
+    product: str
+    license_key: str
+    ready: bool
+    coverage_ends_at: datetime | None = None
+    licenses_in_order: int | None = None
+
+
+def license_item(event: Event[Any]) -> LicenseItem | None:
+    data = event.data
+    if isinstance(data, LicenseIssued):
+        return LicenseItem(
+            order_id=data.order_id,
+            license_id=data.license_id,
+            recipient=data.contact_email,
+            product=data.product,
+            license_key=data.license_key,
+            # A license that starts with coverage waits for it, so that key and coverage
+            # end arrive together.
+            ready=not data.coverage_expected,
+            licenses_in_order=data.licenses_in_order,
+        )
+    if (
+        isinstance(data, CoverageStarted)
+        and data.order_id
+        and any(p.source in INITIAL_SOURCES for p in data.periods)
+    ):
+        return LicenseItem(
+            order_id=data.order_id,
+            license_id=data.license_id,
+            recipient=data.contact_email,
+            product=data.product,
+            license_key=data.license_key,
+            ready=True,
+            coverage_ends_at=data.ends_at,
+        )
+    return None
+
+
+def complete(expected: int | None, ready: int) -> bool:
+    """The email goes once every license the order issued is ready."""
+    return expected is not None and expected > 0 and ready >= expected
+
+
+def delivery_email(
+    order_id: str, recipient: str, items: list[dict[str, Any]], catalog: Catalog
+) -> PlannedEmail:
+    licenses = [
+        {
+            "product": _name(catalog, item["product"]),
+            "license_key": item["license_key"],
+            "coverage_ends_at": item["coverage_ends_at"],
+        }
+        for item in items
+    ]
+    return PlannedEmail(
+        "license_delivered",
+        recipient,
+        transactional=True,
+        data={
+            "order_id": order_id,
+            "product": licenses[0]["product"],
+            "licenses": licenses,
+        },
+    )
+
+
+def _name(catalog: Catalog, code: str) -> str:
+    product = catalog.product(code)
+    return product.name if product else code
