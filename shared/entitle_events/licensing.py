@@ -30,6 +30,9 @@ class LicenseIssued(LicenseRef):
     company: str
     contact_email: Email
     reseller_account_id: AccountId | None = None
+    reseller_email: Email | None = Field(
+        default=None, description="The reseller who bought it for the customer, if any."
+    )
     pooled: bool = Field(default=False, description="In the reseller's pool, not yet assigned.")
     order_id: str
     line_id: str

@@ -17,7 +17,12 @@ from typer.testing import CliRunner
 from services.catalog import Catalog, load_catalog
 from services.cli.main import app
 from services.notification.adapters.templates import render, template_names
-from services.notification.domain.digest import complete, delivery_email, license_item
+from services.notification.domain.digest import (
+    complete,
+    delivery_email,
+    delivery_emails,
+    license_item,
+)
 from services.notification.domain.mail_plan import RULES, plan_emails
 from services.notification.preview import sample_emails
 from tests.unit.test_events import build
@@ -245,3 +250,16 @@ def test_the_preview_command_renders_every_template() -> None:
     assert "<!doctype html>" in html.output.lower()
     unknown = runner.invoke(app, ["notification", "preview", "no_such_template"])
     assert unknown.exit_code != 0
+
+
+def test_a_reseller_who_bought_for_the_customer_gets_a_copy() -> None:
+    items = [{"product": "backup-pro", "license_key": KEY, "coverage_ends_at": None}]
+    customer, reseller = delivery_emails(
+        "O-1", "it@acme.example", "sales@reseller.example", items, CATALOG
+    )
+    assert (customer.recipient, reseller.recipient) == ("it@acme.example", "sales@reseller.example")
+    assert customer.data == reseller.data and reseller.transactional
+    [alone] = delivery_emails("O-1", "it@acme.example", "IT@acme.example", items, CATALOG)
+    assert alone.recipient == "it@acme.example"
+    item = license_item(event(issued(False).model_copy(update={"reseller_email": "r@x.example"})))
+    assert item is not None and item.reseller_email == "r@x.example"

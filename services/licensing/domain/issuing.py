@@ -24,6 +24,7 @@ class LicenseSpec:
     company: str
     contact_email: str
     reseller_account_id: str | None
+    reseller_email: str | None
     pooled: bool
     purchased_at: datetime
     major_version: int
@@ -72,6 +73,7 @@ def licenses_for_line(
             company=owner.company,
             contact_email=owner.email,
             reseller_account_id=reseller.account_id if reseller else None,
+            reseller_email=reseller.email if reseller else None,
             pooled=reseller is not None and order.end_customer is None,
             purchased_at=order.placed_at,
             major_version=product.current_major,

@@ -73,6 +73,7 @@ async def on_order_placed(
                 company=spec.company,
                 contact_email=spec.contact_email,
                 reseller_account_id=spec.reseller_account_id,
+                reseller_email=spec.reseller_email,
                 pooled=spec.pooled,
                 order_id=order.order_id,
                 line_id=line_id,

@@ -13,12 +13,14 @@ from ..domain.digest import LicenseItem
 async def add(conn: Connection, item: LicenseItem, at: datetime) -> dict[str, Any]:
     """Record what the event tells; return the order's digest row, locked."""
     await conn.execute(
-        "insert into license_digests (order_id, recipient, expected, created_at)"
-        " values ($1, $2, $3, $4) on conflict (order_id) do update"
-        " set expected = coalesce(license_digests.expected, excluded.expected)",
+        "insert into license_digests (order_id, recipient, expected, reseller_email, created_at)"
+        " values ($1, $2, $3, $4, $5) on conflict (order_id) do update"
+        " set expected = coalesce(license_digests.expected, excluded.expected),"
+        " reseller_email = coalesce(license_digests.reseller_email, excluded.reseller_email)",
         item.order_id,
         item.recipient,
         item.licenses_in_order,
+        item.reseller_email,
         at,
     )
     row = await conn.fetchrow(

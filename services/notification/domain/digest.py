@@ -30,6 +30,7 @@ class LicenseItem:
     ready: bool
     coverage_ends_at: datetime | None = None
     licenses_in_order: int | None = None
+    reseller_email: str | None = None
 
 
 def license_item(event: Event[Any]) -> LicenseItem | None:
@@ -45,6 +46,7 @@ def license_item(event: Event[Any]) -> LicenseItem | None:
             # end arrive together.
             ready=not data.coverage_expected,
             licenses_in_order=data.licenses_in_order,
+            reseller_email=data.reseller_email,
         )
     if (
         isinstance(data, CoverageStarted)
@@ -66,6 +68,21 @@ def license_item(event: Event[Any]) -> LicenseItem | None:
 def complete(expected: int | None, ready: int) -> bool:
     """The email goes once every license the order issued is ready."""
     return expected is not None and expected > 0 and ready >= expected
+
+
+def delivery_emails(
+    order_id: str,
+    recipient: str,
+    reseller_email: str | None,
+    items: list[dict[str, Any]],
+    catalog: Catalog,
+) -> list[PlannedEmail]:
+    """The customer's email, and a copy for the reseller who bought for the customer (seed
+    002: the reseller transfers licenses and associates maintenance for its customers)."""
+    email = delivery_email(order_id, recipient, items, catalog)
+    if reseller_email is None or reseller_email.lower() == recipient.lower():
+        return [email]
+    return [email, PlannedEmail(email.template, reseller_email, True, email.data)]
 
 
 def delivery_email(

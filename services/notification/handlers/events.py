@@ -11,7 +11,7 @@ from services.runtime.context import Context
 
 from ..adapters import deliveries, digests
 from ..adapters.templates import render
-from ..domain.digest import complete, delivery_email, license_item
+from ..domain.digest import complete, delivery_emails, license_item
 from ..domain.mail_plan import PlannedEmail, plan_emails
 
 
@@ -25,7 +25,9 @@ async def on_customer_event(
         if not digest["sent"]:
             listed = await digests.items(ctx.conn, item.order_id)
             if complete(digest["expected"], sum(i["ready"] for i in listed)):
-                emails.append(delivery_email(item.order_id, digest["recipient"], listed, catalog))
+                emails += delivery_emails(
+                    item.order_id, digest["recipient"], digest["reseller_email"], listed, catalog
+                )
                 await digests.mark_sent(ctx.conn, item.order_id)
     for email in emails:
         await _record(ctx, event, email, mail_domain)

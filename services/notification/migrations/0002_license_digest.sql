@@ -3,6 +3,7 @@ create table license_digests (
     order_id text primary key,
     recipient text not null,
     expected int,
+    reseller_email text,
     sent boolean not null default false,
     created_at timestamptz not null
 );
