@@ -4,10 +4,11 @@ Every service reads the same file; no policy lives in code.
 """
 
 from .loader import DEMO_CATALOG, load_catalog
-from .model import Catalog, Edition, MaintenancePlan, Product, Sku, SkuKind
+from .model import Brand, Catalog, Edition, MaintenancePlan, Product, Sku, SkuKind
 
 __all__ = [
     "DEMO_CATALOG",
+    "Brand",
     "Catalog",
     "Edition",
     "MaintenancePlan",

@@ -24,10 +24,20 @@ class Edition(_Entry):
     platforms: list[Platform] = ["windows"]
 
 
+class Brand(_Entry):
+    """How customer emails look for a product (or, as the catalog default, for all)."""
+
+    vendor: str = "Entitle"
+    color: str = Field(default="#1f6feb", pattern=r"^#[0-9a-fA-F]{6}$")
+    logo_url: str | None = None
+    support_url: str | None = None
+
+
 class Product(_Entry):
     code: Code
     name: str
     editions: list[Edition]
+    brand: Brand | None = Field(default=None, description="Overrides the catalog's brand.")
     current_major: int = Field(default=1, ge=0, description="Major version sold today.")
     base_product: Code | None = Field(default=None, description="Set on an add-on product.")
     support_months_after_next_major: int = Field(default=18, ge=0)
@@ -143,6 +153,7 @@ class Sku(_Entry):
 class Catalog(_Entry):
     name: str = "catalog"
     currency: str = "EUR"
+    brand: Brand = Brand()
     products: list[Product]
     plans: list[MaintenancePlan] = []
     skus: list[Sku]
@@ -168,6 +179,10 @@ class Catalog(_Entry):
 
     def product(self, code: str) -> Product | None:
         return next((p for p in self.products if p.code == code), None)
+
+    def brand_of(self, product_code: str | None) -> Brand:
+        product = self.product(product_code) if product_code else None
+        return product.brand if product and product.brand else self.brand
 
     def plan(self, code: str) -> MaintenancePlan | None:
         return next((p for p in self.plans if p.code == code), None)

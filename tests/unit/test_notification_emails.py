@@ -263,3 +263,20 @@ def test_a_reseller_who_bought_for_the_customer_gets_a_copy() -> None:
     assert alone.recipient == "it@acme.example"
     item = license_item(event(issued(False).model_copy(update={"reseller_email": "r@x.example"})))
     assert item is not None and item.reseller_email == "r@x.example"
+
+
+def test_emails_carry_the_products_brand_or_the_catalogs() -> None:
+    data = CATALOG.model_dump()
+    data["products"][0]["brand"] = {
+        "vendor": "Own Brand Ltd",
+        "color": "#aa0000",
+        "support_url": "https://help.own.example",
+    }
+    branded = Catalog.model_validate(data)
+    items = [{"product": "backup-pro", "license_key": KEY, "coverage_ends_at": None}]
+    own = render("license_delivered", delivery_email("O-1", "a@b.example", items, branded).data)
+    assert "#aa0000" in own.html and "Own Brand Ltd" in own.html
+    assert "https://help.own.example" in own.text
+    other = [{"product": "mystery-tool", "license_key": KEY, "coverage_ends_at": None}]
+    default = render("license_delivered", delivery_email("O-1", "a@b.example", other, branded).data)
+    assert CATALOG.brand.color in default.html and CATALOG.brand.vendor in default.text

@@ -104,6 +104,7 @@ def delivery_email(
             "order_id": order_id,
             "product": licenses[0]["product"],
             "licenses": licenses,
+            "brand": catalog.brand_of(items[0]["product"]).model_dump(),
         },
     )
 

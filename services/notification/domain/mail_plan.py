@@ -56,6 +56,7 @@ def _email(template: str, to: str, data: EventData, catalog: Catalog, **extra: A
         known = catalog.product(product)
         fields["product_code"] = product
         fields["product"] = known.name if known else product
+    fields["brand"] = catalog.brand_of(product if isinstance(product, str) else None).model_dump()
     return PlannedEmail(template, to, transactional=True, data={**fields, **extra})
 
 
