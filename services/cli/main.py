@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import threading
 import time
@@ -31,17 +30,17 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
     import uvicorn
 
     from services.runtime.http import create_app
+    from services.runtime.logs import configure as configure_logs
 
     definition = _definition(service)
     settings = definition.settings
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logs(definition.name, settings.log_level, settings.log_json)
     uvicorn.run(
         create_app(definition),
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # keep the structured handler configured above
         access_log=False,
         loop="uvloop",
         http="httptools",

@@ -32,7 +32,7 @@ from entitle_events.kafka import header
 from entitle_events.topics import dead_letter_topic
 from pydantic import ValidationError
 
-from . import metrics, outbox
+from . import logs, metrics, outbox
 from .clock import Clock
 from .context import Context
 from .db import Connection
@@ -262,6 +262,8 @@ class EventConsumer:
             metrics.EVENTS_CONSUMED.labels(record.topic, event.type, "duplicate").inc()
             return
         ctx = Context(conn, self._clock, self._settings.service, cause=event, staged=staged)
+        logs.correlation_id.set(event.correlationid)
+        logs.trace_id.set(logs.trace_of(event.traceparent))
         try:
             await handler(ctx, event)
         except PermanentError as exc:

@@ -76,6 +76,7 @@ class RuntimeSettings(BaseSettings):
         default=5, ge=1, description="Tries of an unclassified handler error before dead letter."
     )
     log_level: str = "INFO"
+    log_json: bool = Field(default=True, description="One JSON object per log line.")
 
     @field_validator("log_level")
     @classmethod

@@ -16,11 +16,12 @@ import asyncpg
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from dateutil.relativedelta import relativedelta
+from entitle_events.kafka import header
 
 from services.cli.webhook_client import post_order, sample_order, signed_headers
 from services.devstack.stack import Stack
 from services.runtime.db import with_database
-from tests.helpers import wait_until
+from tests.helpers import eventually, wait_until
 from tests.integration.kafka_tools import produce, read_all
 
 from .conftest import mails_for
@@ -97,6 +98,38 @@ def test_a_signed_order_yields_a_verifiable_license_coverage_and_one_email(stack
         ).json()["items"]
         assert [d["status"] for d in deliveries] == ["sent"]
         assert deliveries[0]["message_id"] == message["Message-ID"]
+
+
+async def test_an_orders_events_across_services_share_one_trace(stack: Stack) -> None:
+    order = sample_order()
+    with httpx.Client(timeout=10) as client:
+        assert (
+            post_order(client, webhook(stack), stack.secrets.webhook_secret, order).status_code
+            == 202
+        )
+    wait_until(lambda: mails_for(stack.mail_dir, order["order_id"]), timeout=60)
+
+    async def traces() -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for topic in (
+            "commerce.orders",
+            "licensing.licenses",
+            "maintenance.coverage",
+            "notification.deliveries",
+        ):
+            for record in await read_all(stack.bootstrap, topic):
+                if header(record.headers, "ce_correlationid") == order["order_id"]:
+                    parent = header(record.headers, "ce_traceparent") or ""
+                    found.setdefault(topic, set()).add(parent.split("-")[1] if parent else "")
+        return found
+
+    found = await eventually(lambda: _all_four(traces))
+    assert len(set().union(*found.values())) == 1 and "" not in set().union(*found.values())
+
+
+async def _all_four(traces: Any) -> Any:
+    found = await traces()
+    return found if len(found) == 4 else None
 
 
 def test_webhook_rejections_carry_stable_codes(stack: Stack) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 
 from entitle_events import Order, OrderPlaced
@@ -28,6 +29,8 @@ async def receive_order(
     traceparent: str | None,
     publish_timeout: float,
 ) -> Accepted:
+    # The order starts a trace unless the shop sent one: every event of its chain carries it.
+    traceparent = traceparent or f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
     # Compared on the parsed order, so a resend that only reformats the JSON is the same order.
     digest = hashlib.sha256(order.model_dump_json().encode()).hexdigest()
     async with runtime.transaction() as ctx:

@@ -24,6 +24,7 @@ async def record(
     event_id: uuid.UUID,
     event_type: str,
     correlation_id: str | None,
+    traceparent: str | None,
     template: str,
     recipient: str,
     transactional: bool,
@@ -34,8 +35,8 @@ async def record(
     ident = delivery_id(event_id, template, recipient)
     inserted = await conn.fetchval(
         "insert into deliveries (id, event_id, event_type, correlation_id, template, recipient,"
-        " transactional, subject, body_text, body_html, message_id, next_attempt_at, created_at)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)"
+        " transactional, subject, body_text, body_html, message_id, next_attempt_at, created_at,"
+        " traceparent) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)"
         " on conflict do nothing returning true",
         ident,
         event_id,
@@ -49,6 +50,7 @@ async def record(
         rendered.html,
         f"<{ident}@{domain}>",
         at,
+        traceparent,
     )
     return bool(inserted)
 

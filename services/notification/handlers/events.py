@@ -39,6 +39,7 @@ async def _record(ctx: Context, event: Event[Any], email: PlannedEmail, mail_dom
         event_id=event.id,
         event_type=event.type,
         correlation_id=event.correlationid,
+        traceparent=event.traceparent,
         template=email.template,
         recipient=email.recipient,
         transactional=email.transactional,

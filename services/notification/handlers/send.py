@@ -65,6 +65,7 @@ async def _record(
         ctx.emit(
             NotificationSuppressed(**ref, suppressed_at=now, reason="address suppressed"),
             subject=subject,
+            **_chain(row),
         )
         return
     if result.ok:
@@ -74,6 +75,7 @@ async def _record(
                 **ref, message_id=row["message_id"], sent_at=now, attempts=row["attempts"] + 1
             ),
             subject=subject,
+            **_chain(row),
         )
         return
     attempts = row["attempts"] + 1
@@ -92,6 +94,7 @@ async def _record(
                 permanent=result.permanent,
             ),
             subject=subject,
+            **_chain(row),
         )
         return
     delay = min(settings.send_backoff_max, settings.send_backoff_initial * 2 ** (attempts - 1))
@@ -125,3 +128,8 @@ def _message(
     message.set_content(row["body_text"])
     message.add_alternative(row["body_html"], subtype="html")
     return message
+
+
+def _chain(row: dict[str, Any]) -> dict[str, Any]:
+    """Delivery events continue the chain (correlation and trace) of the email's event."""
+    return {"correlationid": row["correlation_id"], "traceparent": row["traceparent"]}
