@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -314,6 +315,93 @@ def dlt_replay(
 
     done = asyncio.run(run())
     console.print(f"replayed {len(done)} dead letter(s): {', '.join(map(str, done)) or '-'}")
+
+
+@app.command()
+def topics(
+    bootstrap: BootstrapOption = None,
+    topic_prefix: Annotated[str, typer.Option(envvar="ENTITLE_KAFKA_TOPIC_PREFIX")] = "",
+) -> None:
+    """The topic catalog, with each topic's partitions and end offsets on the broker."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from entitle_events import types_on_topic
+    from entitle_events.topics import TOPICS
+
+    async def run() -> dict[str, tuple[int, int]]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap or _dev_info().get("kafka_bootstrap")
+        )
+        await consumer.start()
+        try:
+            live: dict[str, tuple[int, int]] = {}
+            await consumer.topics()  # fetches the cluster's metadata
+            for name in TOPICS:
+                partitions = consumer.partitions_for_topic(topic_prefix + name) or set()
+                tps = [TopicPartition(topic_prefix + name, p) for p in partitions]
+                ends = await consumer.end_offsets(tps) if tps else {}
+                live[name] = (len(tps), sum(ends.values()))
+            return live
+        finally:
+            await consumer.stop()
+
+    live = asyncio.run(run())
+    table = Table(title="Entitle topics")
+    for column in ("topic", "owner", "key", "events", "partitions", "records"):
+        table.add_column(column)
+    for name, topic in TOPICS.items():
+        partitions, records = live[name]
+        kinds = ", ".join(t.split(".", 2)[2] for t in types_on_topic(name))
+        table.add_row(name, topic.owner, topic.key, kinds, str(partitions), str(records))
+    console.print(table)
+
+
+@app.command()
+def tail(
+    topic: Annotated[str, typer.Argument(help="e.g. licensing.licenses")],
+    bootstrap: BootstrapOption = None,
+    topic_prefix: Annotated[str, typer.Option(envvar="ENTITLE_KAFKA_TOPIC_PREFIX")] = "",
+    event_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only this subject (key).")] = None,
+    from_beginning: Annotated[bool, typer.Option("--from-beginning")] = False,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many events.")] = None,
+) -> None:
+    """Print the topic's events, decoded, as they arrive (Ctrl-C stops)."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+    from entitle_events import EventDecodeError, decode
+
+    async def run() -> None:
+        consumer = AIOKafkaConsumer(
+            topic_prefix + topic,
+            bootstrap_servers=bootstrap or _dev_info().get("kafka_bootstrap"),
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        shown = 0
+        try:
+            async for record in consumer:
+                try:
+                    event = decode(record.headers, record.value)
+                except EventDecodeError as exc:
+                    console.print(f"[red]undecodable record at offset {record.offset}: {exc}[/red]")
+                    continue
+                if (event_type and event_type not in event.type) or (
+                    subject and event.subject != subject
+                ):
+                    continue
+                typer.echo(event.model_dump_json())
+                shown += 1
+                if limit is not None and shown >= limit:
+                    return
+        finally:
+            await consumer.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
 
 
 notification_app = typer.Typer(help="Customer emails.", no_args_is_help=True)

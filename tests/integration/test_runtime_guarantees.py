@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -222,3 +223,31 @@ async def test_a_replayed_dead_letter_is_processed_once_and_replaying_twice_chan
     await produce_events(infra.bootstrap, orders_topic(probe), [later])
     await eventually(lambda: _has(probe, later.data.order_id))
     assert (await effects(probe))[order_id] == 1
+
+
+async def test_topics_and_tail_show_what_is_on_the_broker(probe: Runtime, infra: Infra) -> None:
+    events = [order_event() for _ in range(3)]
+    await produce_events(infra.bootstrap, orders_topic(probe), events)
+    prefix = probe.settings.kafka_topic_prefix
+    cli = CliRunner()
+    args = ["--bootstrap", infra.bootstrap, "--topic-prefix", prefix]
+    listed = await asyncio.to_thread(cli.invoke, app, ["topics", *args], env={"COLUMNS": "240"})
+    assert listed.exit_code == 0, listed.output
+    assert "commerce.orders" in listed.output and "order.placed" in listed.output
+    subject = events[1].subject
+    tailed = await asyncio.to_thread(
+        cli.invoke,
+        app,
+        [
+            "tail",
+            "commerce.orders",
+            *args,
+            "--from-beginning",
+            "--subject",
+            subject,
+            "--limit",
+            "1",
+        ],
+    )
+    assert tailed.exit_code == 0, tailed.output
+    assert json.loads(tailed.output.strip())["subject"] == subject
