@@ -118,6 +118,26 @@ async def end_to_end(stack: Stack, orders: int) -> dict[str, Any]:
     }
 
 
+async def wait_quiet(stack: Stack, timeout: float = 600) -> float:
+    """Wait until no consumer of any service lags: earlier phases leave work behind in
+    consumers the completion check does not watch (ticketing, projections)."""
+    import re
+
+    started = time.perf_counter()
+    async with http_client(4) as client:
+        while time.perf_counter() - started < timeout:
+            lag = 0.0
+            for service in ("licensing", "maintenance", "ticketing", "notification"):
+                text = (await client.get(f"{stack.url(service)}/metrics")).text
+                lag += sum(
+                    float(v) for v in re.findall(r"^entitle_consumer_lag\{.*\} (\S+)$", text, re.M)
+                )
+            if lag == 0:
+                return time.perf_counter() - started
+            await asyncio.sleep(1)
+    raise RuntimeError("consumers still lag")
+
+
 async def fixed_rate(stack: Stack, rate: float, seconds: float) -> dict[str, Any]:
     prefix = f"R-{uuid.uuid4().hex[:6]}-"
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all", linger_ms=0)
@@ -255,10 +275,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             e2e["orders_per_second"] * 5 / results["limits"]["postgres_transactions_per_second"], 3
         )
         results["end_to_end"] = e2e
+        with console.status("waiting for every consumer to catch up"):
+            e2e["all_consumers_caught_up_after_seconds"] = round(await wait_quiet(stack), 1)
         with console.status(f"fixed rate: {args.rate}/s for {args.rate_seconds}s"):
             results["fixed_rate"] = await fixed_rate(stack, args.rate, args.rate_seconds)
         with console.status("webhook ingress"):
             results["ingress"] = (await ingress(stack, args.http_seconds, 32)).summary()
+        await wait_quiet(stack)
         with console.status(f"license validation over {args.licenses} licenses"):
             keys = await seed_licenses(stack, args.licenses)
             results["validation"] = (await validation(stack, keys, args.http_seconds, 64)).summary()
