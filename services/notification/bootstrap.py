@@ -19,7 +19,7 @@ from .adapters.smtp import Mailer, MailerPool
 from .domain.mail_plan import RULES
 from .domain.unsubscribe import unsubscribe_links
 from .entrypoints.http import router
-from .handlers.events import on_customer_event
+from .handlers.events import flush_overdue_digests, on_customer_event
 from .handlers.send import send_due
 from .settings import NotificationSettings
 
@@ -52,7 +52,12 @@ def build(settings: NotificationSettings | None = None) -> ServiceDefinition:
                 "send-email",
                 lambda: send_due(runtime, mailer, settings, unsubscribe),
                 interval=0.5,
-            )
+            ),
+            Job(
+                "flush-overdue-digests",
+                lambda: flush_overdue_digests(runtime, catalog, settings),
+                interval=30,
+            ),
         ]
 
     return ServiceDefinition(

@@ -24,6 +24,11 @@ class NotificationSettings(RuntimeSettings):
         default="entitle.example", description="Right side of Message-IDs."
     )
     smtp_connections: int = Field(default=4, ge=1, le=64, description="Parallel SMTP sessions.")
+    license_digest_wait_seconds: float = Field(
+        default=600,
+        gt=0,
+        description="Longest wait for the rest of an order's licenses before its email goes.",
+    )
     send_batch_max: int = Field(default=100, ge=1, description="Emails claimed per sender run.")
     send_max_attempts: int = Field(default=12, ge=1, description="Then the email is failed.")
     send_backoff_initial: float = Field(default=2.0, gt=0, description="Seconds.")

@@ -54,3 +54,13 @@ async def items(conn: Connection, order_id: str) -> list[dict[str, Any]]:
 
 async def mark_sent(conn: Connection, order_id: str) -> None:
     await conn.execute("update license_digests set sent = true where order_id = $1", order_id)
+
+
+async def claim_overdue(conn: Connection, before: datetime, limit: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "select * from license_digests where not sent and created_at <= $1"
+        " order by created_at limit $2 for update skip locked",
+        before,
+        limit,
+    )
+    return [dict(r) for r in rows]

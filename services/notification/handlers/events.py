@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
 from entitle_events import Event
 
 from services.catalog import Catalog
 from services.runtime.context import Context
+from services.runtime.service import Runtime
 
 from ..adapters import deliveries, digests
 from ..adapters.templates import render
 from ..domain.digest import complete, delivery_emails, license_item
 from ..domain.mail_plan import PlannedEmail, plan_emails
+from ..settings import NotificationSettings
 
 
 async def on_customer_event(
@@ -47,3 +51,33 @@ async def _record(ctx: Context, event: Event[Any], email: PlannedEmail, mail_dom
         domain=mail_domain,
         at=ctx.now(),
     )
+
+
+async def flush_overdue_digests(
+    runtime: Runtime, catalog: Catalog, settings: NotificationSettings
+) -> int:
+    """A license whose coverage never comes (maintenance refused it, say) must not hold back
+    its order's email: after the wait, what is known goes out."""
+    async with runtime.transaction() as ctx:
+        before = ctx.now() - timedelta(seconds=settings.license_digest_wait_seconds)
+        overdue = await digests.claim_overdue(ctx.conn, before, 50)
+        for digest in overdue:
+            listed = await digests.items(ctx.conn, digest["order_id"])
+            for email in delivery_emails(
+                digest["order_id"], digest["recipient"], digest["reseller_email"], listed, catalog
+            ):
+                await deliveries.record(
+                    ctx.conn,
+                    event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"entitle:digest:{digest['order_id']}"),
+                    event_type="entitle.notification.license-digest.overdue",
+                    correlation_id=digest["order_id"],
+                    traceparent=None,
+                    template=email.template,
+                    recipient=email.recipient,
+                    transactional=email.transactional,
+                    rendered=render(email.template, email.data),
+                    domain=settings.message_id_domain,
+                    at=ctx.now(),
+                )
+            await digests.mark_sent(ctx.conn, digest["order_id"])
+    return len(overdue)

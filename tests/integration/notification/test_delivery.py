@@ -24,7 +24,7 @@ from entitle_events.notification import NotificationFailed
 from services.catalog import load_catalog
 from services.devstack.stack import free_port
 from services.notification.bootstrap import build
-from services.notification.handlers.events import on_customer_event
+from services.notification.handlers.events import flush_overdue_digests, on_customer_event
 from services.notification.settings import NotificationSettings
 from services.runtime.http import create_app
 from services.runtime.service import Runtime
@@ -234,3 +234,23 @@ async def test_the_licenses_of_one_order_arrive_in_one_email_once_all_are_ready(
     [message] = notification.inbox.to(to)
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "KEY-lic-a" in text and "KEY-lic-b" in text and "21 February 2027" in text
+
+
+async def test_a_license_whose_coverage_never_comes_is_still_delivered_after_the_wait(
+    notification: Notification,
+) -> None:
+    to = "waiting@acme.example"
+    await notification.handle(issued(to, order="O-7", license_id="lic-w", covered=True))
+    runtime = notification.runtime
+    assert await flush_overdue_digests(runtime, load_catalog(), runtime.settings) == 0  # too early
+    await runtime.pool.execute(
+        "update license_digests set created_at = created_at - interval '1 hour'"
+        " where order_id = 'O-7'"
+    )
+    assert await flush_overdue_digests(runtime, load_catalog(), runtime.settings) == 1
+    assert await flush_overdue_digests(runtime, load_catalog(), runtime.settings) == 0  # once
+    runtime.wake()
+    [delivery] = await eventually(lambda: _with_status(notification, to, "sent"))
+    assert delivery["template"] == "license_delivered"
+    [message] = notification.inbox.to(to)
+    assert "KEY-lic-w" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
