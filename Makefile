@@ -40,8 +40,9 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-schemas: $(STAMP)  ## Rewrite the committed JSON Schemas of the events
+schemas: $(STAMP)  ## Rewrite the committed JSON Schemas of the events and docs/topics.md
 	$(BIN)/python -m entitle_events.schemas
+	$(BIN)/python -m entitle_events.topics_doc > docs/topics.md
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
