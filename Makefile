@@ -40,9 +40,10 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-schemas: $(STAMP)  ## Rewrite the committed JSON Schemas of the events and docs/topics.md
+schemas: $(STAMP)  ## Rewrite the event JSON Schemas, docs/topics.md and docs/asyncapi/
 	$(BIN)/python -m entitle_events.schemas
 	$(BIN)/python -m entitle_events.topics_doc > docs/topics.md
+	$(BIN)/entitle docs
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -426,6 +426,15 @@ def notification_preview(
     typer.echo(rendered.html if html else rendered.text)
 
 
+@app.command()
+def docs() -> None:
+    """Regenerate the AsyncAPI documents of every service in docs/asyncapi/."""
+    from services.cli.docs import write_asyncapi
+
+    for path in write_asyncapi():
+        console.print(f"wrote {path}")
+
+
 @keys_app.command("generate")
 def generate_key() -> None:
     """Print a new Ed25519 signing key for ENTITLE_SIGNING_KEY."""

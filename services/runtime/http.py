@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics
+from .asyncapi import document as asyncapi_document
 from .auth import Principal
 from .clock import Clock
 from .errors import ApiError
@@ -59,6 +60,10 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI document of the topics")
+    async def asyncapi() -> dict[str, Any]:
+        return asyncapi_document(definition)
 
     for router in definition.routers:
         app.include_router(router)

@@ -75,6 +75,8 @@ def test_a_signed_order_yields_a_verifiable_license_coverage_and_one_email(stack
         key = license_key_in(text)
         assert key in html
 
+        spec = client.get(f"{stack.url('licensing')}/asyncapi.json").json()
+        assert {c["address"] for c in spec["channels"].values()} >= {"commerce.orders"}
         published = client.get(f"{stack.url('licensing')}/.well-known/entitle-signing-key").json()
         claims = verify_offline(key, {k["kid"]: k["public_key"] for k in published["keys"]})
         assert claims["p"] == "backup-pro" and claims["e"] == "server"

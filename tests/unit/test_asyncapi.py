@@ -1,0 +1,34 @@
+"""Each service's AsyncAPI document lists every topic and event type it consumes or
+publishes, and the committed documents under docs/asyncapi/ are the generated ones."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from entitle_events import DATA_BY_TYPE, types_on_topic
+
+from services.cli.docs import ASYNCAPI_DIR, asyncapi_documents, definitions
+
+DOCUMENTS = asyncapi_documents()
+
+
+@pytest.mark.parametrize("definition", definitions(), ids=lambda d: d.name)
+def test_the_document_lists_every_topic_and_event_type(definition) -> None:  # type: ignore[no-untyped-def]
+    doc = DOCUMENTS[definition.name]
+    assert doc["asyncapi"] == "3.0.0"
+    addresses = {c["address"] for c in doc["channels"].values()}
+    consumed = {DATA_BY_TYPE[t].topic for t in definition.subscriptions.handlers}
+    assert consumed | set(definition.publishes) == addresses
+    schemas = set(doc["components"]["schemas"])
+    for event_type in definition.subscriptions.handlers:
+        assert DATA_BY_TYPE[event_type].__name__ in schemas
+    for topic in definition.publishes:
+        for event_type in types_on_topic(topic):
+            assert DATA_BY_TYPE[event_type].__name__ in schemas
+
+
+def test_the_committed_documents_are_the_generated_ones() -> None:
+    for name, doc in DOCUMENTS.items():
+        committed = json.loads((ASYNCAPI_DIR / f"{name}.json").read_text())
+        assert committed == doc, f"docs/asyncapi/{name}.json is stale: run `make schemas`"
