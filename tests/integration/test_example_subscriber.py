@@ -39,5 +39,6 @@ async def test_the_example_subscriber_reads_entitle_events(infra: Infra) -> None
     handled: list[Event[Any]] = []
     count = await example.subscribe(infra.bootstrap, topic, "example-test", handled.append, 2)
     assert count == 2
-    assert [e.id for e in handled] == [first.id, second.id]
+    # Records of different keys sit in different partitions: no order between them.
+    assert sorted(str(e.id) for e in handled) == sorted([str(first.id), str(second.id)])
     assert example.describe(handled[0]).startswith("entitle.commerce.order.placed.v1")
