@@ -64,32 +64,29 @@ class Licensing:
         return event, [dict(r) for r in rows]
 
 
-@pytest.fixture
-async def licensing(infra: Infra, tmp_path: Path) -> AsyncIterator[Licensing]:
-    keys_file = tmp_path / "keys.json"
-    keys_file.write_text(
-        json.dumps(
-            [
-                {"key": "acme-key", "scopes": ["licenses:read"], "account_id": "acme"},
-                {
-                    "key": "reseller-key",
-                    "scopes": ["licenses:read", "licenses:write"],
-                    "account_id": "resell",
-                },
-                {
-                    "key": "other-reseller",
-                    "scopes": ["licenses:read", "licenses:write"],
-                    "account_id": "other",
-                },
-            ]
-        )
-    )
+REPO_ROOT = Path(__file__).resolve().parents[3]
+PRESETS = REPO_ROOT / "services" / "catalog" / "presets"
+API_KEYS = [
+    {"key": "acme-key", "scopes": ["licenses:read"], "account_id": "acme"},
+    {"key": "reseller-key", "scopes": ["licenses:read", "licenses:write"], "account_id": "resell"},
+    {"key": "other-reseller", "scopes": ["licenses:read", "licenses:write"], "account_id": "other"},
+]
+
+
+@asynccontextmanager
+async def running(
+    infra: Infra, tmp_path: Path, catalog_path: Path | None = None
+) -> AsyncIterator[Licensing]:
+    """The licensing service in process, on the real database and broker."""
+    keys_file = tmp_path / f"keys-{catalog_path.stem if catalog_path else 'demo'}.json"
+    keys_file.write_text(json.dumps(API_KEYS))
     settings = settings_for(
         infra,
         LicensingSettings,
         signing_key=generate_private_key(),
         admin_api_key="admin-key",
         api_keys_file=keys_file,
+        catalog_path=catalog_path,
     )
     clock = FixedClock(NOW)
     app = create_app(build(settings), clock)
@@ -103,8 +100,10 @@ async def licensing(infra: Infra, tmp_path: Path) -> AsyncIterator[Licensing]:
             await runtime.stop()
 
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-PRESETS = REPO_ROOT / "services" / "catalog" / "presets"
+@pytest.fixture
+async def licensing(infra: Infra, tmp_path: Path) -> AsyncIterator[Licensing]:
+    async with running(infra, tmp_path) as service:
+        yield service
 
 
 @pytest.fixture
@@ -114,45 +113,9 @@ def licensing_for(
     """Start the in-process licensing service on one catalog preset, e.g.
     `async with licensing_for("msp-backup.toml") as shop: ...`."""
 
-    @asynccontextmanager
-    async def start(preset: str) -> AsyncIterator[Licensing]:
+    def start(preset: str) -> AbstractAsyncContextManager[Licensing]:
         catalog_path = PRESETS / preset
         assert catalog_path.is_file(), f"no preset {catalog_path}"
-        keys_file = tmp_path / f"keys-{catalog_path.stem}.json"
-        keys_file.write_text(
-            json.dumps(
-                [
-                    {"key": "acme-key", "scopes": ["licenses:read"], "account_id": "acme"},
-                    {
-                        "key": "reseller-key",
-                        "scopes": ["licenses:read", "licenses:write"],
-                        "account_id": "resell",
-                    },
-                    {
-                        "key": "other-reseller",
-                        "scopes": ["licenses:read", "licenses:write"],
-                        "account_id": "other",
-                    },
-                ]
-            )
-        )
-        settings = settings_for(
-            infra,
-            LicensingSettings,
-            signing_key=generate_private_key(),
-            admin_api_key="admin-key",
-            api_keys_file=keys_file,
-            catalog_path=catalog_path,
-        )
-        clock = FixedClock(NOW)
-        app = create_app(build(settings), clock)
-        runtime: Runtime = app.state.runtime
-        await runtime.start()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://licensing") as client:
-            try:
-                yield Licensing(runtime, client, clock)
-            finally:
-                await runtime.stop()
+        return running(infra, tmp_path, catalog_path)
 
     return start
