@@ -70,3 +70,21 @@ def order_event(order_id: str | None = None, **kw: Any) -> Event[OrderPlaced]:
         time=datetime.now(UTC),
         correlationid=data.order_id,
     )
+
+
+# The series operators watch (the Grafana dashboard plots each, the end-to-end test checks
+# them after an order), by metric family name: counters without `_total`, histograms without
+# `_bucket`/`_count`/`_sum`.
+OPERATIONS_SERIES = (
+    "entitle_events_consumed",
+    "entitle_handler_seconds",
+    "entitle_consumer_lag",
+    "entitle_outbox_published",
+    "entitle_outbox_backlog",
+    "entitle_outbox_oldest_seconds",
+    "entitle_dead_letters",
+    "entitle_scheduler_runs",
+    "entitle_emails",
+    "entitle_http_requests",
+    "entitle_http_request_seconds",
+)

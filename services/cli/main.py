@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
 import signal
 import threading
 import time
@@ -12,30 +12,45 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from . import broker_commands, check, database_commands, registry
+from .connect import console, errors
+from .registry import SERVICE_NAMES
 
 app = typer.Typer(
     help="Entitle: licenses, maintenance and support for software vendors.", no_args_is_help=True
 )
 keys_app = typer.Typer(help="Signing keys for license keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-console = Console()
-
-SERVICE_NAMES = ("ingress", "licensing", "maintenance", "ticketing", "notification")
+for commands in (broker_commands.app, database_commands.app, check.app):
+    app.add_typer(commands)
 
 
 @app.command()
 def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))]) -> None:
     """Run one service: its consumer, outbox relay, jobs and HTTP API."""
+    import os
+
     import uvicorn
 
     from services.runtime.http import create_app
     from services.runtime.logs import configure as configure_logs
+    from services.runtime.settings import SettingsError, unknown_variables
 
-    definition = _definition(service)
+    try:
+        definition = registry.definition(service)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0])) from None
+    except SettingsError as exc:
+        errors.print(f"[red]{service} cannot start: invalid settings[/red]")
+        for problem in exc.problems:
+            errors.print(f"  {problem}")
+        raise typer.Exit(2) from None
     settings = definition.settings
     configure_logs(definition.name, settings.log_level, settings.log_json)
+    for problem in unknown_variables(registry.settings_classes(), os.environ):
+        logging.getLogger("entitle").warning("%s", problem)
     uvicorn.run(
         create_app(definition),
         host=settings.http_host,
@@ -47,30 +62,6 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
         http="httptools",
         timeout_graceful_shutdown=20,
     )
-
-
-def _definition(service: str):  # type: ignore[no-untyped-def]
-    if service == "ingress":
-        from services.ingress.bootstrap import build as build_ingress
-
-        return build_ingress()
-    if service == "licensing":
-        from services.licensing.bootstrap import build as build_licensing
-
-        return build_licensing()
-    if service == "maintenance":
-        from services.maintenance.bootstrap import build as build_maintenance
-
-        return build_maintenance()
-    if service == "ticketing":
-        from services.ticketing.bootstrap import build as build_ticketing
-
-        return build_ticketing()
-    if service == "notification":
-        from services.notification.bootstrap import build as build_notification
-
-        return build_notification()
-    raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICE_NAMES)}")
 
 
 @app.command()
@@ -201,207 +192,6 @@ def demo(
             table.add_row(order_id, "-", "-", f"no email after {timeout:.0f}s")
     console.print(table)
     console.print(f"Captured mail: {info['mail_dir']}")
-
-
-dlt_app = typer.Typer(help="Dead letters: list and replay.", no_args_is_help=True)
-app.add_typer(dlt_app, name="dlt")
-
-ServiceOption = Annotated[str, typer.Option("--service", "-s", help="|".join(SERVICE_NAMES))]
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        envvar="ENTITLE_DATABASE_URL", help="PostgreSQL server (default: from var/dev.json)."
-    ),
-]
-BootstrapOption = Annotated[
-    str | None,
-    typer.Option(envvar="ENTITLE_KAFKA_BOOTSTRAP", help="Kafka (default: from var/dev.json)."),
-]
-
-
-def _dev_info(var: Path = Path("var")) -> dict[str, str]:
-    path = var / "dev.json"
-    info: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    return info
-
-
-def _service_pool_url(service: str, database_url: str | None, database: str | None) -> str:
-    from services.runtime.db import with_database
-
-    server = database_url or _dev_info().get("database_url")
-    if not server:
-        raise typer.BadParameter("set ENTITLE_DATABASE_URL or start the stack with `make run`")
-    return with_database(server, database or f"entitle_{service}")
-
-
-NameOption = Annotated[
-    str | None,
-    typer.Option("--database", envvar="ENTITLE_DATABASE_NAME", help="Default: entitle_<service>."),
-]
-
-
-@dlt_app.command("list")
-def dlt_list(
-    service: ServiceOption,
-    database_url: DatabaseOption = None,
-    database: NameOption = None,
-    all_: Annotated[bool, typer.Option("--all", help="Also those already replayed.")] = False,
-) -> None:
-    """Dead letters of a service's consumer: where each came from and why it failed."""
-    import asyncio
-
-    import asyncpg
-
-    from services.runtime.dead_letters import list_dead_letters
-
-    async def run() -> None:
-        pool = await asyncpg.create_pool(
-            _service_pool_url(service, database_url, database), min_size=1, max_size=2
-        )
-        try:
-            letters = await list_dead_letters(pool, include_replayed=all_)
-        finally:
-            await pool.close()
-        table = Table(title=f"dead letters of {service}")
-        for column in ("id", "from", "event", "error", "at", "replayed"):
-            table.add_column(column)
-        for d in letters:
-            table.add_row(
-                str(d.id),
-                f"{d.topic}[{d.partition}]@{d.offset}",
-                f"{d.event_type or '?'} {d.event_id or ''}",
-                f"{d.error_class}: {d.error_message[:80]}",
-                f"{d.created_at:%Y-%m-%d %H:%M:%S}",
-                f"{d.replayed_at:%Y-%m-%d %H:%M:%S}" if d.replayed_at else "",
-            )
-        console.print(table)
-
-    asyncio.run(run())
-
-
-@dlt_app.command("replay")
-def dlt_replay(
-    service: ServiceOption,
-    ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids; none: all.")] = None,
-    database_url: DatabaseOption = None,
-    database: NameOption = None,
-    bootstrap: BootstrapOption = None,
-    topic_prefix: Annotated[str, typer.Option(envvar="ENTITLE_KAFKA_TOPIC_PREFIX")] = "",
-) -> None:
-    """Publish dead letters to their original topic again (each once)."""
-    import asyncio
-    from datetime import UTC, datetime
-
-    import asyncpg
-    from aiokafka import AIOKafkaProducer
-
-    from services.runtime.dead_letters import replay
-
-    async def run() -> list[int]:
-        pool = await asyncpg.create_pool(
-            _service_pool_url(service, database_url, database), min_size=1, max_size=2
-        )
-        producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap or _dev_info().get("kafka_bootstrap"), acks="all"
-        )
-        await producer.start()
-        try:
-            return await replay(
-                pool, producer, ids=ids or None, topic_prefix=topic_prefix, now=datetime.now(UTC)
-            )
-        finally:
-            await producer.stop()
-            await pool.close()
-
-    done = asyncio.run(run())
-    console.print(f"replayed {len(done)} dead letter(s): {', '.join(map(str, done)) or '-'}")
-
-
-@app.command()
-def topics(
-    bootstrap: BootstrapOption = None,
-    topic_prefix: Annotated[str, typer.Option(envvar="ENTITLE_KAFKA_TOPIC_PREFIX")] = "",
-) -> None:
-    """The topic catalog, with each topic's partitions and end offsets on the broker."""
-    import asyncio
-
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from entitle_events import types_on_topic
-    from entitle_events.topics import TOPICS
-
-    async def run() -> dict[str, tuple[int, int]]:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap or _dev_info().get("kafka_bootstrap")
-        )
-        await consumer.start()
-        try:
-            live: dict[str, tuple[int, int]] = {}
-            await consumer.topics()  # fetches the cluster's metadata
-            for name in TOPICS:
-                partitions = consumer.partitions_for_topic(topic_prefix + name) or set()
-                tps = [TopicPartition(topic_prefix + name, p) for p in partitions]
-                ends = await consumer.end_offsets(tps) if tps else {}
-                live[name] = (len(tps), sum(ends.values()))
-            return live
-        finally:
-            await consumer.stop()
-
-    live = asyncio.run(run())
-    table = Table(title="Entitle topics")
-    for column in ("topic", "owner", "key", "events", "partitions", "records"):
-        table.add_column(column)
-    for name, topic in TOPICS.items():
-        partitions, records = live[name]
-        kinds = ", ".join(t.split(".", 2)[2] for t in types_on_topic(name))
-        table.add_row(name, topic.owner, topic.key, kinds, str(partitions), str(records))
-    console.print(table)
-
-
-@app.command()
-def tail(
-    topic: Annotated[str, typer.Argument(help="e.g. licensing.licenses")],
-    bootstrap: BootstrapOption = None,
-    topic_prefix: Annotated[str, typer.Option(envvar="ENTITLE_KAFKA_TOPIC_PREFIX")] = "",
-    event_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
-    subject: Annotated[str | None, typer.Option(help="Only this subject (key).")] = None,
-    from_beginning: Annotated[bool, typer.Option("--from-beginning")] = False,
-    limit: Annotated[int | None, typer.Option(help="Stop after this many events.")] = None,
-) -> None:
-    """Print the topic's events, decoded, as they arrive (Ctrl-C stops)."""
-    import asyncio
-
-    from aiokafka import AIOKafkaConsumer
-    from entitle_events import EventDecodeError, decode
-
-    async def run() -> None:
-        consumer = AIOKafkaConsumer(
-            topic_prefix + topic,
-            bootstrap_servers=bootstrap or _dev_info().get("kafka_bootstrap"),
-            auto_offset_reset="earliest" if from_beginning else "latest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        shown = 0
-        try:
-            async for record in consumer:
-                try:
-                    event = decode(record.headers, record.value)
-                except EventDecodeError as exc:
-                    console.print(f"[red]undecodable record at offset {record.offset}: {exc}[/red]")
-                    continue
-                if (event_type and event_type not in event.type) or (
-                    subject and event.subject != subject
-                ):
-                    continue
-                typer.echo(event.model_dump_json())
-                shown += 1
-                if limit is not None and shown >= limit:
-                    return
-        finally:
-            await consumer.stop()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
 
 
 notification_app = typer.Typer(help="Customer emails.", no_args_is_help=True)

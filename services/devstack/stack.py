@@ -182,16 +182,15 @@ class Stack:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.config.http_ports[service]}"
 
-    def service_env(self, service: str) -> dict[str, str]:
+    def environment(self) -> dict[str, str]:
+        """The settings every service of this stack shares (also what the ops commands use)."""
         idempotence = self.config.kafka_idempotence
         if idempotence is None:
             idempotence = bool(self.config.kafka_bootstrap)  # Tansu refuses idempotence
-        env = {
-            **os.environ,
+        return {
             "ENTITLE_DATABASE_URL": self.database_url,
             "ENTITLE_KAFKA_BOOTSTRAP": self.bootstrap,
             "ENTITLE_KAFKA_IDEMPOTENCE": str(idempotence).lower(),
-            "ENTITLE_HTTP_PORT": str(self.config.http_ports[service]),
             "ENTITLE_ADMIN_API_KEY": self.secrets.admin_api_key,
             "ENTITLE_WEBHOOK_SECRETS": self.secrets.webhook_secret,
             "ENTITLE_SIGNING_KEY": self.secrets.signing_key,
@@ -200,10 +199,16 @@ class Stack:
             "ENTITLE_CLOCK_OFFSET_FILE": str(self.clock_file),
             "ENTITLE_UNSUBSCRIBE_SECRET": self.secrets.unsubscribe_secret,
             "ENTITLE_PUBLIC_URL": self.url("notification"),
-            "PYTHONUNBUFFERED": "1",
             **self.config.extra_env,
         }
-        return env
+
+    def service_env(self, service: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            **self.environment(),
+            "ENTITLE_HTTP_PORT": str(self.config.http_ports[service]),
+            "PYTHONUNBUFFERED": "1",
+        }
 
     def start_service(self, service: str) -> None:
         log = open(self.var / "log" / f"{service}.log", "ab")  # noqa: SIM115 - owned by the child
@@ -305,4 +310,5 @@ class Stack:
             "webhook_secret": self.secrets.webhook_secret,
             "admin_api_key": self.secrets.admin_api_key,
             "signing_public_key_url": f"{self.url('licensing')}/.well-known/entitle-signing-key",
+            "environment": self.environment(),
         }

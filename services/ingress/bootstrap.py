@@ -7,15 +7,18 @@ from pathlib import Path
 from entitle_events.topics import COMMERCE_ORDERS
 
 from services.runtime.service import ServiceDefinition
+from services.runtime.settings import load_settings
 
 from .entrypoints.http import router
 from .settings import IngressSettings
+
+SETTINGS = IngressSettings
 
 
 def build(settings: IngressSettings | None = None) -> ServiceDefinition:
     return ServiceDefinition(
         name="ingress",
-        settings=settings or IngressSettings(),
+        settings=settings or load_settings(IngressSettings),
         migrations=Path(__file__).parent / "migrations",
         description="Receives the shop's signed order webhooks and publishes them to Kafka.",
         routers=[router],

@@ -13,8 +13,10 @@ from entitle_events.topics import LICENSING_LICENSES, LICENSING_RELEASES
 from services.catalog import load_catalog
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
+from services.runtime.replay import Projection
 from services.runtime.scheduler import Job
 from services.runtime.service import Runtime, ServiceDefinition
+from services.runtime.settings import SettingsError, load_settings
 
 from .domain.keys import KeyRing
 from .entrypoints.http import router
@@ -23,11 +25,15 @@ from .handlers.expiry import expire_due
 from .handlers.orders import on_order_placed, on_order_refunded
 from .settings import LicensingSettings
 
+SETTINGS = LicensingSettings
+
 
 def build(settings: LicensingSettings | None = None) -> ServiceDefinition:
-    settings = settings or LicensingSettings()
+    settings = settings or load_settings(LicensingSettings)
     if settings.signing_key is None:
-        raise SystemExit("ENTITLE_SIGNING_KEY is not set: create one with `entitle keys generate`")
+        raise SettingsError(
+            ["ENTITLE_SIGNING_KEY: not set; create one with `entitle keys generate`"]
+        )
     catalog = load_catalog(settings.catalog_path)
     keys = KeyRing(
         settings.signing_key.get_secret_value(),
@@ -57,4 +63,11 @@ def build(settings: LicensingSettings | None = None) -> ServiceDefinition:
         publishes=[LICENSING_LICENSES, LICENSING_RELEASES],
         jobs=lambda runtime: [Job("expire-licenses", lambda: expire_due(runtime), interval=5)],
         on_start=on_start,
+        projections=[
+            Projection(
+                "coverage",
+                tables=("coverage", "coverage_periods"),
+                event_types=(CoverageStarted, CoverageExtended, CoverageEnded),
+            )
+        ],
     )

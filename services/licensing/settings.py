@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import base64
+import binascii
+
+from pydantic import Field, SecretStr, field_validator
 
 from services.runtime.settings import RuntimeSettings
 
@@ -19,3 +22,26 @@ class LicensingSettings(RuntimeSettings):
     license_file_ttl_days: int = Field(
         default=30, ge=1, description="How long a signed license file is valid offline."
     )
+
+    @field_validator("signing_key")
+    @classmethod
+    def _signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _raw_key(value.get_secret_value(), "the signing key")
+        return value
+
+    @field_validator("retired_public_keys")
+    @classmethod
+    def _retired(cls, value: dict[str, str]) -> dict[str, str]:
+        for kid, key in value.items():
+            _raw_key(key, f"retired key {kid!r}")
+        return value
+
+
+def _raw_key(text: str, what: str) -> None:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError(f"{what} must be base64 of 32 raw bytes (`entitle keys generate`)")

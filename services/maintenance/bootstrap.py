@@ -25,6 +25,7 @@ from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
 from services.runtime.scheduler import Job
 from services.runtime.service import Runtime, ServiceDefinition
+from services.runtime.settings import load_settings
 
 from .entrypoints.http import router
 from .handlers import licenses
@@ -32,9 +33,11 @@ from .handlers.orders import on_order_placed
 from .jobs import fan_out_release, send_notices
 from .settings import MaintenanceSettings
 
+SETTINGS = MaintenanceSettings
+
 
 def build(settings: MaintenanceSettings | None = None) -> ServiceDefinition:
-    settings = settings or MaintenanceSettings()
+    settings = settings or load_settings(MaintenanceSettings)
     catalog = load_catalog(settings.catalog_path)
     subscriptions = Subscriptions()
 

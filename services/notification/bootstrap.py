@@ -14,6 +14,7 @@ from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
 from services.runtime.scheduler import Job
 from services.runtime.service import Runtime, ServiceDefinition
+from services.runtime.settings import load_settings
 
 from .adapters.smtp import Mailer, MailerPool
 from .domain.mail_plan import RULES
@@ -23,9 +24,11 @@ from .handlers.events import flush_overdue_digests, on_customer_event
 from .handlers.send import send_due
 from .settings import NotificationSettings
 
+SETTINGS = NotificationSettings
+
 
 def build(settings: NotificationSettings | None = None) -> ServiceDefinition:
-    settings = settings or NotificationSettings()
+    settings = settings or load_settings(NotificationSettings)
     catalog = load_catalog(settings.catalog_path)
     subscriptions = Subscriptions()
     mailer = MailerPool(

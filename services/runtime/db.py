@@ -65,17 +65,34 @@ async def migrate(pool: asyncpg.Pool, *directories: Path) -> list[str]:
                 "create table if not exists schema_migrations ("
                 " name text primary key, applied_at timestamptz not null default now())"
             )
-            done = {r["name"] for r in await conn.fetch("select name from schema_migrations")}
-            for directory in directories:
-                for path in sorted(directory.glob("*.sql")):
-                    name = f"{directory.parent.name}/{path.name}"
-                    if name in done:
-                        continue
-                    async with conn.transaction():
-                        await conn.execute(path.read_text())
-                        await conn.execute("insert into schema_migrations(name) values ($1)", name)
-                    applied.append(name)
-                    log.info("applied migration %s", name)
+            for name, path in await _pending(conn, directories):
+                async with conn.transaction():
+                    await conn.execute(path.read_text())
+                    await conn.execute("insert into schema_migrations(name) values ($1)", name)
+                applied.append(name)
+                log.info("applied migration %s", name)
         finally:
             await conn.execute("select pg_advisory_unlock($1)", _MIGRATION_LOCK)
     return applied
+
+
+async def pending_migrations(pool: asyncpg.Pool, *directories: Path) -> list[str]:
+    """Migrations not applied yet (all of them on a database never migrated)."""
+    async with pool.acquire() as conn:
+        exists = await conn.fetchval("select to_regclass('schema_migrations') is not null")
+        if not exists:
+            return [name for name, _ in _files(directories)]
+        return [name for name, _ in await _pending(conn, directories)]
+
+
+async def _pending(conn: Connection, directories: tuple[Path, ...]) -> list[tuple[str, Path]]:
+    done = {r["name"] for r in await conn.fetch("select name from schema_migrations")}
+    return [(name, path) for name, path in _files(directories) if name not in done]
+
+
+def _files(directories: tuple[Path, ...]) -> list[tuple[str, Path]]:
+    return [
+        (f"{directory.parent.name}/{path.name}", path)
+        for directory in directories
+        for path in sorted(directory.glob("*.sql"))
+    ]

@@ -41,6 +41,25 @@ async def list_dead_letters(pool: asyncpg.Pool, include_replayed: bool = False) 
     return [DeadLetter(**dict(r)) for r in rows]
 
 
+async def show_dead_letter(
+    pool: asyncpg.Pool, dead_letter_id: int
+) -> tuple[DeadLetter, dict[str, str], bytes | None] | None:
+    """One dead letter with the original record's headers (decoded as text) and value."""
+    row = await pool.fetchrow(
+        'select id, consumer, topic, partition, "offset", event_id, event_type, error_class,'
+        " error_message, created_at, replayed_at, headers, value from dead_letters where id = $1",
+        dead_letter_id,
+    )
+    if row is None:
+        return None
+    fields = dict(row)
+    headers = {
+        k: v.decode("utf-8", "backslashreplace") for k, v in unpack_headers(fields.pop("headers"))
+    }
+    value = fields.pop("value")
+    return DeadLetter(**fields), headers, value
+
+
 async def replay(
     pool: asyncpg.Pool,
     producer: AIOKafkaProducer,

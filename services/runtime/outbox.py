@@ -129,13 +129,21 @@ class OutboxRelay:
             if not await conn.fetchval("select pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
                 return 0
             rows = await conn.fetch(
-                "select id, topic, key, value, headers"
+                "select id, topic, key, value, headers,"
+                " extract(epoch from clock_timestamp() - created_at)::float8 as age"
                 " from outbox order by id limit $1 for update skip locked",
                 self._batch_max,
             )
             if not rows:
                 metrics.OUTBOX_BACKLOG.set(0)
+                metrics.OUTBOX_AGE.set(0)
                 return 0
+            metrics.OUTBOX_AGE.set(max(0.0, rows[0]["age"]))
+            # A full batch means more are waiting: count them (only then, it costs a scan).
+            backlog = len(rows)
+            if backlog == self._batch_max:
+                backlog = await conn.fetchval("select count(*) from outbox")
+            metrics.OUTBOX_BACKLOG.set(backlog)
             futures = []
             for row in rows:
                 futures.append(

@@ -23,8 +23,9 @@ from .clock import Clock, OffsetFileClock, SystemClock
 from .consumer import EventConsumer, Subscriptions
 from .context import Context
 from .outbox import OutboxRelay
+from .replay import Projection
 from .scheduler import Job
-from .settings import RuntimeSettings
+from .settings import RuntimeSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class ServiceDefinition:
     publishes: Sequence[str] = ()
     jobs: Callable[[Runtime], Sequence[Job]] = lambda runtime: ()
     on_start: Callable[[Runtime], Awaitable[None]] | None = None
+    projections: Sequence[Projection] = ()
 
 
 class Runtime:
@@ -89,7 +91,16 @@ class Runtime:
         self._pool = await _retry(
             "database pool", lambda: db.create_pool(self.dsn, s.database_pool_size)
         )
-        await db.migrate(self.pool, db.RUNTIME_MIGRATIONS, self.definition.migrations)
+        migrations = (db.RUNTIME_MIGRATIONS, self.definition.migrations)
+        if s.migrate_on_start:
+            await db.migrate(self.pool, *migrations)
+        elif pending := await db.pending_migrations(self.pool, *migrations):
+            raise SettingsError(
+                [
+                    f"ENTITLE_MIGRATE_ON_START is false and {s.database_name} lacks"
+                    f" {', '.join(pending)}: run `entitle migrate {self.name}` first"
+                ]
+            )
         subs = self.definition.subscriptions
         if s.kafka_create_topics:
             topics = {*self.definition.publishes, *subs.topics}

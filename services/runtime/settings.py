@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "ENTITLE_"
+SECRETS_DIR_VARIABLE = "ENTITLE_SECRETS_DIR"
 
 DEFAULT_PORTS = {
     "ingress": 8100,
@@ -19,7 +25,7 @@ DEFAULT_PORTS = {
 
 class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="ENTITLE_", extra="ignore", secrets_dir=None, validate_default=True
+        env_prefix=ENV_PREFIX, extra="ignore", secrets_dir=None, validate_default=True
     )
 
     service: str = Field(default="", description="Set by each service; not configurable.")
@@ -31,6 +37,11 @@ class RuntimeSettings(BaseSettings):
         default="", description="Database of this service; default `entitle_<service>`."
     )
     database_pool_size: int = Field(default=10, ge=2, le=200)
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Apply pending migrations at start; `false` where `entitle migrate` runs"
+        " them as a release step (the service then refuses to start on an older schema).",
+    )
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
     kafka_idempotence: bool = Field(
         default=True,
@@ -93,3 +104,48 @@ class RuntimeSettings(BaseSettings):
     @property
     def consumer_group(self) -> str:
         return self.service
+
+
+S = TypeVar("S", bound=RuntimeSettings)
+
+
+class SettingsError(Exception):
+    """Settings that cannot start a service; each problem names its variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_settings(cls: type[S]) -> S:
+    """The settings from the environment, and from files in `ENTITLE_SECRETS_DIR` (one file per
+    setting, named like its variable in lower case, as Docker and Kubernetes mount secrets).
+    Invalid values raise SettingsError naming each variable; values are not echoed since they
+    may be secrets."""
+    secrets_dir = os.environ.get(SECRETS_DIR_VARIABLE)
+    if secrets_dir and not Path(secrets_dir).is_dir():
+        raise SettingsError([f"{SECRETS_DIR_VARIABLE}: {secrets_dir} is not a directory"])
+    try:
+        return cls(_secrets_dir=secrets_dir)
+    except ValidationError as exc:
+        raise SettingsError(
+            [f"{variable(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors()]
+        ) from None
+
+
+def variable(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def unknown_variables(
+    classes: Iterable[type[RuntimeSettings]], environ: Mapping[str, str]
+) -> list[str]:
+    """`ENTITLE_` variables that are no service's setting, with the likely intended one: a
+    misspelt variable would otherwise be silently ignored."""
+    known = {variable(name) for cls in classes for name in cls.model_fields}
+    known.add(SECRETS_DIR_VARIABLE)
+    found = []
+    for name in sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in known):
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        found.append(f"{name} is not a setting" + (f"; did you mean {close[0]}?" if close else ""))
+    return found

@@ -14,17 +14,21 @@ from entitle_events.topics import TICKETING_TICKETS
 from services.catalog import load_catalog
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
+from services.runtime.replay import Projection
 from services.runtime.scheduler import Job
 from services.runtime.service import Runtime, ServiceDefinition
+from services.runtime.settings import load_settings
 
 from .entrypoints.http import router
 from .handlers import projection
 from .handlers.tickets import Ticketing, auto_close_due, detect_breaches
 from .settings import TicketingSettings
 
+SETTINGS = TicketingSettings
+
 
 def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
-    settings = settings or TicketingSettings()
+    settings = settings or load_settings(TicketingSettings)
     catalog = load_catalog(settings.catalog_path)
     ticketing = Ticketing(settings, catalog)
     subscriptions = Subscriptions()
@@ -52,4 +56,23 @@ def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
             Job("auto-close", lambda: auto_close_due(runtime, ticketing), interval=30),
         ],
         on_start=on_start,
+        projections=[
+            Projection(
+                "entitlement",
+                tables=(
+                    "ent_licenses",
+                    "ent_coverage",
+                    "ent_support_plans",
+                    "ent_credit_grants",
+                    "ent_partners",
+                    "ent_releases",
+                ),
+                event_types=(
+                    *projection.LICENSE_EVENTS,
+                    *projection.COVERAGE_EVENTS,
+                    ReleasePublished,
+                    OrderPlaced,
+                ),
+            )
+        ],
     )

@@ -47,3 +47,7 @@ def mails(folder: Path) -> list[EmailMessage]:
 
 def mails_for(folder: Path, order_id: str) -> list[EmailMessage]:
     return [m for m in mails(folder) if m["X-Entitle-Correlation"] == order_id]
+
+
+def webhook(stack: Stack) -> str:
+    return f"{stack.url('ingress')}/webhooks/orders"

@@ -24,15 +24,11 @@ from services.runtime.db import with_database
 from tests.helpers import eventually, wait_until
 from tests.integration.kafka_tools import produce, read_all
 
-from .conftest import mails_for
+from .conftest import mails_for, webhook
 
 
 def admin(stack: Stack) -> dict[str, str]:
     return {"authorization": f"Bearer {stack.secrets.admin_api_key}"}
-
-
-def webhook(stack: Stack) -> str:
-    return f"{stack.url('ingress')}/webhooks/orders"
 
 
 def license_key_in(text: str) -> str:

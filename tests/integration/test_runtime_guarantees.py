@@ -212,6 +212,15 @@ async def test_a_replayed_dead_letter_is_processed_once_and_replaying_twice_chan
     args = ["--service", "probe", "--database-url", s.database_url, "--database", s.database_name]
     listed = await asyncio.to_thread(cli.invoke, app, ["dlt", "list", *args])
     assert listed.exit_code == 0 and "BLOCKED" in listed.output
+    letter_id = await probe.pool.fetchval("select id from dead_letters")
+    shown = await asyncio.to_thread(cli.invoke, app, ["dlt", "show", str(letter_id), *args])
+    assert shown.exit_code == 0, shown.output
+    detail = json.loads(shown.output)
+    assert detail["error_class"] == "BLOCKED" and detail["event_id"] == str(event.id)
+    assert detail["headers"]["ce_type"] == event.type
+    assert detail["value"]["order_id"] == order_id
+    missing = await asyncio.to_thread(cli.invoke, app, ["dlt", "show", "999999", *args])
+    assert missing.exit_code == 1
     replay_args = [*args, "--bootstrap", s.kafka_bootstrap, "--topic-prefix", s.kafka_topic_prefix]
     first = await asyncio.to_thread(cli.invoke, app, ["dlt", "replay", *replay_args])
     assert "replayed 1 dead letter" in first.output, first.output

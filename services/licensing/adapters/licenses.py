@@ -269,14 +269,17 @@ async def end_coverage(conn: Connection, license_id: str, ended_at: datetime) ->
         license_id,
         ended_at,
     )
+    # Insert-then-delete rather than update: applied again (a projection rebuild), the cut
+    # period already exists and an update would collide with it.
     await conn.execute(
-        "update coverage_periods set ends_at = least(ends_at, $2)"
-        " where license_id = $1 and ends_at > $2 and starts_at < $2",
+        "insert into coverage_periods (license_id, starts_at, ends_at)"
+        " select license_id, starts_at, $2 from coverage_periods"
+        " where license_id = $1 and ends_at > $2 and starts_at < $2 on conflict do nothing",
         license_id,
         ended_at,
     )
     await conn.execute(
-        "delete from coverage_periods where license_id = $1 and starts_at >= $2",
+        "delete from coverage_periods where license_id = $1 and ends_at > $2",
         license_id,
         ended_at,
     )

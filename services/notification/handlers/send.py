@@ -26,6 +26,7 @@ from services.runtime.service import Runtime
 from ..adapters import deliveries
 from ..adapters.smtp import MailerPool, SendResult
 from ..domain.unsubscribe import UnsubscribeLinks
+from ..metrics import EMAILS, Outcome
 from ..settings import NotificationSettings
 
 
@@ -42,14 +43,19 @@ async def send_due(
             *(mailer.send(_message(r, settings, unsubscribe)) for r in sendable)
         )
         outcomes = dict(zip((r["id"] for r in sendable), results, strict=True))
+        recorded: list[tuple[str, Outcome]] = []
         for row in due:
-            await _record(ctx, row, outcomes.get(row["id"]), settings)
+            outcome = await _record(ctx, row, outcomes.get(row["id"]), settings)
+            recorded.append((row["template"], outcome))
+    # Counted once committed: a batch that rolls back is claimed and sent again.
+    for template, outcome in recorded:
+        EMAILS.labels(template, outcome).inc()
     return len(due)
 
 
 async def _record(
     ctx: Context, row: dict[str, Any], result: SendResult | None, settings: NotificationSettings
-) -> None:
+) -> Outcome:
     """`result` is None when the address is suppressed for this (non-transactional) mail."""
     now = ctx.now()
     ref = {
@@ -67,7 +73,7 @@ async def _record(
             subject=subject,
             **_chain(row),
         )
-        return
+        return "suppressed"
     if result.ok:
         await deliveries.mark(ctx.conn, row["id"], "sent", at=now)
         ctx.emit(
@@ -77,7 +83,7 @@ async def _record(
             subject=subject,
             **_chain(row),
         )
-        return
+        return "sent"
     attempts = row["attempts"] + 1
     if result.permanent or attempts >= settings.send_max_attempts:
         await deliveries.mark(
@@ -96,7 +102,7 @@ async def _record(
             subject=subject,
             **_chain(row),
         )
-        return
+        return "failed"
     delay = min(settings.send_backoff_max, settings.send_backoff_initial * 2 ** (attempts - 1))
     await deliveries.mark(
         ctx.conn,
@@ -107,6 +113,7 @@ async def _record(
         code=result.code,
         next_attempt_at=now + timedelta(seconds=delay),
     )
+    return "retried"
 
 
 def _message(

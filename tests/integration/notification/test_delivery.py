@@ -20,6 +20,7 @@ from entitle_events.common import CoveragePeriod
 from entitle_events.licensing import LicenseIssued
 from entitle_events.maintenance import CoverageStarted, UpgradeAvailable
 from entitle_events.notification import NotificationFailed
+from prometheus_client import REGISTRY
 
 from services.catalog import load_catalog
 from services.devstack.stack import free_port
@@ -137,17 +138,22 @@ async def test_a_temporary_failure_is_retried_and_one_email_arrives(
     notification: Notification,
 ) -> None:
     to = "retry@acme.example"
+    retried, sent = emails("license_delivered", "retried"), emails("license_delivered", "sent")
     notification.inbox.temporary_failures[to] = 2
     await notification.handle(issued(to))
     [delivery] = await eventually(lambda: _with_status(notification, to, "sent"))
     assert delivery["attempts"] == 3
     assert len(notification.inbox.to(to)) == 1
+    await eventually(lambda: counted("license_delivered", "sent", sent + 1))
+    assert emails("license_delivered", "retried") == retried + 2
 
 
 async def test_a_permanent_rejection_is_recorded_and_suppresses_offers_but_not_keys(
     notification: Notification,
 ) -> None:
     to = "gone@acme.example"
+    failed_count = emails("license_delivered", "failed")
+    suppressed_count = emails("upgrade_available", "suppressed")
     notification.inbox.rejected.add(to)
     await notification.handle(issued(to))
     [failed] = await eventually(lambda: _with_status(notification, to, "failed"))
@@ -158,9 +164,22 @@ async def test_a_permanent_rejection_is_recorded_and_suppresses_offers_but_not_k
     await notification.handle(upgrade(to))
     [suppressed] = await eventually(lambda: _with_status(notification, to, "suppressed"))
     assert suppressed["template"] == "upgrade_available"
+    await eventually(lambda: counted("upgrade_available", "suppressed", suppressed_count + 1))
+    assert emails("license_delivered", "failed") == failed_count + 1
     await notification.handle(issued(to, order="O-2"))  # transactional mail is never suppressed
     await eventually(lambda: _with_status(notification, to, "sent"))
     assert [m["X-Entitle-Template"] for m in notification.inbox.to(to)] == ["license_delivered"]
+
+
+def emails(template: str, outcome: str) -> float:
+    """This process's `entitle_emails_total` for one template and outcome."""
+    labels = {"template": template, "outcome": outcome}
+    return REGISTRY.get_sample_value("entitle_emails_total", labels) or 0.0
+
+
+async def counted(template: str, outcome: str, expected: float) -> bool:
+    # Counted just after the commit, so possibly a moment after the delivery row is visible.
+    return emails(template, outcome) == expected
 
 
 async def _failure_event(notification: Notification, to: str) -> NotificationFailed | None:

@@ -1,0 +1,68 @@
+"""How the ops commands find the database and the broker: explicit options, the environment
+(as the services themselves read it), or the stack `entitle dev` started (`var/dev.json`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from services.runtime.db import with_database
+
+from .registry import SERVICE_NAMES
+
+console = Console()
+errors = Console(stderr=True)
+
+DEV_INFO = Path("var") / "dev.json"
+
+ServiceOption = Annotated[str, typer.Option("--service", "-s", help="|".join(SERVICE_NAMES))]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="ENTITLE_DATABASE_URL", help="PostgreSQL server (default: from var/dev.json)."
+    ),
+]
+NameOption = Annotated[
+    str | None,
+    typer.Option("--database", envvar="ENTITLE_DATABASE_NAME", help="Default: entitle_<service>."),
+]
+BootstrapOption = Annotated[
+    str | None,
+    typer.Option(envvar="ENTITLE_KAFKA_BOOTSTRAP", help="Kafka (default: from var/dev.json)."),
+]
+PrefixOption = Annotated[str, typer.Option(envvar="ENTITLE_KAFKA_TOPIC_PREFIX")]
+
+
+def dev_info(path: Path = DEV_INFO) -> dict[str, Any]:
+    info: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    return info
+
+
+def use_dev_stack_environment(path: Path = DEV_INFO) -> bool:
+    """With no database configured, take the settings of the stack `entitle dev` started, so
+    the ops commands work on it as they do inside a deployed service."""
+    if "ENTITLE_DATABASE_URL" in os.environ:
+        return False
+    environment: dict[str, str] = dev_info(path).get("environment", {})
+    for name, value in environment.items():
+        os.environ.setdefault(name, value)
+    return bool(environment)
+
+
+def service_database_url(service: str, database_url: str | None, database: str | None) -> str:
+    server = database_url or dev_info().get("database_url")
+    if not server:
+        raise typer.BadParameter("set ENTITLE_DATABASE_URL or start the stack with `make run`")
+    return with_database(server, database or f"entitle_{service}")
+
+
+def bootstrap_servers(bootstrap: str | None) -> str:
+    found = bootstrap or dev_info().get("kafka_bootstrap")
+    if not found:
+        raise typer.BadParameter("set ENTITLE_KAFKA_BOOTSTRAP or start the stack with `make run`")
+    return str(found)

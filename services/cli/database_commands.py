@@ -1,0 +1,136 @@
+"""Commands on a service's database: `migrate` and `replay` (rebuild a projection)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from services.runtime import db
+from services.runtime.clock import SystemClock
+from services.runtime.replay import Projection, ReplayError, ReplayReport, Start, rebuild
+from services.runtime.service import ServiceDefinition
+from services.runtime.settings import SettingsError
+
+from . import registry
+from .connect import console, errors, use_dev_stack_environment
+
+app = typer.Typer()
+
+
+def _definition(service: str) -> ServiceDefinition:
+    use_dev_stack_environment()
+    try:
+        return registry.definition(service)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0])) from None
+    except SettingsError as exc:
+        errors.print(f"[red]{service}: invalid settings[/red]")
+        for problem in exc.problems:
+            errors.print(f"  {problem}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def migrate(
+    services: Annotated[
+        list[str] | None, typer.Argument(help="Services to migrate; none: all five.")
+    ] = None,
+) -> None:
+    """Create each service's database if needed and apply its pending migrations (what a
+    service does at start unless ENTITLE_MIGRATE_ON_START=false)."""
+    for name in services or registry.SERVICE_NAMES:
+        applied = asyncio.run(_migrate(_definition(name)))
+        console.print(f"{name}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
+
+
+async def _migrate(definition: ServiceDefinition) -> list[str]:
+    s = definition.settings
+    await db.ensure_database(s.database_url, s.database_name)
+    pool = await db.create_pool(db.with_database(s.database_url, s.database_name), 2)
+    try:
+        return await db.migrate(pool, db.RUNTIME_MIGRATIONS, definition.migrations)
+    finally:
+        await pool.close()
+
+
+@app.command()
+def replay(
+    service: Annotated[str, typer.Argument(help="ticketing | licensing")],
+    projection: Annotated[
+        str | None, typer.Argument(help="Name of the projection; none lists them.")
+    ] = None,
+    from_offset: Annotated[int, typer.Option(min=0, help="Start offset on each partition.")] = 0,
+    from_time: Annotated[
+        datetime | None, typer.Option(help="Start at the first record at or after this time.")
+    ] = None,
+    reset: Annotated[
+        bool, typer.Option(help="Empty the projection's tables first (from the beginning only).")
+    ] = False,
+    allow_gap: Annotated[
+        bool, typer.Option(help="Reset even though retention removed the topics' first records.")
+    ] = False,
+) -> None:
+    """Rebuild a service's projection by applying its topics' events again from an offset.
+
+    Runs in one transaction while the service's consumer waits; safe to run twice."""
+    definition = _definition(service)
+    chosen = _projection(definition, projection)
+    s = definition.settings
+    if from_time is not None and from_time.tzinfo is None:
+        raise typer.BadParameter("give --from-time with a UTC offset, e.g. 2026-11-01T00:00Z")
+
+    async def run() -> ReplayReport:
+        pool = await db.create_pool(db.with_database(s.database_url, s.database_name), 2)
+        try:
+            return await rebuild(
+                pool=pool,
+                projection=chosen,
+                subscriptions=definition.subscriptions,
+                bootstrap=s.kafka_bootstrap,
+                topic_prefix=s.kafka_topic_prefix,
+                service=definition.name,
+                clock=SystemClock(),
+                start=Start(from_offset, from_time),
+                reset=reset,
+                allow_gap=allow_gap,
+            )
+        finally:
+            await pool.close()
+
+    try:
+        report = asyncio.run(run())
+    except ReplayError as exc:
+        errors.print(f"[red]replay refused, nothing changed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _print(report)
+
+
+def _projection(definition: ServiceDefinition, name: str | None) -> Projection:
+    found = {p.name: p for p in definition.projections}
+    if name in found:
+        return found[name]
+    listed = ", ".join(f"{p.name} ({', '.join(p.tables)})" for p in found.values()) or "none"
+    if name is None:
+        console.print(f"projections of {definition.name}: {listed}")
+        raise typer.Exit(0)
+    raise typer.BadParameter(f"{definition.name} has no projection {name!r}; it has: {listed}")
+
+
+def _print(report: ReplayReport) -> None:
+    table = Table(
+        title=f"projection {report.projection} rebuilt in {report.seconds:.1f}s"
+        + (" (tables emptied first)" if report.reset else "")
+    )
+    for column in ("what", "count"):
+        table.add_column(column)
+    for topic, count in sorted(report.records.items()):
+        table.add_row(f"records read from {topic}", str(count))
+    for kind, count in sorted(report.applied.items()):
+        table.add_row(f"applied {kind}", str(count))
+    for kind, count in sorted(report.skipped.items()):
+        table.add_row(f"skipped {kind} (not part of the projection)", str(count))
+    console.print(table)

@@ -1,0 +1,34 @@
+"""The five services by name: their settings classes and composition roots."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from services.runtime.service import ServiceDefinition
+from services.runtime.settings import RuntimeSettings, load_settings
+
+SERVICE_NAMES = ("ingress", "licensing", "maintenance", "ticketing", "notification")
+
+
+def _bootstrap(name: str) -> ModuleType:
+    if name not in SERVICE_NAMES:
+        raise KeyError(f"unknown service {name!r}; one of {', '.join(SERVICE_NAMES)}")
+    return importlib.import_module(f"services.{name}.bootstrap")
+
+
+def settings_class(name: str) -> type[RuntimeSettings]:
+    cls: type[RuntimeSettings] = _bootstrap(name).SETTINGS
+    return cls
+
+
+def settings_classes() -> list[type[RuntimeSettings]]:
+    return [settings_class(name) for name in SERVICE_NAMES]
+
+
+def definition(name: str, settings: RuntimeSettings | None = None) -> ServiceDefinition:
+    """The service built from `settings`, or from the environment (SettingsError names every
+    invalid variable)."""
+    module = _bootstrap(name)
+    built: ServiceDefinition = module.build(settings or load_settings(module.SETTINGS))
+    return built
