@@ -34,6 +34,7 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
 
     import uvicorn
 
+    from services.runtime import tracing
     from services.runtime.http import create_app
     from services.runtime.logs import configure as configure_logs
     from services.runtime.settings import SettingsError, unknown_variables
@@ -49,6 +50,7 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
         raise typer.Exit(2) from None
     settings = definition.settings
     configure_logs(definition.name, settings.log_level, settings.log_json)
+    tracing.configure(definition.name, settings.traces_exporter)
     for problem in unknown_variables(registry.settings_classes(), os.environ):
         logging.getLogger("entitle").warning("%s", problem)
     uvicorn.run(
@@ -62,6 +64,7 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
         http="httptools",
         timeout_graceful_shutdown=20,
     )
+    tracing.shutdown()
 
 
 @app.command()

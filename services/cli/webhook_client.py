@@ -56,6 +56,8 @@ def post_order(
     secret: str,
     order: dict[str, Any],
     webhook_id: str | None = None,
+    extra_headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     body = json.dumps(order).encode()
-    return client.post(url, content=body, headers=signed_headers(secret, body, webhook_id))
+    headers = {**signed_headers(secret, body, webhook_id), **(extra_headers or {})}
+    return client.post(url, content=body, headers=headers)

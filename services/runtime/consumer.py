@@ -30,9 +30,10 @@ from aiokafka.errors import KafkaError
 from entitle_events import DATA_BY_TYPE, Event, EventData, EventDecodeError, decode
 from entitle_events.kafka import header
 from entitle_events.topics import dead_letter_topic
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
-from . import logs, metrics, outbox
+from . import logs, metrics, outbox, tracing
 from .clock import Clock
 from .context import Context
 from .db import Connection
@@ -265,7 +266,20 @@ class EventConsumer:
         logs.correlation_id.set(event.correlationid)
         logs.trace_id.set(logs.trace_of(event.traceparent))
         try:
-            await handler(ctx, event)
+            with tracing.span(
+                f"process {event.type}",
+                kind=SpanKind.CONSUMER,
+                traceparent=event.traceparent,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": record.topic,
+                    "messaging.kafka.partition": record.partition,
+                    "messaging.kafka.offset": record.offset,
+                    "messaging.message.id": str(event.id),
+                    "messaging.consumer.group.name": self._group,
+                },
+            ):
+                await handler(ctx, event)
         except PermanentError as exc:
             raise DeadLetter(exc.code, exc.detail) from exc
         except ValidationError as exc:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from entitle_events import Event, EventData, new_event
 
-from . import outbox
+from . import outbox, tracing
 from .clock import Clock
 from .db import Connection
 from .outbox import OutboxRecord
@@ -48,7 +48,7 @@ class Context:
             time=self.clock.now(),
             cause=self.cause,
             correlationid=correlationid,
-            traceparent=traceparent,
+            traceparent=traceparent or tracing.current_traceparent(),
         )
         self.staged.append(OutboxRecord.of(event))
         return event

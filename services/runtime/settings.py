@@ -6,7 +6,7 @@ import difflib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,6 +85,10 @@ class RuntimeSettings(BaseSettings):
     retry_backoff_max: float = Field(default=30.0, gt=0, description="Seconds.")
     unexpected_error_attempts: int = Field(
         default=5, ge=1, description="Tries of an unclassified handler error before dead letter."
+    )
+    traces_exporter: Literal["none", "otlp", "console"] = Field(
+        default="none",
+        description="OpenTelemetry span export; `otlp` sends to OTEL_EXPORTER_OTLP_ENDPOINT.",
     )
     log_level: str = "INFO"
     log_json: bool = Field(default=True, description="One JSON object per log line.")

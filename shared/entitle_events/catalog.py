@@ -89,7 +89,7 @@ def new_event(
     traceparent: str | None = None,
 ) -> Event[D]:
     """Build an event of the registered envelope type; a cause passes on its correlation id
-    and trace context."""
+    and, unless a `traceparent` is given (the span that handled it), its trace context."""
     if cause is not None:
         correlationid = correlationid or cause.correlationid or cause.subject
     model = ENVELOPE_BY_TYPE[data.event_type]
@@ -100,6 +100,6 @@ def new_event(
         subject=subject,
         correlationid=correlationid,
         causationid=str(cause.id) if cause is not None else None,
-        traceparent=cause.traceparent if cause is not None else traceparent,
+        traceparent=traceparent or (cause.traceparent if cause is not None else None),
         data=data,
     )

@@ -10,10 +10,24 @@ import pytest
 
 from services.devstack.stack import Stack, StackConfig
 from tests.infra import Infra
+from tests.otlp_receiver import OtlpReceiver
 
 
 @pytest.fixture(scope="session")
-def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def otlp() -> Iterator[OtlpReceiver]:
+    """Where the services export their spans (OTLP over HTTP), as to a collector."""
+    receiver = OtlpReceiver()
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    infra: Infra, tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver
+) -> Iterator[Stack]:
     """The five services as separate processes on the test infrastructure, with a real SMTP
     server (aiosmtpd) capturing mail."""
     config = StackConfig.ephemeral(tmp_path_factory.mktemp("stack"))
@@ -25,6 +39,9 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         "ENTITLE_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
         "ENTITLE_RETRY_BACKOFF_MAX": "2",
         "ENTITLE_LOG_LEVEL": "INFO",
+        "ENTITLE_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
     }
     running = Stack(config)
     running.start_infrastructure()

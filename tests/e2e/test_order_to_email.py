@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import re
+import secrets
 import time
 import uuid
 from datetime import datetime
@@ -23,6 +24,7 @@ from services.devstack.stack import Stack
 from services.runtime.db import with_database
 from tests.helpers import eventually, wait_until
 from tests.integration.kafka_tools import produce, read_all
+from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
 
 from .conftest import mails_for, webhook
 
@@ -98,14 +100,41 @@ def test_a_signed_order_yields_a_verifiable_license_coverage_and_one_email(stack
         assert deliveries[0]["message_id"] == message["Message-ID"]
 
 
-async def test_an_orders_events_across_services_share_one_trace(stack: Stack) -> None:
+async def test_an_orders_events_across_services_share_one_trace(
+    stack: Stack, otlp: OtlpReceiver
+) -> None:
     order = sample_order()
+    trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
     with httpx.Client(timeout=10) as client:
-        assert (
-            post_order(client, webhook(stack), stack.secrets.webhook_secret, order).status_code
-            == 202
+        sent = post_order(
+            client,
+            webhook(stack),
+            stack.secrets.webhook_secret,
+            order,
+            extra_headers={"traceparent": f"00-{trace_id}-{caller_span}-01"},
         )
+        assert sent.status_code == 202
     wait_until(lambda: mails_for(stack.mail_dir, order["order_id"]), timeout=60)
+
+    # The spans every service exported form one tree under the shop's call.
+    expected = {
+        ("entitle-ingress", "POST /webhooks/orders"),
+        ("entitle-licensing", "process entitle.commerce.order.placed.v1"),
+        ("entitle-maintenance", "process entitle.licensing.license.issued.v1"),
+        ("entitle-ticketing", "process entitle.commerce.order.placed.v1"),
+        ("entitle-notification", "process entitle.licensing.license.issued.v1"),
+        ("entitle-notification", "smtp send"),
+    }
+
+    def exported() -> list[ReceivedSpan] | None:
+        spans = otlp.trace(trace_id)
+        return spans if expected <= {(s.service, s.name) for s in spans} else None
+
+    spans = wait_until(exported, timeout=30)
+    span_ids = {s.span_id for s in spans} | {caller_span}
+    assert all(s.parent_span_id in span_ids for s in spans), spans
+    roots = [s for s in spans if s.parent_span_id == caller_span]
+    assert [(s.service, s.name) for s in roots] == [("entitle-ingress", "POST /webhooks/orders")]
 
     async def traces() -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
@@ -122,7 +151,7 @@ async def test_an_orders_events_across_services_share_one_trace(stack: Stack) ->
         return found
 
     found = await eventually(lambda: _all_four(traces))
-    assert len(set().union(*found.values())) == 1 and "" not in set().union(*found.values())
+    assert set().union(*found.values()) == {trace_id}
 
 
 async def _all_four(traces: Any) -> Any:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from entitle_events import Order, OrderPlaced
 
+from services.runtime import tracing
 from services.runtime.errors import ApiError
 from services.runtime.service import Runtime
 
@@ -29,8 +30,13 @@ async def receive_order(
     traceparent: str | None,
     publish_timeout: float,
 ) -> Accepted:
-    # The order starts a trace unless the shop sent one: every event of its chain carries it.
-    traceparent = traceparent or f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    # The order continues the request's span (which continues the shop's trace, if it sent
+    # one), or starts a trace: every event of its chain carries it.
+    traceparent = (
+        tracing.current_traceparent()
+        or traceparent
+        or f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    )
     # Compared on the parsed order, so a resend that only reformats the JSON is the same order.
     digest = hashlib.sha256(order.model_dump_json().encode()).hexdigest()
     async with runtime.transaction() as ctx:

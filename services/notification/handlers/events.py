@@ -9,6 +9,7 @@ from typing import Any
 from entitle_events import Event
 
 from services.catalog import Catalog
+from services.runtime import tracing
 from services.runtime.context import Context
 from services.runtime.service import Runtime
 
@@ -43,7 +44,7 @@ async def _record(ctx: Context, event: Event[Any], email: PlannedEmail, mail_dom
         event_id=event.id,
         event_type=event.type,
         correlation_id=event.correlationid,
-        traceparent=event.traceparent,
+        traceparent=tracing.current_traceparent() or event.traceparent,
         template=email.template,
         recipient=email.recipient,
         transactional=email.transactional,

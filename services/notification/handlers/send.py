@@ -19,7 +19,9 @@ from entitle_events.notification import (
     NotificationSent,
     NotificationSuppressed,
 )
+from opentelemetry.trace import SpanKind
 
+from services.runtime import tracing
 from services.runtime.context import Context
 from services.runtime.service import Runtime
 
@@ -40,12 +42,14 @@ async def send_due(
         due = await deliveries.claim_due(ctx.conn, ctx.now(), settings.send_batch_max)
         sendable = [r for r in due if r["transactional"] or not r["suppressed"]]
         results = await asyncio.gather(
-            *(mailer.send(_message(r, settings, unsubscribe)) for r in sendable)
+            *(_send(mailer, _message(r, settings, unsubscribe), r) for r in sendable)
         )
         outcomes = dict(zip((r["id"] for r in sendable), results, strict=True))
         recorded: list[tuple[str, Outcome]] = []
         for row in due:
-            outcome = await _record(ctx, row, outcomes.get(row["id"]), settings)
+            result, traceparent = outcomes.get(row["id"], (None, None))
+            row = {**row, "traceparent": traceparent or row["traceparent"]}
+            outcome = await _record(ctx, row, result, settings)
             recorded.append((row["template"], outcome))
     # Counted once committed: a batch that rolls back is claimed and sent again.
     for template, outcome in recorded:
@@ -114,6 +118,20 @@ async def _record(
         next_attempt_at=now + timedelta(seconds=delay),
     )
     return "retried"
+
+
+async def _send(
+    mailer: MailerPool, message: EmailMessage, row: dict[str, Any]
+) -> tuple[SendResult, str | None]:
+    """Send within a span of the email's trace; return the span's context for the delivery
+    event."""
+    with tracing.span(
+        "smtp send",
+        kind=SpanKind.CLIENT,
+        traceparent=row["traceparent"],
+        attributes={"entitle.template": row["template"], "entitle.delivery_id": str(row["id"])},
+    ):
+        return await mailer.send(message), tracing.current_traceparent()
 
 
 def _message(
