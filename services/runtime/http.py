@@ -6,12 +6,15 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,7 +51,12 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": definition.name}
 
-    @app.get("/readyz", tags=["operations"], summary="Database reachable and loops running")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Database reachable and loops running",
+        responses={503: {"description": "Not ready; `detail` lists the problems"}},
+    )
     async def readyz() -> JSONResponse:
         problems = await runtime.check_ready()
         if problems:
@@ -57,7 +65,12 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
             )
         return JSONResponse({"status": "ready", "service": definition.name})
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+    )
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -67,10 +80,15 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
 
     for router in definition.routers:
         app.include_router(router)
+    app.openapi = _openapi_with_our_errors(app)  # type: ignore[method-assign]
 
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(
+        asyncpg.CharacterNotInRepertoireError,
+        _unstorable_text,  # type: ignore[arg-type]
+    )
     app.add_middleware(_Observe)
     return app
 
@@ -95,6 +113,7 @@ class _Observe:
                 status = message["status"]
             await send(message)
 
+        # The request's span comes from FastAPI's own OpenTelemetry support.
         try:
             await self.app(scope, receive, record)
         finally:
@@ -117,12 +136,85 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse({"code": "VALIDATION_ERROR", "detail": detail, "errors": errors}, 422)
 
 
+async def _unstorable_text(
+    request: Request, exc: asyncpg.CharacterNotInRepertoireError
+) -> JSONResponse:
+    # PostgreSQL text cannot hold NUL (U+0000); whichever field carried one, it is the
+    # request that is wrong, not the server.
+    return JSONResponse(
+        {"code": "INVALID_CHARACTER", "detail": "text may not contain the NUL character"}, 422
+    )
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    codes = {400: "MALFORMED_BODY", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
     return JSONResponse(
         {"code": codes.get(exc.status_code, f"HTTP_{exc.status_code}"), "detail": str(exc.detail)},
         exc.status_code,
     )
+
+
+class ErrorBody(BaseModel):
+    """What every error answers: a stable `code` and a readable `detail`; some errors add
+    fields of their own."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    detail: str
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ValidationErrorBody(ErrorBody):
+    errors: list[FieldError] = Field(
+        default_factory=list, description="Each invalid field, when the request did not parse."
+    )
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route that answers these statuses with an ApiError."""
+    return {
+        status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+        for status in statuses
+    }
+
+
+_MALFORMED_BODY = {
+    "description": "The body cannot be decoded",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+
+
+def _openapi_with_our_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI documents every 422 as its own `HTTPValidationError`; `_validation_error`
+    answers `ValidationErrorBody` instead, so the document says that. FastAPI also answers
+    400 (`MALFORMED_BODY`) to a body it cannot even decode, e.g. one that is not UTF-8."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        schemas = document.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" in schemas:
+            body = ValidationErrorBody.model_json_schema(
+                ref_template="#/components/schemas/{model}", mode="serialization"
+            )
+            schemas.update(body.pop("$defs", {}))
+            schemas["HTTPValidationError"] = body
+            schemas.pop("ValidationError", None)
+        for operations in document["paths"].values():
+            for operation in operations.values():
+                if "requestBody" in operation:
+                    operation["responses"].setdefault("400", _MALFORMED_BODY)
+                    schemas.setdefault("ErrorBody", ErrorBody.model_json_schema())
+        return document
+
+    return openapi
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -134,7 +226,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def require(scope: str) -> Callable[[Request], Principal]:
-    """A dependency that authenticates the caller and checks one scope."""
+    """A dependency that authenticates the caller and checks one scope. A route using it
+    documents `errors(401, 403)`."""
 
     def check(request: Request) -> Principal:
         runtime = get_runtime(request)

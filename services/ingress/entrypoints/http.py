@@ -6,11 +6,12 @@ from typing import Annotated
 
 from entitle_events import Order
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from services.runtime.errors import ApiError
 from services.runtime.http import RuntimeDep
 
+from ..domain.order_body import InvalidOrder, parse_order
 from ..domain.webhook_signature import SignatureError, verify
 from ..handlers.receive_order import receive_order
 from ..settings import IngressSettings
@@ -79,9 +80,9 @@ async def post_order(
     except SignatureError as exc:
         raise ApiError(401, exc.code, exc.detail) from exc
     try:
-        order = Order.model_validate_json(body)
-    except ValidationError as exc:
-        raise ApiError(422, "INVALID_ORDER", _describe(exc), errors=_fields(exc)) from exc
+        order = parse_order(body)
+    except InvalidOrder as exc:
+        raise ApiError(422, "INVALID_ORDER", exc.detail, errors=exc.errors) from exc
     accepted = await receive_order(
         runtime,
         webhook_id=webhook_id,
@@ -98,14 +99,3 @@ def _too_large(settings: IngressSettings) -> ApiError:
     return ApiError(
         413, "PAYLOAD_TOO_LARGE", f"the body exceeds {settings.webhook_max_body_bytes} bytes"
     )
-
-
-def _fields(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-        for e in exc.errors()
-    ]
-
-
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(f"{f['field']}: {f['message']}" for f in _fields(exc)[:10])

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from services.catalog import Catalog
 from services.runtime.auth import Principal
 from services.runtime.errors import ApiError
-from services.runtime.http import RuntimeDep, require
+from services.runtime.http import RuntimeDep, errors, require
 from services.runtime.service import Runtime
 
 from ..adapters import licenses
@@ -188,7 +188,12 @@ async def signing_keys(runtime: RuntimeDep) -> SigningKeys:
     )
 
 
-@router.get("/catalog", tags=["catalog"], summary="Products, editions, plans and SKUs")
+@router.get(
+    "/catalog",
+    tags=["catalog"],
+    summary="Products, editions, plans and SKUs",
+    responses=errors(401, 403),
+)
 async def get_catalog(
     runtime: RuntimeDep, _: Annotated[Principal, Depends(require("catalog:read"))]
 ) -> dict[str, Any]:
@@ -250,7 +255,14 @@ def _facts(runtime: Runtime, row: dict[str, Any]) -> LicenseFacts:
 
 
 @router.post(
-    "/licenses/{key}/activations", response_model=LicenseView, status_code=201, tags=["activations"]
+    "/licenses/{key}/activations",
+    response_model=LicenseView,
+    status_code=201,
+    tags=["activations"],
+    responses={
+        200: {"model": LicenseView, "description": "This machine was already activated"},
+        **errors(403, 404, 409),
+    },
 )
 async def activate(
     key: str, body: ActivationRequest, runtime: RuntimeDep, response: Response
@@ -267,7 +279,12 @@ async def activate(
     return await _view(runtime, row)
 
 
-@router.delete("/licenses/{key}/activations/{fingerprint}", status_code=204, tags=["activations"])
+@router.delete(
+    "/licenses/{key}/activations/{fingerprint}",
+    status_code=204,
+    tags=["activations"],
+    responses=errors(404),
+)
 async def deactivate_machine(key: str, fingerprint: str, runtime: RuntimeDep) -> None:
     """Free this machine's seat (the key is the credential)."""
     _verified(runtime, key)
@@ -282,7 +299,7 @@ def _verified(runtime: Runtime, key: str) -> None:
         raise ApiError(404, "LICENSE_NOT_FOUND", "no license has this key") from None
 
 
-@router.get("/licenses", response_model=LicenseList, tags=["licenses"])
+@router.get("/licenses", response_model=LicenseList, tags=["licenses"], responses=errors(401, 403))
 async def list_licenses(
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require("licenses:read"))],
@@ -347,7 +364,12 @@ async def list_licenses(
     )
 
 
-@router.get("/licenses/{key}", response_model=LicenseView, tags=["licenses"])
+@router.get(
+    "/licenses/{key}",
+    response_model=LicenseView,
+    tags=["licenses"],
+    responses=errors(401, 403, 404),
+)
 async def get_license(
     key: str,
     runtime: RuntimeDep,
@@ -359,7 +381,7 @@ async def get_license(
     return await _view(runtime, row)
 
 
-@router.get("/licenses/{key}/file", tags=["licenses"])
+@router.get("/licenses/{key}/file", tags=["licenses"], responses=errors(401, 403, 404))
 async def license_file(
     key: str,
     runtime: RuntimeDep,
@@ -411,7 +433,12 @@ def _reseller(principal: Principal) -> str | None:
     return principal.account_id
 
 
-@router.post("/licenses/{key}/assign", response_model=LicenseView, tags=["resellers"])
+@router.post(
+    "/licenses/{key}/assign",
+    response_model=LicenseView,
+    tags=["resellers"],
+    responses=errors(401, 403, 404, 409),
+)
 async def assign(
     key: str,
     body: OwnerRequest,
@@ -425,7 +452,12 @@ async def assign(
     return await _view(runtime, row)
 
 
-@router.post("/licenses/{key}/transfer", response_model=LicenseView, tags=["resellers"])
+@router.post(
+    "/licenses/{key}/transfer",
+    response_model=LicenseView,
+    tags=["resellers"],
+    responses=errors(401, 403, 404, 409),
+)
 async def transfer(
     key: str,
     body: OwnerRequest,
@@ -439,7 +471,12 @@ async def transfer(
     return await _view(runtime, row)
 
 
-@router.post("/orders/{order_id}/transfer", response_model=LicenseList, tags=["resellers"])
+@router.post(
+    "/orders/{order_id}/transfer",
+    response_model=LicenseList,
+    tags=["resellers"],
+    responses=errors(401, 403, 404, 409),
+)
 async def transfer_order(
     order_id: str,
     body: OwnerRequest,
@@ -472,6 +509,7 @@ def _status_route(command: str, summary: str) -> None:
         tags=["lifecycle"],
         summary=summary,
         name=command,
+        responses=errors(401, 403, 404, 409),
     )
 
 
@@ -481,7 +519,13 @@ _status_route("revoke", "Revoke a license for good")
 _status_route("deactivate", "Deactivate an MSP or subscription license: it can no longer be used")
 
 
-@router.post("/releases", response_model=ReleaseView, status_code=201, tags=["releases"])
+@router.post(
+    "/releases",
+    response_model=ReleaseView,
+    status_code=201,
+    tags=["releases"],
+    responses=errors(401, 403, 409),
+)
 async def publish_release(
     body: ReleaseRequest,
     runtime: RuntimeDep,

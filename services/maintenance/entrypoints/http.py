@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, PlainSerializer
 from services.catalog import Catalog
 from services.runtime.auth import Principal
 from services.runtime.errors import ApiError
-from services.runtime.http import RuntimeDep, require
+from services.runtime.http import RuntimeDep, errors, require
 from services.runtime.service import Runtime
 
 from ..adapters import coverage
@@ -141,13 +141,13 @@ def coverage_view(
     )
 
 
-@router.get("/coverage/{key}", response_model=CoverageView)
+@router.get("/coverage/{key}", response_model=CoverageView, responses=errors(401, 403, 404))
 async def get_coverage(key: str, runtime: RuntimeDep, principal: ReadPrincipal) -> CoverageView:
     row, periods = await _visible(runtime, principal, key)
     return coverage_view(_catalog(runtime), row, periods, runtime.clock.now())
 
 
-@router.get("/renewal-quote", response_model=QuoteView)
+@router.get("/renewal-quote", response_model=QuoteView, responses=errors(401, 403, 404))
 async def get_renewal_quote(
     key: str, runtime: RuntimeDep, principal: ReadPrincipal, sku: str | None = None
 ) -> QuoteView:
@@ -164,7 +164,12 @@ async def get_renewal_quote(
     return QuoteView.of(quote(catalog, row, periods, chosen, runtime.clock.now()))
 
 
-@router.get("/eligibility", response_model=EligibilityView, response_model_exclude_none=True)
+@router.get(
+    "/eligibility",
+    response_model=EligibilityView,
+    response_model_exclude_none=True,
+    responses=errors(401, 403, 404),
+)
 async def get_eligibility(
     key: str, version: str, runtime: RuntimeDep, principal: ReadPrincipal
 ) -> EligibilityView:
@@ -214,7 +219,12 @@ async def get_eligibility(
     return view
 
 
-@router.post("/associations", response_model=CoverageView, status_code=201)
+@router.post(
+    "/associations",
+    response_model=CoverageView,
+    status_code=201,
+    responses=errors(401, 403, 404, 409),
+)
 async def post_association(
     body: AssociationIn, runtime: RuntimeDep, principal: WritePrincipal
 ) -> CoverageView:

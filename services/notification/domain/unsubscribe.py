@@ -31,7 +31,8 @@ class UnsubscribeLinks:
         return f"{self.base_url.rstrip('/')}/unsubscribe?{query}"
 
     def valid(self, email: str, token: str) -> bool:
-        return hmac.compare_digest(self.token(email), token)
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters.
+        return hmac.compare_digest(self.token(email).encode(), token.encode())
 
 
 def unsubscribe_links(settings: NotificationSettings) -> UnsubscribeLinks:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.runtime.auth import Principal
 from services.runtime.errors import ApiError
-from services.runtime.http import RuntimeDep, require
+from services.runtime.http import RuntimeDep, errors, require
 
 from ..adapters import deliveries
 from ..domain.unsubscribe import UnsubscribeLinks
@@ -45,7 +45,7 @@ class SuppressionRequest(BaseModel):
     reason: str = "unsubscribed"
 
 
-@router.get("/deliveries", response_model=DeliveryList)
+@router.get("/deliveries", response_model=DeliveryList, responses=errors(401, 403))
 async def list_deliveries(
     runtime: RuntimeDep,
     _: Annotated[Principal, Depends(require("deliveries:read"))],
@@ -76,7 +76,7 @@ async def list_deliveries(
     )
 
 
-@router.post("/suppressions", status_code=204)
+@router.post("/suppressions", status_code=204, responses=errors(401, 403))
 async def add_suppression(
     body: SuppressionRequest,
     runtime: RuntimeDep,
@@ -86,7 +86,7 @@ async def add_suppression(
         await deliveries.suppress(ctx.conn, body.email, body.reason, ctx.now())
 
 
-@router.post("/unsubscribe", status_code=200, tags=["deliveries"])
+@router.post("/unsubscribe", status_code=200, tags=["deliveries"], responses=errors(403))
 async def unsubscribe(email: str, token: str, runtime: RuntimeDep) -> dict[str, str]:
     """One-click unsubscribe (RFC 8058) from the link in non-transactional mail: no more
     upgrade offers or surveys; keys, tickets and renewal notices still arrive."""

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from services.runtime.auth import Principal
 from services.runtime.errors import ApiError
-from services.runtime.http import RuntimeDep, require
+from services.runtime.http import ErrorBody, RuntimeDep, ValidationErrorBody, errors, require
 from services.runtime.service import Runtime
 
 from ..adapters import store
@@ -150,9 +150,19 @@ def _agent_only(principal: Principal) -> None:
     status_code=201,
     summary="Open a support ticket; the tier follows the live entitlement",
     responses={
-        200: {"description": "A retry with the same idempotency key: the same ticket."},
-        403: {"description": "Refused (FORUM_ONLY, RESTORE_NEEDS_PLAN, ...) with a pointer."},
-        422: {"description": "VERSION_DISCONTINUED or an invalid request."},
+        **errors(401),
+        200: {
+            "model": TicketCreated,
+            "description": "A retry with the same idempotency key: the same ticket.",
+        },
+        403: {
+            "model": ErrorBody,
+            "description": "Refused (FORUM_ONLY, RESTORE_NEEDS_PLAN, ...) with a pointer.",
+        },
+        422: {
+            "model": ValidationErrorBody,
+            "description": "VERSION_DISCONTINUED or an invalid request.",
+        },
     },
 )
 async def create_ticket(
@@ -200,7 +210,9 @@ async def create_ticket(
     }
 
 
-@router.get("/tickets", response_model=TicketList, summary="List tickets")
+@router.get(
+    "/tickets", response_model=TicketList, summary="List tickets", responses=errors(401, 403)
+)
 async def list_tickets(
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require("tickets:read"))],
@@ -257,7 +269,12 @@ async def _detail(runtime: Runtime, number: str, principal: Principal) -> dict[s
     }
 
 
-@router.get("/tickets/{number}", response_model=TicketDetail, summary="A ticket with timeline")
+@router.get(
+    "/tickets/{number}",
+    response_model=TicketDetail,
+    summary="A ticket with timeline",
+    responses=errors(401, 403, 404),
+)
 async def get_ticket(
     number: str,
     runtime: RuntimeDep,
@@ -279,12 +296,15 @@ async def _command(
 
 
 Writer = Annotated[Principal, Depends(require("tickets:write"))]
+# What a command on a ticket can answer besides the ticket: the key, the ticket, the state.
+COMMAND_ERRORS = errors(401, 403, 404, 409)
 
 
 @router.post(
     "/tickets/{number}/comments",
     response_model=TicketDetail,
     summary="A message: from an agent (a contact attempt while pending) or the customer",
+    responses=COMMAND_ERRORS,
 )
 async def comment(number: str, body: Comment, runtime: RuntimeDep, principal: Writer) -> Any:
     command: lc.Command
@@ -300,6 +320,7 @@ async def comment(number: str, body: Comment, runtime: RuntimeDep, principal: Wr
     "/tickets/{number}/pending",
     response_model=TicketDetail,
     summary="An agent asks the customer for information: the ticket waits on the customer",
+    responses=COMMAND_ERRORS,
 )
 async def pending(
     number: str, runtime: RuntimeDep, principal: Writer, body: PendingRequest | None = None
@@ -309,13 +330,23 @@ async def pending(
     return await _command(runtime, principal, number, lc.AgentRequestInfo(text), "agent")
 
 
-@router.post("/tickets/{number}/solve", response_model=TicketDetail, summary="Mark solved")
+@router.post(
+    "/tickets/{number}/solve",
+    response_model=TicketDetail,
+    summary="Mark solved",
+    responses=COMMAND_ERRORS,
+)
 async def solve(number: str, runtime: RuntimeDep, principal: Writer) -> Any:
     _agent_only(principal)
     return await _command(runtime, principal, number, lc.Solve(), "agent")
 
 
-@router.post("/tickets/{number}/close", response_model=TicketDetail, summary="Close")
+@router.post(
+    "/tickets/{number}/close",
+    response_model=TicketDetail,
+    summary="Close",
+    responses=COMMAND_ERRORS,
+)
 async def close(
     number: str, runtime: RuntimeDep, principal: Writer, body: CloseRequest | None = None
 ) -> Any:
@@ -326,14 +357,22 @@ async def close(
     return await _command(runtime, principal, number, lc.CustomerClose(), "customer")
 
 
-@router.post("/tickets/{number}/reopen", response_model=TicketDetail, summary="Reopen")
+@router.post(
+    "/tickets/{number}/reopen",
+    response_model=TicketDetail,
+    summary="Reopen",
+    responses=COMMAND_ERRORS,
+)
 async def reopen(number: str, runtime: RuntimeDep, principal: Writer) -> Any:
     author: Author = "customer" if principal.account_id else "agent"
     return await _command(runtime, principal, number, lc.Reopen(), author)
 
 
 @router.post(
-    "/tickets/{number}/survey", response_model=TicketDetail, summary="Answer the survey once"
+    "/tickets/{number}/survey",
+    response_model=TicketDetail,
+    summary="Answer the survey once",
+    responses=COMMAND_ERRORS,
 )
 async def survey(number: str, body: SurveyRequest, runtime: RuntimeDep, principal: Writer) -> Any:
     command = lc.AnswerSurvey(body.rating, body.comment)

@@ -266,8 +266,11 @@ async def test_a_license_whose_coverage_never_comes_is_still_delivered_after_the
         "update license_digests set created_at = created_at - interval '1 hour'"
         " where order_id = 'O-7'"
     )
-    assert await flush_overdue_digests(runtime, load_catalog(), runtime.settings) == 1
-    assert await flush_overdue_digests(runtime, load_catalog(), runtime.settings) == 0  # once
+    # The service's own flush job may get there first (every commit wakes it): either way
+    # the digest is flushed exactly once.
+    flushed = await flush_overdue_digests(runtime, load_catalog(), runtime.settings)
+    flushed += await flush_overdue_digests(runtime, load_catalog(), runtime.settings)
+    assert flushed <= 1
     runtime.wake()
     [delivery] = await eventually(lambda: _with_status(notification, to, "sent"))
     assert delivery["template"] == "license_delivered"
