@@ -6,9 +6,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 import aiosmtplib
+
+from .mime import Envelope
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,12 @@ class Mailer:
         self._client: aiosmtplib.SMTP | None = None
         self._lock = asyncio.Lock()
 
-    async def send(self, message: EmailMessage) -> SendResult:
+    async def send(self, message: Envelope) -> SendResult:
         async with self._lock:
             for attempt in (1, 2):
                 try:
                     client = await self._connected()
-                    await client.send_message(message)
+                    await client.sendmail(message.sender, [message.recipient], message.data)
                     return SendResult(ok=True)
                 except aiosmtplib.SMTPServerDisconnected as exc:
                     await self._drop()
@@ -111,7 +112,7 @@ class MailerPool:
             self._idle.put_nowait(make())
         self._all = list(self._idle._queue)  # type: ignore[attr-defined]
 
-    async def send(self, message: EmailMessage) -> SendResult:
+    async def send(self, message: Envelope) -> SendResult:
         mailer = await self._idle.get()
         try:
             return await mailer.send(message)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ from services.runtime.context import Context
 from services.runtime.service import Runtime
 
 from ..adapters import deliveries
+from ..adapters.mime import Envelope, build_message
 from ..adapters.smtp import MailerPool, SendResult
 from ..domain.unsubscribe import UnsubscribeLinks
 from ..metrics import EMAILS, Outcome
@@ -121,7 +121,7 @@ async def _record(
 
 
 async def _send(
-    mailer: MailerPool, message: EmailMessage, row: dict[str, Any]
+    mailer: MailerPool, message: Envelope, row: dict[str, Any]
 ) -> tuple[SendResult, str | None]:
     """Send within a span of the email's trace; return the span's context for the delivery
     event."""
@@ -136,23 +136,26 @@ async def _send(
 
 def _message(
     row: dict[str, Any], settings: NotificationSettings, unsubscribe: UnsubscribeLinks
-) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = row["recipient"]
-    message["Subject"] = row["subject"]
-    message["Message-ID"] = row["message_id"]
-    message["Date"] = format_datetime(row["created_at"])
-    message["X-Entitle-Template"] = row["template"]
-    message["X-Entitle-Event"] = str(row["event_id"])
+) -> Envelope:
+    headers = {
+        "Message-ID": row["message_id"],
+        "Date": format_datetime(row["created_at"]),
+        "X-Entitle-Template": row["template"],
+        "X-Entitle-Event": str(row["event_id"]),
+    }
     if row["correlation_id"]:
-        message["X-Entitle-Correlation"] = row["correlation_id"]
+        headers["X-Entitle-Correlation"] = row["correlation_id"]
     if not row["transactional"]:
-        message["List-Unsubscribe"] = f"<{unsubscribe.link(row['recipient'])}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(row["body_text"])
-    message.add_alternative(row["body_html"], subtype="html")
-    return message
+        headers["List-Unsubscribe"] = f"<{unsubscribe.link(row['recipient'])}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return build_message(
+        sender=settings.mail_from,
+        recipient=row["recipient"],
+        subject=row["subject"],
+        text=row["body_text"],
+        html=row["body_html"],
+        headers=headers,
+    )
 
 
 def _chain(row: dict[str, Any]) -> dict[str, Any]:
