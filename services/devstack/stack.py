@@ -191,6 +191,9 @@ class Stack:
             "ENTITLE_DATABASE_URL": self.database_url,
             "ENTITLE_KAFKA_BOOTSTRAP": self.bootstrap,
             "ENTITLE_KAFKA_IDEMPOTENCE": str(idempotence).lower(),
+            # Tansu answers a waiting fetch only when the wait ends, not when records arrive:
+            # a short wait keeps each hop's delay small (Apache Kafka needs no such tuning).
+            "ENTITLE_KAFKA_FETCH_MAX_WAIT_MS": "500" if idempotence else "50",
             "ENTITLE_ADMIN_API_KEY": self.secrets.admin_api_key,
             "ENTITLE_WEBHOOK_SECRETS": self.secrets.webhook_secret,
             "ENTITLE_SIGNING_KEY": self.secrets.signing_key,

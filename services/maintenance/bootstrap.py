@@ -67,7 +67,12 @@ def build(settings: MaintenanceSettings | None = None) -> ServiceDefinition:
         return [
             Job("coverage.expiring", lambda: send_notices(runtime, catalog, "expiring"), 5),
             Job("coverage.lapsed", lambda: send_notices(runtime, catalog, "lapsed"), 5),
-            Job("release.fanout", lambda: fan_out_release(runtime, catalog), 5),
+            Job(
+                "release.fanout",
+                lambda: fan_out_release(runtime, catalog),
+                5,
+                wake_on_commit=True,
+            ),
         ]
 
     return ServiceDefinition(

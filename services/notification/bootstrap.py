@@ -55,6 +55,7 @@ def build(settings: NotificationSettings | None = None) -> ServiceDefinition:
                 "send-email",
                 lambda: send_due(runtime, mailer, settings, unsubscribe),
                 interval=0.5,
+                wake_on_commit=True,
             ),
             Job(
                 "flush-overdue-digests",

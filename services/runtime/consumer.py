@@ -164,9 +164,7 @@ class EventConsumer:
         try:
             async with self._parallel, self._pool.acquire() as conn, conn.transaction():
                 staged: list[OutboxRecord] = []
-                for records in batch.values():
-                    for record in records:
-                        await self._apply(conn, record, staged)
+                await self._apply_all(conn, [r for rs in batch.values() for r in rs], staged)
                 await outbox.stage(conn, staged)
         except Exception as exc:
             log.debug("combined batch failed (%s); applying partitions one by one", exc)
@@ -220,8 +218,7 @@ class EventConsumer:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 staged: list[OutboxRecord] = []
-                for record in records:
-                    await self._apply(conn, record, staged)
+                await self._apply_all(conn, records, staged)
                 await outbox.stage(conn, staged)
             return
         except DeadLetter:
@@ -240,17 +237,38 @@ class EventConsumer:
                 staged.extend(local)
             await outbox.stage(conn, staged)
 
+    async def _apply_all(
+        self, conn: Connection, records: Sequence[ConsumerRecord], staged: list[OutboxRecord]
+    ) -> None:
+        """Apply records in order, claiming all their inbox rows in one statement."""
+        wanted: list[tuple[ConsumerRecord, Event[Any], Handler]] = []
+        for record in records:
+            event, handler = self._decoded(record)
+            if handler is not None:
+                wanted.append((record, event, handler))
+        if not wanted:
+            return
+        rows = await conn.fetch(
+            "insert into inbox (consumer, source, event_id)"
+            " select $1, s, e from unnest($2::text[], $3::uuid[]) as t(s, e)"
+            " on conflict do nothing returning source, event_id",
+            self._group,
+            [e.source for _, e, _ in wanted],
+            [e.id for _, e, _ in wanted],
+        )
+        claimed = {(r["source"], r["event_id"]) for r in rows}
+        for record, event, handler in wanted:
+            if (event.source, event.id) not in claimed:  # seen before, or twice in this batch
+                metrics.EVENTS_CONSUMED.labels(record.topic, event.type, "duplicate").inc()
+                continue
+            claimed.discard((event.source, event.id))
+            await self._handle(conn, record, event, handler, staged)
+
     async def _apply(
         self, conn: Connection, record: ConsumerRecord, staged: list[OutboxRecord]
     ) -> None:
-        try:
-            event = decode(record.headers, record.value)
-        except EventDecodeError as exc:
-            metrics.EVENTS_CONSUMED.labels(record.topic, "?", "invalid").inc()
-            raise DeadLetter(type(exc).__name__, str(exc)) from exc
-        handler = self._subs.handlers.get(event.type)
+        event, handler = self._decoded(record)
         if handler is None:
-            metrics.EVENTS_CONSUMED.labels(record.topic, event.type, "ignored").inc()
             return
         claimed = await conn.fetchval(
             "insert into inbox (consumer, source, event_id) values ($1, $2, $3)"
@@ -262,6 +280,28 @@ class EventConsumer:
         if not claimed:
             metrics.EVENTS_CONSUMED.labels(record.topic, event.type, "duplicate").inc()
             return
+        await self._handle(conn, record, event, handler, staged)
+
+    def _decoded(self, record: ConsumerRecord) -> tuple[Event[Any], Handler | None]:
+        """The record's event and its handler (None: a type this service does not handle)."""
+        try:
+            event = decode(record.headers, record.value)
+        except EventDecodeError as exc:
+            metrics.EVENTS_CONSUMED.labels(record.topic, "?", "invalid").inc()
+            raise DeadLetter(type(exc).__name__, str(exc)) from exc
+        handler = self._subs.handlers.get(event.type)
+        if handler is None:
+            metrics.EVENTS_CONSUMED.labels(record.topic, event.type, "ignored").inc()
+        return event, handler
+
+    async def _handle(
+        self,
+        conn: Connection,
+        record: ConsumerRecord,
+        event: Event[Any],
+        handler: Handler,
+        staged: list[OutboxRecord],
+    ) -> None:
         ctx = Context(conn, self._clock, self._settings.service, cause=event, staged=staged)
         logs.correlation_id.set(event.correlationid)
         logs.trace_id.set(logs.trace_of(event.traceparent))

@@ -22,6 +22,10 @@ class Job:
     run: Callable[[], Awaitable[int]] = field(repr=False)
     interval: float = 1.0
     """Seconds between runs that found nothing to do; a run that did work runs again at once."""
+    wake_on_commit: bool = False
+    """Also run as soon as the service commits new work (sending email), rather than only at
+    the interval; jobs that scan for due dates gain nothing from it and would scan on every
+    commit."""
     wake: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     async def loop(self, stop: asyncio.Event, backoff_max: float) -> None:

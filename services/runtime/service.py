@@ -132,7 +132,7 @@ class Runtime:
                 subscriptions=subs,
                 pool=self.pool,
                 clock=self.clock,
-                on_committed=self.wake,
+                on_committed=self.committed,
             )
             consumer = self.consumer
             self._spawn(lambda: consumer.run(self._stop), "consumer")
@@ -168,10 +168,17 @@ class Runtime:
             yield ctx
             written = await ctx.flush()
         if written:
-            self.wake()
+            self.committed()
+
+    def committed(self) -> None:
+        """New rows were committed: the relay and the jobs that act on new work look now."""
+        self.relay.wake()
+        for job in self.jobs:
+            if job.wake_on_commit:
+                job.wake.set()
 
     def wake(self) -> None:
-        """New rows were committed: let the relay and the jobs look now, not at their next poll."""
+        """Let the relay and every job look now, not at their next poll."""
         self.relay.wake()
         for job in self.jobs:
             job.wake.set()
