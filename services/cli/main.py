@@ -8,13 +8,13 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
 from rich.table import Table
 
-from . import broker_commands, check, database_commands, registry
+from . import asgi, broker_commands, check, database_commands, registry
 from .connect import console, errors
 from .registry import SERVICE_NAMES
 
@@ -50,21 +50,24 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
         raise typer.Exit(2) from None
     settings = definition.settings
     configure_logs(definition.name, settings.log_level, settings.log_json)
-    tracing.configure(definition.name, settings.traces_exporter)
     for problem in unknown_variables(registry.settings_classes(), os.environ):
         logging.getLogger("entitle").warning("%s", problem)
-    uvicorn.run(
-        create_app(definition),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # keep the structured handler configured above
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=20,
-    )
-    tracing.shutdown()
+    options: dict[str, Any] = {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "log_level": settings.log_level.lower(),
+        "log_config": None,  # keep the structured handler configured above
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 20,
+    }
+    if settings.http_workers == 1:
+        tracing.configure(definition.name, settings.traces_exporter)
+        uvicorn.run(create_app(definition), **options)
+    else:  # each worker process builds the service again (see services/cli/asgi.py)
+        os.environ[asgi.SERVICE_VARIABLE] = service
+        uvicorn.run(asgi.IMPORT_PATH, factory=True, workers=settings.http_workers, **options)
 
 
 @app.command()

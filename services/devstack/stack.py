@@ -66,6 +66,8 @@ class StackConfig:
     kafka_idempotence: bool | None = None
     start_mail_capture: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Settings of one service only, e.g. more HTTP workers for licensing."""
 
     @classmethod
     def ephemeral(cls, var_dir: Path) -> StackConfig:
@@ -211,6 +213,7 @@ class Stack:
             **self.environment(),
             "ENTITLE_HTTP_PORT": str(self.config.http_ports[service]),
             "PYTHONUNBUFFERED": "1",
+            **self.config.service_env.get(service, {}),
         }
 
     def start_service(self, service: str) -> None:

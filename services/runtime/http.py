@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import metrics
+from . import metrics, tracing
 from .asyncapi import document as asyncapi_document
 from .auth import Principal
 from .clock import Clock
@@ -38,6 +38,7 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
             yield
         finally:
             await runtime.stop()
+            tracing.shutdown()  # export the last spans
 
     app = FastAPI(
         title=f"Entitle {definition.name}",
@@ -217,7 +218,9 @@ def _openapi_with_our_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are coroutines: FastAPI runs a plain function in a worker thread, and the
+# thread hand-off cost more than the license validation itself.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -225,12 +228,12 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def require(scope: str) -> Callable[[Request], Principal]:
+def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency that authenticates the caller and checks one scope. A route using it
     documents `errors(401, 403)`."""
 
-    def check(request: Request) -> Principal:
-        runtime = get_runtime(request)
+    async def check(request: Request) -> Principal:
+        runtime: Runtime = request.app.state.runtime
         principal = runtime.api_keys.authenticate(request.headers.get("authorization"))
         if not principal.allows(scope):
             raise ApiError(403, "FORBIDDEN", f"this API key lacks the scope `{scope}`")

@@ -67,6 +67,13 @@ class RuntimeSettings(BaseSettings):
     kafka_partitions: int = Field(default=8, ge=1, description="Partitions of created topics.")
     kafka_replication: int = Field(default=1, ge=1, description="Replication of created topics.")
     http_host: str = "127.0.0.1"
+    http_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes serving this service; each is a full copy (HTTP, consumer in"
+        " the group, outbox relay, jobs), like running more copies.",
+    )
     http_port: int = Field(default=0, description="HTTP port; default per service (8100-8104).")
     admin_api_key: SecretStr | None = Field(default=None, description="Key with every scope.")
     api_keys_file: Path | None = Field(

@@ -180,3 +180,21 @@ def test_generated_private_keys_differ_and_are_32_bytes() -> None:
     a, b = generate_private_key(), generate_private_key()
     assert a != b
     assert len(base64.b64decode(a)) == 32
+
+
+def test_a_remembered_key_gives_the_same_claims_and_tampering_still_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("services.licensing.domain.keys.VERIFIED_KEYS_KEPT", 3)
+    ring = KeyRing(generate_private_key(), "k1")
+    keys = [ring.issue(f"lic-{i}", "backup-pro", "server", ISSUED_AT) for i in range(5)]
+    first = [ring.verify_key(k) for k in keys]
+    assert [ring.verify_key(k) for k in keys] == first  # again, some from memory
+    assert [c.license_id for c in first] == [f"lic-{i}" for i in range(5)]
+    assert len(ring._verified) == 3  # bounded
+    payload, signature = keys[-1].split(".")
+    tampered = f"{payload}.{signature[:-2]}{'A' if signature[-2] != 'A' else 'B'}{signature[-1]}"
+    with pytest.raises(InvalidKey):
+        ring.verify_key(tampered)
+    with pytest.raises(InvalidKey):
+        RING_A.verify_key(keys[0])  # another ring remembers nothing of this one

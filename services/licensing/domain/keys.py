@@ -54,6 +54,9 @@ def generate_private_key() -> str:
     return base64.b64encode(raw).decode()
 
 
+VERIFIED_KEYS_KEPT = 100_000
+
+
 class KeyRing:
     """The current signing key plus the public keys that still verify."""
 
@@ -62,6 +65,7 @@ class KeyRing:
     ) -> None:
         self._private = Ed25519PrivateKey.from_private_bytes(base64.b64decode(private_key_b64))
         self.key_id = key_id
+        self._verified: dict[str, KeyClaims] = {}
         self._public: dict[str, Ed25519PublicKey] = {key_id: self._private.public_key()}
         for kid, public_b64 in (retired or {}).items():
             self._public[kid] = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
@@ -98,6 +102,17 @@ class KeyRing:
         return f"{b64url(payload)}.{b64url(self.sign(payload))}"
 
     def verify_key(self, key: str) -> KeyClaims:
+        """The claims of a genuine key. Keys that verified are remembered (a bounded number):
+        a key never changes, and checking its signature is the dearest step of validation."""
+        claims = self._verified.get(key)
+        if claims is None:
+            claims = self._verify_key(key)
+            if len(self._verified) >= VERIFIED_KEYS_KEPT:
+                self._verified.pop(next(iter(self._verified)))  # the oldest
+            self._verified[key] = claims
+        return claims
+
+    def _verify_key(self, key: str) -> KeyClaims:
         payload_text, dot, signature_text = key.strip().partition(".")
         if not dot or not payload_text or not signature_text or len(key) > 1000:
             raise InvalidKey("not a license key")

@@ -1,0 +1,52 @@
+"""A service with several worker processes (ENTITLE_HTTP_WORKERS): each is a full copy that
+serves HTTP and consumes in the group, and all of them stop with the service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import psutil
+
+from services.cli.webhook_client import post_order, sample_order
+from services.devstack.stack import Stack, StackConfig
+from tests.helpers import wait_until
+from tests.infra import Infra
+
+from .conftest import mails_for
+
+
+def test_two_workers_serve_and_consume_and_stop_together(infra: Infra, tmp_path: Path) -> None:
+    config = StackConfig.ephemeral(tmp_path)
+    config.database_url = infra.database_url
+    config.kafka_bootstrap = infra.bootstrap
+    config.kafka_idempotence = infra.idempotence
+    config.extra_env = {
+        "ENTITLE_KAFKA_TOPIC_PREFIX": "workers.",
+        "ENTITLE_KAFKA_SESSION_TIMEOUT_MS": "4000",
+        "ENTITLE_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+    }
+    config.service_env = {"licensing": {"ENTITLE_HTTP_WORKERS": "2"}}
+    stack = Stack(config)
+    stack.start_infrastructure()
+    try:
+        stack.start_services()
+        stack.wait_ready(timeout=120)
+        launcher = psutil.Process(stack.processes["licensing"].pid)
+
+        def spawned() -> list[psutil.Process]:
+            return [p for p in launcher.children() if "spawn_main" in " ".join(p.cmdline())]
+
+        workers = wait_until(lambda: len(spawned()) >= 2 and spawned())
+        assert len(workers) == 2
+        orders = [sample_order() for _ in range(6)]
+        with httpx.Client(timeout=10) as client:
+            for order in orders:
+                url = f"{stack.url('ingress')}/webhooks/orders"
+                assert post_order(client, url, stack.secrets.webhook_secret, order).is_success
+        for order in orders:
+            wait_until(lambda order=order: mails_for(stack.mail_dir, order["order_id"]), 90)
+            assert len(mails_for(stack.mail_dir, order["order_id"])) == 1
+    finally:
+        stack.stop()
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
