@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.runtime import tracing
 from services.runtime.http import create_app
 from services.runtime.logs import configure as configure_logs
+from services.runtime.service import tune_garbage_collector
 
 from . import registry
 
@@ -23,4 +24,6 @@ def application() -> FastAPI:
     settings = definition.settings
     configure_logs(definition.name, settings.log_level, settings.log_json)
     tracing.configure(definition.name, settings.traces_exporter)
-    return create_app(definition)
+    app = create_app(definition)
+    tune_garbage_collector()
+    return app

@@ -37,6 +37,7 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
     from services.runtime import tracing
     from services.runtime.http import create_app
     from services.runtime.logs import configure as configure_logs
+    from services.runtime.service import tune_garbage_collector
     from services.runtime.settings import SettingsError, unknown_variables
 
     try:
@@ -64,6 +65,7 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
     }
     if settings.http_workers == 1:
         tracing.configure(definition.name, settings.traces_exporter)
+        tune_garbage_collector()
         uvicorn.run(create_app(definition), **options)
     else:  # each worker process builds the service again (see services/cli/asgi.py)
         os.environ[asgi.SERVICE_VARIABLE] = service

@@ -23,6 +23,7 @@ from .asyncapi import document as asyncapi_document
 from .auth import Principal
 from .clock import Clock
 from .errors import ApiError
+from .fast_routes import FastRoutes
 from .service import Runtime, ServiceDefinition
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
         _unstorable_text,  # type: ignore[arg-type]
     )
     app.add_middleware(_Observe)
+    if definition.fast_routes:  # outermost: they answer before anything else runs
+        app.add_middleware(FastRoutes, routes=definition.fast_routes, runtime=runtime)
     return app
 
 

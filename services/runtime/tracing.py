@@ -15,20 +15,23 @@ from contextlib import contextmanager
 from typing import Literal
 
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 Exporter = Literal["none", "otlp", "console"]
 
 _propagator = TraceContextTextMapPropagator()
+_recording = False
 tracer = trace.get_tracer("entitle")
 
 
 def configure(service: str, exporter: Exporter) -> None:
     """Install the SDK with the chosen exporter; OTLP reads the standard
     `OTEL_EXPORTER_OTLP_*` variables (endpoint, headers, timeout)."""
+    global _recording
     if exporter == "none":
         return
+    _recording = True
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import (
@@ -65,6 +68,9 @@ def span(
     attributes: Mapping[str, str | int] | None = None,
 ) -> Iterator[Span]:
     """A span continuing the trace of `traceparent` (a new trace when there is none)."""
+    if not _recording:  # nothing would be exported: skip the span's cost on hot paths
+        yield INVALID_SPAN
+        return
     parent = _propagator.extract({"traceparent": traceparent}) if traceparent else None
     with tracer.start_as_current_span(
         name, context=parent, kind=kind, attributes=dict(attributes or {})

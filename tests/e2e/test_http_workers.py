@@ -26,7 +26,11 @@ def test_two_workers_serve_and_consume_and_stop_together(infra: Infra, tmp_path:
         "ENTITLE_KAFKA_SESSION_TIMEOUT_MS": "4000",
         "ENTITLE_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
     }
-    config.service_env = {"licensing": {"ENTITLE_HTTP_WORKERS": "2"}}
+    # Own databases and topics: the suite's other stack runs on the same servers.
+    config.service_env = {
+        name: {"ENTITLE_DATABASE_NAME": f"workers_{name}"} for name in config.http_ports
+    }
+    config.service_env["licensing"]["ENTITLE_HTTP_WORKERS"] = "2"
     stack = Stack(config)
     stack.start_infrastructure()
     try:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from services.catalog import Catalog
 from services.runtime.auth import Principal
 from services.runtime.errors import ApiError
+from services.runtime.fast_routes import FastRoute
 from services.runtime.http import RuntimeDep, errors, require
 from services.runtime.service import Runtime
 
@@ -204,6 +205,11 @@ async def get_catalog(
 async def validate_license(body: ValidationRequest, runtime: RuntimeDep) -> ValidationResult:
     """Answer whether a key is valid (for this machine and version). The key is its own
     credential; a forged key is refused before any database lookup."""
+    return await answer_validation(runtime, body)
+
+
+async def answer_validation(runtime: Runtime, body: ValidationRequest) -> ValidationResult:
+    """Also served as a fast route (services/runtime/fast_routes.py): read-only."""
     try:
         claims = _keys(runtime).verify_key(body.key)
     except InvalidKey:
@@ -543,3 +549,6 @@ async def publish_release(
         release_kind=event.release_kind,
         released_at=event.released_at,
     )
+
+
+FAST_ROUTES = [FastRoute("POST", "/licenses/validate", ValidationRequest, answer_validation)]

@@ -211,3 +211,47 @@ async def test_an_add_on_follows_its_base_licenses_entitlement(licensing: Licens
 
     _, none = await licensing.order(lines=[{**add_on_line, "license_key": None}])
     assert none == []  # an add-on without its base license is rejected
+
+
+def _http_requests(route: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return sum(
+        s.value
+        for m in REGISTRY.collect()
+        if m.name == "entitle_http_requests"
+        for s in m.samples
+        if s.name.endswith("_total") and s.labels["route"] == route
+    )
+
+
+async def test_the_fast_validation_route_answers_as_the_documented_route(
+    licensing: Licensing,
+) -> None:
+    _, [lic] = await licensing.order()
+    key = lic["license_key"]
+    bodies = [
+        {"key": key},
+        {"key": key, "version": "5.1.0", "fingerprint": "fp-9"},
+        {"key": key, "product": "other-app"},
+        {"key": "not-a-key"},
+        {"key": key, "version": "not-a-version"},
+    ]
+    route = "/licenses/validate"
+    for body in bodies:
+        counted = _http_requests(route)
+        fast = await licensing.client.post(route, json=body)
+        # A JSON type the fast path leaves to FastAPI: the documented route answers.
+        full = await licensing.client.post(
+            route, json=body, headers={"content-type": "application/merge-patch+json"}
+        )
+        assert (fast.status_code, fast.json()) == (full.status_code, full.json()), body
+        assert fast.headers["content-type"] == "application/json"
+        assert _http_requests(route) == counted + 2  # each counted once
+    # A body the fast path cannot parse gets the API's usual error.
+    for bad in ('{"key": ""}', "not json", '{"key": 5}'):
+        answer = await licensing.client.post(
+            route, content=bad, headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 422
+        assert answer.json()["code"] == "VALIDATION_ERROR"
