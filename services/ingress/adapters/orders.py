@@ -36,15 +36,21 @@ async def lock_order(conn: Connection, order_id: str) -> StoredOrder | None:
     return StoredOrder(**row) if row else None
 
 
-async def insert_order(conn: Connection, order: StoredOrder, at: datetime) -> None:
+async def insert_order(
+    conn: Connection, order: StoredOrder, webhook_id: str, at: datetime
+) -> None:
+    """The new order and the receipt of the webhook that brought it, in one statement."""
     await conn.execute(
-        "insert into orders (order_id, event_id, body_sha256, outbox_id, received_at)"
-        " values ($1, $2, $3, $4, $5)",
+        "with stored as (insert into orders (order_id, event_id, body_sha256, outbox_id,"
+        " received_at) values ($1, $2, $3, $4, $5) returning order_id)"
+        " insert into webhook_receipts (webhook_id, order_id, received_at)"
+        " select $6, order_id, $5 from stored",
         order.order_id,
         order.event_id,
         order.body_sha256,
         order.outbox_id,
         at,
+        webhook_id,
     )
 
 

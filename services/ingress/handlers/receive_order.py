@@ -57,14 +57,15 @@ async def receive_order(
             )
             [outbox_id] = await ctx.flush()
             stored = orders.StoredOrder(order.order_id, event.id, digest, outbox_id)
-            await orders.insert_order(ctx.conn, stored, ctx.now())
+            await orders.insert_order(ctx.conn, stored, webhook_id, ctx.now())
         elif stored.body_sha256 != digest:
             raise ApiError(
                 409,
                 "ORDER_CONFLICT",
                 f"order {order.order_id} was already received with different content",
             )
-        await orders.record_receipt(ctx.conn, webhook_id, order.order_id, ctx.now())
+        else:  # the same order again, perhaps under a new webhook-id
+            await orders.record_receipt(ctx.conn, webhook_id, order.order_id, ctx.now())
     if not await runtime.relay.wait_published(stored.outbox_id, publish_timeout):
         raise ApiError(
             503,
