@@ -36,9 +36,7 @@ async def lock_order(conn: Connection, order_id: str) -> StoredOrder | None:
     return StoredOrder(**row) if row else None
 
 
-async def insert_order(
-    conn: Connection, order: StoredOrder, webhook_id: str, at: datetime
-) -> None:
+async def insert_order(conn: Connection, order: StoredOrder, webhook_id: str, at: datetime) -> None:
     """The new order and the receipt of the webhook that brought it, in one statement."""
     await conn.execute(
         "with stored as (insert into orders (order_id, event_id, body_sha256, outbox_id,"
