@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -67,26 +69,25 @@ async def claim_due(conn: Connection, now: datetime, limit: int) -> list[dict[st
     return [dict(r) for r in rows]
 
 
-async def mark(
-    conn: Connection,
-    ident: uuid.UUID,
-    status: str,
-    *,
-    at: datetime,
-    error: str | None = None,
-    code: int | None = None,
-    next_attempt_at: datetime | None = None,
-) -> None:
-    await conn.execute(
+@dataclass(frozen=True)
+class Mark:
+    """One sending outcome to record."""
+
+    ident: uuid.UUID
+    status: str
+    at: datetime
+    error: str | None = None
+    code: int | None = None
+    next_attempt_at: datetime | None = None
+
+
+async def mark(conn: Connection, marks: Sequence[Mark]) -> None:
+    """Record a batch's outcomes; `executemany` sends them in one round trip."""
+    await conn.executemany(
         "update deliveries set status = $2, attempts = attempts + 1, last_error = $3,"
         " smtp_code = $4, next_attempt_at = coalesce($5, next_attempt_at),"
         " sent_at = case when $2 = 'sent' then $6 else sent_at end where id = $1",
-        ident,
-        status,
-        error,
-        code,
-        next_attempt_at,
-        at,
+        [(m.ident, m.status, m.error, m.code, m.next_attempt_at, m.at) for m in marks],
     )
 
 

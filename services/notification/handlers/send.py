@@ -46,11 +46,14 @@ async def send_due(
         )
         outcomes = dict(zip((r["id"] for r in sendable), results, strict=True))
         recorded: list[tuple[str, Outcome]] = []
+        marks: list[deliveries.Mark] = []
         for row in due:
             result, traceparent = outcomes.get(row["id"], (None, None))
             row = {**row, "traceparent": traceparent or row["traceparent"]}
-            outcome = await _record(ctx, row, result, settings)
+            outcome, done = await _record(ctx, row, result, settings)
             recorded.append((row["template"], outcome))
+            marks.append(done)
+        await deliveries.mark(ctx.conn, marks)
     # Counted once committed: a batch that rolls back is claimed and sent again.
     for template, outcome in recorded:
         EMAILS.labels(template, outcome).inc()
@@ -59,7 +62,7 @@ async def send_due(
 
 async def _record(
     ctx: Context, row: dict[str, Any], result: SendResult | None, settings: NotificationSettings
-) -> Outcome:
+) -> tuple[Outcome, deliveries.Mark]:
     """`result` is None when the address is suppressed for this (non-transactional) mail."""
     now = ctx.now()
     ref = {
@@ -71,15 +74,13 @@ async def _record(
     }
     subject = str(row["id"])
     if result is None:
-        await deliveries.mark(ctx.conn, row["id"], "suppressed", at=now, error="suppressed")
         ctx.emit(
             NotificationSuppressed(**ref, suppressed_at=now, reason="address suppressed"),
             subject=subject,
             **_chain(row),
         )
-        return "suppressed"
+        return "suppressed", deliveries.Mark(row["id"], "suppressed", now, error="suppressed")
     if result.ok:
-        await deliveries.mark(ctx.conn, row["id"], "sent", at=now)
         ctx.emit(
             NotificationSent(
                 **ref, message_id=row["message_id"], sent_at=now, attempts=row["attempts"] + 1
@@ -87,12 +88,9 @@ async def _record(
             subject=subject,
             **_chain(row),
         )
-        return "sent"
+        return "sent", deliveries.Mark(row["id"], "sent", now)
     attempts = row["attempts"] + 1
     if result.permanent or attempts >= settings.send_max_attempts:
-        await deliveries.mark(
-            ctx.conn, row["id"], "failed", at=now, error=result.error, code=result.code
-        )
         if result.permanent:
             await deliveries.suppress(ctx.conn, row["recipient"], f"bounced: {result.error}", now)
         ctx.emit(
@@ -106,18 +104,12 @@ async def _record(
             subject=subject,
             **_chain(row),
         )
-        return "failed"
+        return "failed", deliveries.Mark(row["id"], "failed", now, result.error, result.code)
     delay = min(settings.send_backoff_max, settings.send_backoff_initial * 2 ** (attempts - 1))
-    await deliveries.mark(
-        ctx.conn,
-        row["id"],
-        "pending",
-        at=now,
-        error=result.error,
-        code=result.code,
-        next_attempt_at=now + timedelta(seconds=delay),
+    retry_at = now + timedelta(seconds=delay)
+    return "retried", deliveries.Mark(
+        row["id"], "pending", now, result.error, result.code, next_attempt_at=retry_at
     )
-    return "retried"
 
 
 async def _send(
