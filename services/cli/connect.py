@@ -12,7 +12,10 @@ import typer
 from rich.console import Console
 
 from services.runtime.db import with_database
+from services.runtime.service import ServiceDefinition
+from services.runtime.settings import SettingsError
 
+from . import registry
 from .registry import SERVICE_NAMES
 
 console = Console()
@@ -66,3 +69,16 @@ def bootstrap_servers(bootstrap: str | None) -> str:
     if not found:
         raise typer.BadParameter("set ENTITLE_KAFKA_BOOTSTRAP or start the stack with `make run`")
     return str(found)
+
+
+def definition_or_exit(service: str, failure: str) -> ServiceDefinition:
+    """The service built from the settings, or exit 2 naming every invalid setting."""
+    try:
+        return registry.definition(service)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0])) from None
+    except SettingsError as exc:
+        errors.print(f"[red]{service} {failure}: invalid settings[/red]")
+        for problem in exc.problems:
+            errors.print(f"  {problem}")
+        raise typer.Exit(2) from None

@@ -13,25 +13,16 @@ from services.runtime import db
 from services.runtime.clock import SystemClock
 from services.runtime.replay import Projection, ReplayError, ReplayReport, Start, rebuild
 from services.runtime.service import ServiceDefinition
-from services.runtime.settings import SettingsError
 
 from . import registry
-from .connect import console, errors, use_dev_stack_environment
+from .connect import console, definition_or_exit, errors, use_dev_stack_environment
 
 app = typer.Typer()
 
 
 def _definition(service: str) -> ServiceDefinition:
     use_dev_stack_environment()
-    try:
-        return registry.definition(service)
-    except KeyError as exc:
-        raise typer.BadParameter(str(exc.args[0])) from None
-    except SettingsError as exc:
-        errors.print(f"[red]{service}: invalid settings[/red]")
-        for problem in exc.problems:
-            errors.print(f"  {problem}")
-        raise typer.Exit(2) from None
+    return definition_or_exit(service, "cannot be used")
 
 
 @app.command()

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from . import asgi, broker_commands, check, database_commands, registry
-from .connect import console, errors
+from .connect import console, definition_or_exit
 from .registry import SERVICE_NAMES
 
 app = typer.Typer(
@@ -38,17 +38,9 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
     from services.runtime.http import create_app
     from services.runtime.logs import configure as configure_logs
     from services.runtime.service import tune_garbage_collector
-    from services.runtime.settings import SettingsError, unknown_variables
+    from services.runtime.settings import unknown_variables
 
-    try:
-        definition = registry.definition(service)
-    except KeyError as exc:
-        raise typer.BadParameter(str(exc.args[0])) from None
-    except SettingsError as exc:
-        errors.print(f"[red]{service} cannot start: invalid settings[/red]")
-        for problem in exc.problems:
-            errors.print(f"  {problem}")
-        raise typer.Exit(2) from None
+    definition = definition_or_exit(service, "cannot start")
     settings = definition.settings
     configure_logs(definition.name, settings.log_level, settings.log_json)
     for problem in unknown_variables(registry.settings_classes(), os.environ):

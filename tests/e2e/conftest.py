@@ -13,6 +13,20 @@ from tests.infra import Infra
 from tests.otlp_receiver import OtlpReceiver
 
 
+def stack_config(infra: Infra, folder: Path, **env: str) -> StackConfig:
+    """A stack on the test infrastructure, with consumer groups that join quickly."""
+    config = StackConfig.ephemeral(folder)
+    config.database_url = infra.database_url
+    config.kafka_bootstrap = infra.bootstrap
+    config.kafka_idempotence = infra.idempotence
+    config.extra_env = {
+        "ENTITLE_KAFKA_SESSION_TIMEOUT_MS": "4000",
+        "ENTITLE_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+        **env,
+    }
+    return config
+
+
 @pytest.fixture(scope="session")
 def otlp() -> Iterator[OtlpReceiver]:
     """Where the services export their spans (OTLP over HTTP), as to a collector."""
@@ -30,19 +44,15 @@ def stack(
 ) -> Iterator[Stack]:
     """The five services as separate processes on the test infrastructure, with a real SMTP
     server (aiosmtpd) capturing mail."""
-    config = StackConfig.ephemeral(tmp_path_factory.mktemp("stack"))
-    config.database_url = infra.database_url
-    config.kafka_bootstrap = infra.bootstrap
-    config.kafka_idempotence = infra.idempotence
-    config.extra_env = {
-        "ENTITLE_KAFKA_SESSION_TIMEOUT_MS": "4000",
-        "ENTITLE_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-        "ENTITLE_RETRY_BACKOFF_MAX": "2",
-        "ENTITLE_LOG_LEVEL": "INFO",
-        "ENTITLE_TRACES_EXPORTER": "otlp",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
-        "OTEL_BSP_SCHEDULE_DELAY": "200",
-    }
+    config = stack_config(
+        infra,
+        tmp_path_factory.mktemp("stack"),
+        ENTITLE_RETRY_BACKOFF_MAX="2",
+        ENTITLE_LOG_LEVEL="INFO",
+        ENTITLE_TRACES_EXPORTER="otlp",
+        OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint,
+        OTEL_BSP_SCHEDULE_DELAY="200",
+    )
     running = Stack(config)
     running.start_infrastructure()
     try:

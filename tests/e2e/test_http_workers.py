@@ -9,23 +9,15 @@ import httpx
 import psutil
 
 from services.cli.webhook_client import post_order, sample_order
-from services.devstack.stack import Stack, StackConfig
+from services.devstack.stack import Stack
 from tests.helpers import wait_until
 from tests.infra import Infra
 
-from .conftest import mails_for
+from .conftest import mails_for, stack_config
 
 
 def test_two_workers_serve_and_consume_and_stop_together(infra: Infra, tmp_path: Path) -> None:
-    config = StackConfig.ephemeral(tmp_path)
-    config.database_url = infra.database_url
-    config.kafka_bootstrap = infra.bootstrap
-    config.kafka_idempotence = infra.idempotence
-    config.extra_env = {
-        "ENTITLE_KAFKA_TOPIC_PREFIX": "workers.",
-        "ENTITLE_KAFKA_SESSION_TIMEOUT_MS": "4000",
-        "ENTITLE_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-    }
+    config = stack_config(infra, tmp_path, ENTITLE_KAFKA_TOPIC_PREFIX="workers.")
     # Own databases and topics: the suite's other stack runs on the same servers.
     config.service_env = {
         name: {"ENTITLE_DATABASE_NAME": f"workers_{name}"} for name in config.http_ports
