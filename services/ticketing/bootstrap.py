@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from entitle_events import Event
-from entitle_events.commerce import OrderPlaced
+from entitle_events.commerce import OrderPlaced, OrderRefunded
 from entitle_events.licensing import ReleasePublished
 from entitle_events.topics import TICKETING_TICKETS
 
@@ -35,6 +35,7 @@ def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
     subscriptions.on(*projection.LICENSE_EVENTS)(projection.on_license_event)
     subscriptions.on(*projection.COVERAGE_EVENTS)(projection.on_coverage_event)
     subscriptions.on(ReleasePublished)(projection.on_release_published)
+    subscriptions.on(OrderRefunded)(projection.on_order_refunded)
 
     @subscriptions.on(OrderPlaced)
     async def order_placed(ctx: Context, event: Event[Any]) -> None:
@@ -72,6 +73,7 @@ def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
                     *projection.COVERAGE_EVENTS,
                     ReleasePublished,
                     OrderPlaced,
+                    OrderRefunded,
                 ),
             )
         ],

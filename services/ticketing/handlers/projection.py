@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from entitle_events import Event
-from entitle_events.commerce import OrderPlaced
+from entitle_events.commerce import OrderPlaced, OrderRefunded
 from entitle_events.licensing import (
     LicenseAssigned,
     LicenseDeactivated,
@@ -179,6 +179,20 @@ async def on_order_placed(
                 data.placed_at,
                 add_months(data.placed_at, months),
             )
+
+
+async def on_order_refunded(ctx: Context, event: Event[Any]) -> None:
+    """A refunded incident pack or support plan no longer entitles: its credits and plan are
+    withdrawn (credits already used on tickets stay used; what is left cannot go below none)."""
+    data = event.data
+    assert isinstance(data, OrderRefunded)
+    for table in ("ent_credit_grants", "ent_support_plans"):
+        await ctx.conn.execute(
+            f"delete from {table} where order_id = $1"
+            " and ($2::text[] is null or line_id = any($2::text[]))",
+            data.order_id,
+            data.line_ids,
+        )
 
 
 async def on_release_published(ctx: Context, event: Event[Any]) -> None:

@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from entitle_events.commerce import OrderPlaced
+from entitle_events.commerce import OrderPlaced, OrderRefunded
 from entitle_events.licensing import ReleasePublished
 from entitle_events.maintenance import CoverageLapsed
 from entitle_events.topics import LICENSING_LICENSES, MAINTENANCE_COVERAGE, TICKETING_TICKETS
@@ -207,3 +207,28 @@ async def test_projection_is_fed_by_the_broker(ticketing: TicketingService) -> N
 
     await eventually(covered, timeout=30)
     assert (await ticketing.open(account="broker")).json()["tier"] == "priority"
+
+
+async def test_a_refunded_incident_pack_no_longer_gives_credits(
+    ticketing: TicketingService,
+) -> None:
+    order = order_data(sku="BS-SRV-INCIDENT", quantity=2)
+    order["buyer"]["account_id"] = "refunded"
+    await ticketing.deliver(OrderPlaced.model_validate(order), order["order_id"])
+    used = await ticketing.open(account="refunded")
+    assert used.json()["tier"] == "per_incident"
+
+    async def credits() -> int:
+        async with ticketing.runtime.pool.acquire() as conn:
+            return await available_credits(conn, "refunded")
+
+    assert await credits() == 1
+    refund = {"order_id": order["order_id"], "refunded_at": ticketing.clock.now().isoformat()}
+    other_line = OrderRefunded.model_validate({**refund, "line_ids": ["9"]})
+    await ticketing.deliver(other_line, order["order_id"])
+    assert await credits() == 1  # another line's refund leaves this pack alone
+    await ticketing.deliver(OrderRefunded.model_validate(refund), order["order_id"])
+    assert await credits() == 0
+    after = await ticketing.open(account="refunded", headers={"idempotency-key": "r2", **ADMIN})
+    assert after.json()["tier"] == "basic"
+    assert used.json()["number"] != after.json()["number"]
