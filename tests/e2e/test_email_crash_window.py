@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from services.cli.webhook_client import post_order, sample_order
 from services.devstack.stack import Stack, StackConfig, free_port
 from services.runtime.db import with_database
-from tests.helpers import wait_until
+from tests.helpers import eventually, wait_until
 from tests.infra import embedded
 
 
@@ -75,14 +75,20 @@ async def test_a_crash_between_smtp_accept_and_commit_resends_with_the_same_mess
             assert first["Message-ID"] == again["Message-ID"]
             assert first["X-Entitle-Correlation"] == again["X-Entitle-Correlation"]
             conn = await asyncpg.connect(with_database(stack.database_url, "entitle_notification"))
-            try:
+
+            async def recorded() -> list[tuple[str, str]]:
                 rows = await conn.fetch(
                     "select status, message_id from deliveries where correlation_id = $1",
                     order["order_id"],
                 )
+                found = [(r["status"], r["message_id"]) for r in rows]
+                # The send is recorded just after the SMTP server's answer: wait for it.
+                return found if all(status != "pending" for status, _ in found) else []
+
+            try:
+                assert await eventually(recorded) == [("sent", first["Message-ID"])]
             finally:
                 await conn.close()
-            assert [(r["status"], r["message_id"]) for r in rows] == [("sent", first["Message-ID"])]
         finally:
             stack.stop()
             controller.stop()
