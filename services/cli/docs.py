@@ -10,24 +10,19 @@ from services.licensing.domain.keys import generate_private_key
 from services.runtime.asyncapi import document
 from services.runtime.service import ServiceDefinition
 
+from . import registry
+
 ASYNCAPI_DIR = Path(__file__).parents[2] / "docs" / "asyncapi"
 
 
 def definitions() -> list[ServiceDefinition]:
     """Every service's definition, with just enough settings to describe it."""
-    from services.ingress.bootstrap import build as ingress
-    from services.licensing.bootstrap import build as licensing
-    from services.licensing.settings import LicensingSettings
-    from services.maintenance.bootstrap import build as maintenance
-    from services.notification.bootstrap import build as notification
-    from services.ticketing.bootstrap import build as ticketing
-
+    required: dict[str, dict[str, Any]] = {"licensing": {"signing_key": generate_private_key()}}
     return [
-        ingress(),
-        licensing(LicensingSettings(signing_key=generate_private_key())),
-        maintenance(),
-        ticketing(),
-        notification(),
+        registry.definition(
+            name, registry.settings_class(name).model_validate(required.get(name, {}))
+        )
+        for name in registry.SERVICE_NAMES
     ]
 
 

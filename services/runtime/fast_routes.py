@@ -77,8 +77,7 @@ class FastRoutes:
             }
         )
         await send({"type": "http.response.body", "body": payload})
-        metrics.HTTP_REQUESTS.labels(route.path, "200").inc()
-        metrics.HTTP_SECONDS.labels(route.path).observe(time.perf_counter() - started)
+        metrics.observe_request(route.path, 200, time.perf_counter() - started)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -123,8 +123,7 @@ class _Observe:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            metrics.HTTP_REQUESTS.labels(path, str(status)).inc()
-            metrics.HTTP_SECONDS.labels(path).observe(time.perf_counter() - started)
+            metrics.observe_request(path, status, time.perf_counter() - started)
 
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

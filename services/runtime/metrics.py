@@ -44,3 +44,9 @@ HTTP_SECONDS = Histogram(
     ["route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+
+
+def observe_request(route: str, status: int, seconds: float) -> None:
+    """One HTTP request answered, whichever path answered it."""
+    HTTP_REQUESTS.labels(route, str(status)).inc()
+    HTTP_SECONDS.labels(route).observe(seconds)
