@@ -18,10 +18,16 @@ class IngressSettings(RuntimeSettings):
         " rotation.",
     )
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
-    webhook_max_body_bytes: int = Field(default=262_144, ge=1024)
+    webhook_max_body_bytes: int = Field(
+        default=262_144, ge=1024, description="Largest order body; larger ones get 413."
+    )
     publish_timeout_seconds: float = Field(
         default=5.0, gt=0, description="How long a webhook waits for the order to reach Kafka."
     )
+
+    @property
+    def body_limit(self) -> int:
+        return self.webhook_max_body_bytes
 
     @field_validator("webhook_secrets", mode="before")
     @classmethod

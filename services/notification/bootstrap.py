@@ -40,6 +40,7 @@ def build(settings: NotificationSettings | None = None) -> ServiceDefinition:
             use_tls=settings.smtp_tls,
             username=settings.smtp_username,
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            timeout=settings.smtp_timeout_seconds,
         ),
     )
 

@@ -29,7 +29,14 @@ class NotificationSettings(RuntimeSettings):
         gt=0,
         description="Longest wait for the rest of an order's licenses before its email goes.",
     )
+    smtp_timeout_seconds: float = Field(default=10, gt=0, description="Per SMTP command.")
     send_batch_max: int = Field(default=100, ge=1, description="Emails claimed per sender run.")
+    send_lease_seconds: float = Field(
+        default=120,
+        ge=1,
+        description="How long a sender holds the emails it took; those of a sender that died"
+        " are sent by another once it runs out. Keep it well above the SMTP timeout.",
+    )
     send_max_attempts: int = Field(default=12, ge=1, description="Then the email is failed.")
     send_backoff_initial: float = Field(default=2.0, gt=0, description="Seconds.")
     send_backoff_max: float = Field(default=600.0, gt=0, description="Seconds.")

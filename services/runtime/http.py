@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,11 +23,16 @@ from . import metrics, tracing
 from .asyncapi import document as asyncapi_document
 from .auth import Principal
 from .clock import Clock
-from .errors import ApiError
+from .errors import TRANSIENT_EXCEPTIONS, ApiError
 from .fast_routes import FastRoutes
 from .service import Runtime, ServiceDefinition
 
 log = logging.getLogger(__name__)
+
+MAX_OFFSET = 1_000_000_000
+"""The largest `offset` a listing accepts: beyond any table's size, and within what
+PostgreSQL takes (a 64-bit offset would fail in the database, not in the request)."""
+RETRY_AFTER_SECONDS = 5
 
 
 def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> FastAPI:
@@ -87,14 +93,80 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(
-        asyncpg.CharacterNotInRepertoireError,
-        _unstorable_text,  # type: ignore[arg-type]
-    )
+    for unstorable in (asyncpg.CharacterNotInRepertoireError, UnicodeEncodeError):
+        app.add_exception_handler(unstorable, _unstorable_text)
+    for transient in TRANSIENT_EXCEPTIONS:
+        app.add_exception_handler(transient, _unavailable)  # type: ignore[arg-type]
     app.add_middleware(_Observe)
-    if definition.fast_routes:  # outermost: they answer before anything else runs
+    if definition.fast_routes:  # they answer before anything else runs
         app.add_middleware(FastRoutes, routes=definition.fast_routes, runtime=runtime)
+    app.add_middleware(BodyLimit, limit=definition.settings.body_limit)  # outermost
     return app
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from `receive` as the body arrives: FastAPI passes an HTTPException raised
+    while reading a body on unchanged (anything else becomes a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body exceeds {limit} bytes")
+
+
+class BodyLimit:
+    """Every request body is counted as it arrives, and refused with 413 before anything
+    reads past the limit; a declared `Content-Length` over it is refused before reading at
+    all. One limit for every route, the fast routes included."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _send_too_large(send, self.limit)
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise BodyTooLarge(self.limit)
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _send_too_large(send, self.limit)
+
+
+async def _send_too_large(send: Send, limit: int) -> None:
+    body = json.dumps({"code": "PAYLOAD_TOO_LARGE", "detail": f"the body exceeds {limit} bytes"})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body.encode()})
 
 
 class _Observe:
@@ -139,18 +211,39 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse({"code": "VALIDATION_ERROR", "detail": detail, "errors": errors}, 422)
 
 
-async def _unstorable_text(
-    request: Request, exc: asyncpg.CharacterNotInRepertoireError
-) -> JSONResponse:
-    # PostgreSQL text cannot hold NUL (U+0000); whichever field carried one, it is the
-    # request that is wrong, not the server.
+async def _unstorable_text(request: Request, exc: Exception) -> JSONResponse:
+    # PostgreSQL text cannot hold NUL (U+0000) nor a lone surrogate; whichever parameter
+    # carried one past the request models, it is the request that is wrong, not the server.
     return JSONResponse(
-        {"code": "INVALID_CHARACTER", "detail": "text may not contain the NUL character"}, 422
+        {
+            "code": "INVALID_CHARACTER",
+            "detail": "text may not contain NUL, other control characters or lone surrogates",
+        },
+        422,
+    )
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database (or another dependency) is unreachable for now: the caller should try
+    again, as it would after a restart, rather than read a server fault."""
+    log.warning("answering 503: %s: %s", type(exc).__name__, exc)
+    return JSONResponse(
+        {
+            "code": "TEMPORARILY_UNAVAILABLE",
+            "detail": "a dependency of this service is unavailable; retry shortly",
+        },
+        503,
+        headers={"retry-after": str(RETRY_AFTER_SECONDS)},
     )
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    codes = {400: "MALFORMED_BODY", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    codes = {
+        400: "MALFORMED_BODY",
+        404: "NOT_FOUND",
+        405: "METHOD_NOT_ALLOWED",
+        413: "PAYLOAD_TOO_LARGE",
+    }
     return JSONResponse(
         {"code": codes.get(exc.status_code, f"HTTP_{exc.status_code}"), "detail": str(exc.detail)},
         exc.status_code,

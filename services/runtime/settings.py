@@ -75,6 +75,9 @@ class RuntimeSettings(BaseSettings):
         " the group, outbox relay, jobs), like running more copies.",
     )
     http_port: int = Field(default=0, description="HTTP port; default per service (8100-8104).")
+    http_max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body; larger ones get 413."
+    )
     admin_api_key: SecretStr | None = Field(default=None, description="Key with every scope.")
     api_keys_file: Path | None = Field(
         default=None, description="JSON list of {key, scopes, account_id} for scoped API keys."
@@ -115,6 +118,11 @@ class RuntimeSettings(BaseSettings):
     @property
     def consumer_group(self) -> str:
         return self.service
+
+    @property
+    def body_limit(self) -> int:
+        """The largest request body this service reads."""
+        return self.http_max_body_bytes
 
 
 S = TypeVar("S", bound=RuntimeSettings)

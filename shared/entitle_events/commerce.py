@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from .common import Currency, Money, Party, PaymentMode
+from .common import Currency, Line, Money, Party, PaymentMode
 from .envelope import EventData
 from .topics import COMMERCE_ORDERS
 
@@ -16,11 +16,11 @@ OrderId = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0
 class OrderLine(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    line_id: Annotated[str, Field(min_length=1, max_length=60)]
-    sku: Annotated[str, Field(min_length=1, max_length=120)]
+    line_id: Annotated[Line, Field(min_length=1, max_length=60)]
+    sku: Annotated[Line, Field(min_length=1, max_length=120)]
     quantity: Annotated[int, Field(ge=1, le=10_000)]
     unit_price: Money
-    license_key: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
+    license_key: Annotated[Line, Field(min_length=1, max_length=1000)] | None = Field(
         default=None, description="The license a renewal, maintenance pack or upgrade applies to."
     )
 
@@ -63,4 +63,4 @@ class OrderRefunded(EventData):
     order_id: OrderId
     refunded_at: AwareDatetime
     line_ids: list[str] | None = Field(default=None, description="Null refunds the whole order.")
-    reason: str = ""
+    reason: Line = ""

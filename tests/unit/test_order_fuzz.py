@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import string
+import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,20 +31,22 @@ json_values = st.recursive(
     max_leaves=20,
 )
 ids = st.text(alphabet=string.ascii_letters + string.digits + "._:/-", min_size=1, max_size=40)
+# Text as people type it: any character but controls and lone surrogates.
+lines_of_text = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=40)
 parties = st.fixed_dictionaries(
     {
         "account_id": ids.filter(lambda s: "/" not in s),
-        "company": st.text(min_size=1, max_size=40),
+        "company": lines_of_text,
         "email": st.from_regex(r"\A[a-z0-9.]{1,10}@[a-z0-9]{1,10}\.[a-z]{2,6}\Z"),
         "reseller": st.booleans(),
     }
 )
 lines = st.fixed_dictionaries(
     {
-        "sku": st.text(min_size=1, max_size=20),
+        "sku": lines_of_text,
         "quantity": st.integers(1, 10_000),
         "unit_price": st.decimals(0, Decimal("999999999999.99"), places=2).map(str),
-        "license_key": st.none() | st.text(min_size=1, max_size=60),
+        "license_key": st.none() | lines_of_text,
     }
 )
 orders = st.builds(
@@ -112,6 +115,43 @@ def test_an_order_missing_a_required_field_names_it(data: dict[str, Any], field:
     with pytest.raises(InvalidOrder) as info:
         parse_order(json.dumps(data).encode())
     assert field in [e["field"] for e in info.value.errors]
+
+
+TEXT_FIELDS = {
+    "buyer.company": ("buyer", "company"),
+    "buyer.email": ("buyer", "email"),
+    "lines.0.sku": ("lines", 0, "sku"),
+    "lines.0.line_id": ("lines", 0, "line_id"),
+    "lines.0.license_key": ("lines", 0, "license_key"),
+}
+
+
+@FUZZ
+@given(
+    data=orders,
+    field=st.sampled_from(sorted(TEXT_FIELDS)),
+    control=st.characters(categories=("Cc",)) | st.characters(categories=("Cs",)),
+    at=st.integers(0, 5),
+)
+def test_a_control_character_or_lone_surrogate_in_any_text_is_refused_naming_the_field(
+    data: dict[str, Any], field: str, control: str, at: int
+) -> None:
+    """Nothing PostgreSQL cannot store, or that would break an email header, gets past the
+    webhook: such an order is refused with the field's name, never accepted and then lost."""
+    *path, last = TEXT_FIELDS[field]
+    parent: Any = data
+    for step in path:
+        parent = parent[step]
+    value = parent.get(last) or "x"
+    parent[last] = value[:at] + control + value[at:]
+    body = json.dumps(data).encode()  # \u escapes, as any JSON encoder writes them
+    with pytest.raises(InvalidOrder) as info:
+        parse_order(body)
+    named = [e["field"] for e in info.value.errors]
+    if unicodedata.category(control) == "Cs":  # not JSON text at all: the body is refused
+        assert named == ["body"] and "Invalid JSON" in info.value.detail
+    else:
+        assert field in named
 
 
 def test_a_broken_order_is_invalid_order_not_another_error() -> None:

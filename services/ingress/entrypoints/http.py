@@ -56,16 +56,7 @@ async def post_order(
 ) -> OrderAccepted:
     settings = runtime.settings
     assert isinstance(settings, IngressSettings)
-    declared = request.headers.get("content-length")
-    if (
-        declared is not None
-        and declared.isdigit()
-        and int(declared) > settings.webhook_max_body_bytes
-    ):
-        raise _too_large(settings)
-    body = await request.body()
-    if len(body) > settings.webhook_max_body_bytes:
-        raise _too_large(settings)
+    body = await request.body()  # the runtime refuses one over the limit as it arrives
     secrets = [s.get_secret_value() for s in settings.webhook_secrets]
     if not secrets:
         raise ApiError(503, "WEBHOOK_NOT_CONFIGURED", "no webhook secret is configured")
@@ -92,10 +83,4 @@ async def post_order(
     )
     return OrderAccepted(
         order_id=accepted.order_id, event_id=accepted.event_id, duplicate=accepted.duplicate
-    )
-
-
-def _too_large(settings: IngressSettings) -> ApiError:
-    return ApiError(
-        413, "PAYLOAD_TOO_LARGE", f"the body exceeds {settings.webhook_max_body_bytes} bytes"
     )

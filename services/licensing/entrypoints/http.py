@@ -6,6 +6,7 @@ import base64
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
+from entitle_events.common import Email, Line
 from entitle_events.license_file import FORMAT, canonical
 from entitle_events.versions import Version
 from fastapi import APIRouter, Depends, Query, Response
@@ -15,7 +16,7 @@ from services.catalog import Catalog
 from services.runtime.auth import Principal
 from services.runtime.errors import ApiError
 from services.runtime.fast_routes import FastRoute
-from services.runtime.http import RuntimeDep, errors, require
+from services.runtime.http import MAX_OFFSET, RuntimeDep, errors, require
 from services.runtime.service import Runtime
 
 from ..adapters import licenses
@@ -82,19 +83,19 @@ class LicenseList(BaseModel):
 
 
 class ActivationRequest(BaseModel):
-    fingerprint: str = Field(min_length=1, max_length=200)
+    fingerprint: Line = Field(min_length=1, max_length=200)
     platform: Literal["windows", "macos", "linux"]
-    hostname: str = Field(min_length=1, max_length=255)
+    hostname: Line = Field(min_length=1, max_length=255)
 
 
 class ValidationRequest(BaseModel):
-    key: str = Field(min_length=1, max_length=1000)
-    fingerprint: str | None = Field(default=None, min_length=1, max_length=200)
-    version: str | None = Field(default=None, min_length=1, max_length=40)
-    product: str | None = Field(
+    key: Line = Field(min_length=1, max_length=1000)
+    fingerprint: Line | None = Field(default=None, min_length=1, max_length=200)
+    version: Line | None = Field(default=None, min_length=1, max_length=40)
+    product: Line | None = Field(
         default=None, max_length=80, description="The product asking; a key for another fails."
     )
-    edition: str | None = Field(
+    edition: Line | None = Field(
         default=None, max_length=80, description="The installed edition; a cross-grade fails."
     )
 
@@ -110,17 +111,17 @@ class ValidationResult(BaseModel):
 
 class OwnerRequest(BaseModel):
     account_id: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9._:@-]+$")
-    company: str = Field(min_length=1, max_length=200)
-    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    company: Line = Field(min_length=1, max_length=200)
+    email: Email
 
 
 class StatusRequest(BaseModel):
-    reason: str = Field(default="", max_length=500)
+    reason: Line = Field(default="", max_length=500)
 
 
 class ReleaseRequest(BaseModel):
-    product: str = Field(min_length=1, max_length=80)
-    version: str = Field(min_length=1, max_length=40, examples=["6.0.0"])
+    product: Line = Field(min_length=1, max_length=80)
+    version: Line = Field(min_length=1, max_length=40, examples=["6.0.0"])
     released_at: datetime
 
 
@@ -319,7 +320,7 @@ async def list_licenses(
     auto_renew: bool | None = None,
     product: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> LicenseList:
     """The Management Console's view: filter by company, commercial/trial, valid/expired,
     used/unused and auto-renew."""

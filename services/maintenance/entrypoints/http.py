@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from entitle_events.common import CoveragePeriod
+from entitle_events.common import CoveragePeriod, Line
 from entitle_events.maintenance import CoverageExtended
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, PlainSerializer
@@ -94,8 +94,8 @@ class EligibilityView(BaseModel):
 
 
 class AssociationIn(BaseModel):
-    maintenance_code: str = Field(min_length=1, max_length=100)
-    license_key: str = Field(min_length=1, max_length=1000)
+    maintenance_code: Line = Field(min_length=1, max_length=100)
+    license_key: Line = Field(min_length=1, max_length=1000)
 
 
 def _catalog(runtime: Runtime) -> Catalog:

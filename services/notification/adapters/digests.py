@@ -14,16 +14,22 @@ async def add(conn: Connection, item: LicenseItem, at: datetime) -> dict[str, An
     """Record what the event tells; return the order's digest row, locked (the upsert's
     insert or update holds the row lock to the end of the transaction)."""
     row = await conn.fetchrow(
-        "insert into license_digests (order_id, recipient, expected, reseller_email, created_at)"
-        " values ($1, $2, $3, $4, $5) on conflict (order_id) do update"
+        "insert into license_digests (order_id, recipient, expected, reseller_email, created_at,"
+        " account_id, reseller_account_id) values ($1, $2, $3, $4, $5, $6, $7)"
+        " on conflict (order_id) do update"
         " set expected = coalesce(license_digests.expected, excluded.expected),"
-        " reseller_email = coalesce(license_digests.reseller_email, excluded.reseller_email)"
+        " reseller_email = coalesce(license_digests.reseller_email, excluded.reseller_email),"
+        " account_id = coalesce(license_digests.account_id, excluded.account_id),"
+        " reseller_account_id = coalesce(license_digests.reseller_account_id,"
+        " excluded.reseller_account_id)"
         " returning *",
         item.order_id,
         item.recipient,
         item.licenses_in_order,
         item.reseller_email,
         at,
+        item.account_id,
+        item.reseller_account_id,
     )
     await conn.execute(
         "insert into license_digest_items (order_id, license_id, product, license_key, ready,"

@@ -3,7 +3,7 @@ each license's coverage (if it gets any) is known (DESIGN §4.5). Pure rules."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ class LicenseItem:
 
     order_id: str
     license_id: str
+    account_id: str
     recipient: str
     product: str
     license_key: str
@@ -31,6 +32,7 @@ class LicenseItem:
     coverage_ends_at: datetime | None = None
     licenses_in_order: int | None = None
     reseller_email: str | None = None
+    reseller_account_id: str | None = None
 
 
 def license_item(event: Event[Any]) -> LicenseItem | None:
@@ -39,6 +41,7 @@ def license_item(event: Event[Any]) -> LicenseItem | None:
         return LicenseItem(
             order_id=data.order_id,
             license_id=data.license_id,
+            account_id=data.account_id,
             recipient=data.contact_email,
             product=data.product,
             license_key=data.license_key,
@@ -47,6 +50,7 @@ def license_item(event: Event[Any]) -> LicenseItem | None:
             ready=not data.coverage_expected,
             licenses_in_order=data.licenses_in_order,
             reseller_email=data.reseller_email,
+            reseller_account_id=data.reseller_account_id,
         )
     if (
         isinstance(data, CoverageStarted)
@@ -56,6 +60,7 @@ def license_item(event: Event[Any]) -> LicenseItem | None:
         return LicenseItem(
             order_id=data.order_id,
             license_id=data.license_id,
+            account_id=data.account_id,
             recipient=data.contact_email,
             product=data.product,
             license_key=data.license_key,
@@ -76,13 +81,17 @@ def delivery_emails(
     reseller_email: str | None,
     items: list[dict[str, Any]],
     catalog: Catalog,
+    *,
+    account_id: str | None = None,
+    reseller_account_id: str | None = None,
 ) -> list[PlannedEmail]:
     """The customer's email, and a copy for the reseller who bought for the customer (seed
     002: the reseller transfers licenses and associates maintenance for its customers)."""
-    email = delivery_email(order_id, recipient, items, catalog)
+    email = replace(delivery_email(order_id, recipient, items, catalog), account_id=account_id)
     if reseller_email is None or reseller_email.lower() == recipient.lower():
         return [email]
-    return [email, PlannedEmail(email.template, reseller_email, True, email.data)]
+    copy = replace(email, recipient=reseller_email, account_id=reseller_account_id or account_id)
+    return [email, copy]
 
 
 def delivery_email(

@@ -7,6 +7,7 @@ one-click unsubscribe header.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,8 @@ class PlannedEmail:
     recipient: str
     transactional: bool
     data: dict[str, Any] = field(default_factory=dict)
+    account_id: str | None = None
+    """The account the email concerns: only its own API keys see the delivery."""
 
 
 Rule = Callable[[Any, Catalog], list[PlannedEmail]]
@@ -57,7 +60,13 @@ def _email(template: str, to: str, data: EventData, catalog: Catalog, **extra: A
         fields["product_code"] = product
         fields["product"] = known.name if known else product
     fields["brand"] = catalog.brand_of(product if isinstance(product, str) else None).model_dump()
-    return PlannedEmail(template, to, transactional=True, data={**fields, **extra})
+    return PlannedEmail(
+        template,
+        to,
+        transactional=True,
+        data={**fields, **extra},
+        account_id=getattr(data, "account_id", None),
+    )
 
 
 def _coverage_started(data: CoverageStarted, catalog: Catalog) -> list[PlannedEmail]:
@@ -69,7 +78,7 @@ def _coverage_started(data: CoverageStarted, catalog: Catalog) -> list[PlannedEm
 
 def _upgrade(data: UpgradeAvailable, catalog: Catalog) -> list[PlannedEmail]:
     email = _email("upgrade_available", data.contact_email, data, catalog)
-    return [PlannedEmail(email.template, email.recipient, False, email.data)]
+    return [dataclasses.replace(email, transactional=False)]
 
 
 def _one(template: str, recipient: str) -> Rule:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from entitle_events.common import Email, Line
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.runtime.auth import Principal
 from services.runtime.errors import ApiError
-from services.runtime.http import RuntimeDep, errors, require
+from services.runtime.http import MAX_OFFSET, RuntimeDep, errors, require
 
 from ..adapters import deliveries
 from ..domain.unsubscribe import UnsubscribeLinks
@@ -23,13 +24,18 @@ class DeliveryView(BaseModel):
     event_id: str
     event_type: str
     correlation_id: str | None
+    account_id: str | None
     template: str
     recipient: str
     transactional: bool
     subject: str
     message_id: str
-    status: Literal["pending", "sent", "failed", "suppressed"]
-    attempts: int
+    status: Literal["pending", "sending", "sent", "failed", "suppressed"]
+    attempts: int = Field(
+        description="Times the email was taken up for sending; more than one after a retry,"
+        " or after a sender died with the email in flight (then it was sent again with the"
+        " same Message-ID)."
+    )
     last_error: str | None
     smtp_code: int | None
     created_at: datetime
@@ -41,25 +47,27 @@ class DeliveryList(BaseModel):
 
 
 class SuppressionRequest(BaseModel):
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    reason: str = "unsubscribed"
+    email: Email
+    reason: Line = Field(default="unsubscribed", max_length=500)
 
 
 @router.get("/deliveries", response_model=DeliveryList, responses=errors(401, 403))
 async def list_deliveries(
     runtime: RuntimeDep,
-    _: Annotated[Principal, Depends(require("deliveries:read"))],
+    principal: Annotated[Principal, Depends(require("deliveries:read"))],
     recipient: str | None = None,
     event_id: str | None = None,
     template: str | None = None,
-    status: Literal["pending", "sent", "failed", "suppressed"] | None = None,
+    status: Literal["pending", "sending", "sent", "failed", "suppressed"] | None = None,
     correlation_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DeliveryList:
+    """An account-bound key sees its own account's deliveries only."""
     rows = await deliveries.search(
         runtime.pool,
         {
+            "account_id": principal.account_id,
             "recipient": recipient,
             "event_id::text": event_id,
             "template": template,
@@ -76,12 +84,17 @@ async def list_deliveries(
     )
 
 
-@router.post("/suppressions", status_code=204, responses=errors(401, 403))
+@router.post("/suppressions", status_code=204, responses=errors(401, 403, 404))
 async def add_suppression(
     body: SuppressionRequest,
     runtime: RuntimeDep,
-    _: Annotated[Principal, Depends(require("suppressions:write"))],
+    principal: Annotated[Principal, Depends(require("suppressions:write"))],
 ) -> None:
+    """An account-bound key may suppress only an address its account's mail went to."""
+    if principal.account_id is not None and not await deliveries.mailed_by_account(
+        runtime.pool, body.email, principal.account_id
+    ):
+        raise ApiError(404, "RECIPIENT_NOT_FOUND", "no email of this account went to this address")
     async with runtime.transaction() as ctx:
         await deliveries.suppress(ctx.conn, body.email, body.reason, ctx.now())
 

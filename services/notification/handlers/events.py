@@ -31,7 +31,13 @@ async def on_customer_event(
             listed = await digests.items(ctx.conn, item.order_id)
             if complete(digest["expected"], sum(i["ready"] for i in listed)):
                 emails += delivery_emails(
-                    item.order_id, digest["recipient"], digest["reseller_email"], listed, catalog
+                    item.order_id,
+                    digest["recipient"],
+                    digest["reseller_email"],
+                    listed,
+                    catalog,
+                    account_id=digest["account_id"],
+                    reseller_account_id=digest["reseller_account_id"],
                 )
                 await digests.mark_sent(ctx.conn, item.order_id)
     for email in emails:
@@ -44,6 +50,7 @@ async def _record(ctx: Context, event: Event[Any], email: PlannedEmail, mail_dom
         event_id=event.id,
         event_type=event.type,
         correlation_id=event.correlationid,
+        account_id=email.account_id,
         traceparent=tracing.current_traceparent() or event.traceparent,
         template=email.template,
         recipient=email.recipient,
@@ -65,13 +72,20 @@ async def flush_overdue_digests(
         for digest in overdue:
             listed = await digests.items(ctx.conn, digest["order_id"])
             for email in delivery_emails(
-                digest["order_id"], digest["recipient"], digest["reseller_email"], listed, catalog
+                digest["order_id"],
+                digest["recipient"],
+                digest["reseller_email"],
+                listed,
+                catalog,
+                account_id=digest["account_id"],
+                reseller_account_id=digest["reseller_account_id"],
             ):
                 await deliveries.record(
                     ctx.conn,
                     event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"entitle:digest:{digest['order_id']}"),
                     event_type="entitle.notification.license-digest.overdue",
                     correlation_id=digest["order_id"],
+                    account_id=email.account_id,
                     traceparent=None,
                     template=email.template,
                     recipient=email.recipient,

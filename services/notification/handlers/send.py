@@ -1,15 +1,21 @@
-"""The sender job: claims due deliveries, sends them, records the outcome.
+"""The sender job: takes due deliveries, sends them, records each outcome.
 
 Exactly one email per (event, template, recipient): the delivery row is unique on that
-triple and is marked sent in the same transaction that emits `notification.sent`. The one
-window left is a crash after the SMTP server accepted and before that commit; the email is
-then sent again with the same Message-ID, which receiving systems use to drop duplicates.
+triple. A sender first takes a batch under a lease (committed before any SMTP session
+starts), then records each message's outcome, with its `notification.*` event, as soon as
+the server has answered, and before that SMTP session carries another message. So a crash
+at any instant (the process killed, PostgreSQL down, a connection dropped) leaves at most
+one message per SMTP session accepted and unrecorded: at most `ENTITLE_SMTP_CONNECTIONS`
+messages. Those are sent again, with their original Message-ID (which receiving systems
+use to drop duplicates), once the lease runs out, and the record counts the second attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
@@ -25,11 +31,21 @@ from services.runtime.context import Context
 from services.runtime.service import Runtime
 
 from ..adapters import deliveries
+from ..adapters.deliveries import Claimed, Mark
 from ..adapters.mime import Envelope, build_message
 from ..adapters.smtp import MailerPool, SendResult
 from ..domain.unsubscribe import UnsubscribeLinks
 from ..metrics import EMAILS, Outcome
 from ..settings import NotificationSettings
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What happened to one claimed delivery; `result` None means suppressed, not sent."""
+
+    delivery: Claimed
+    result: SendResult | None
+    traceparent: str | None
 
 
 async def send_due(
@@ -39,117 +55,171 @@ async def send_due(
     unsubscribe: UnsubscribeLinks,
 ) -> int:
     async with runtime.transaction() as ctx:
-        due = await deliveries.claim_due(ctx.conn, ctx.now(), settings.send_batch_max)
-        sendable = [r for r in due if r["transactional"] or not r["suppressed"]]
-        results = await asyncio.gather(
-            *(_send(mailer, _message(r, settings, unsubscribe), r) for r in sendable)
+        claimed = await deliveries.claim_due(
+            ctx.conn, ctx.now(), settings.send_batch_max, settings.send_lease_seconds
         )
-        outcomes = dict(zip((r["id"] for r in sendable), results, strict=True))
-        recorded: list[tuple[str, Outcome]] = []
-        marks: list[deliveries.Mark] = []
-        for row in due:
-            result, traceparent = outcomes.get(row["id"], (None, None))
-            row = {**row, "traceparent": traceparent or row["traceparent"]}
-            outcome, done = await _record(ctx, row, result, settings)
-            recorded.append((row["template"], outcome))
-            marks.append(done)
-        await deliveries.mark(ctx.conn, marks)
-    # Counted once committed: a batch that rolls back is claimed and sent again.
-    for template, outcome in recorded:
-        EMAILS.labels(template, outcome).inc()
-    return len(due)
+    if not claimed:
+        return 0
+    loop = asyncio.get_running_loop()
+    # A message not started by half the lease is left for whoever takes the row next: the
+    # lease must not run out while a message is still on its way.
+    send_by = loop.time() + settings.send_lease_seconds / 2
+    recorder = _Recorder(runtime, settings)
+
+    async def deliver(delivery: Claimed) -> None:
+        if delivery.suppressed and not delivery.transactional:
+            await recorder.record(_Sent(delivery, None, None))
+            return
+        async with mailer.session() as session:
+            if loop.time() > send_by:
+                return
+            with tracing.span(
+                "smtp send",
+                kind=SpanKind.CLIENT,
+                traceparent=delivery.traceparent,
+                attributes={
+                    "entitle.template": delivery.template,
+                    "entitle.delivery_id": str(delivery.id),
+                },
+            ):
+                result = await session.send(_message(delivery, settings, unsubscribe))
+                traceparent = tracing.current_traceparent()
+            await recorder.record(_Sent(delivery, result, traceparent))
+
+    # One failure (the database gone) stops the batch: what is taken and not recorded is
+    # sent when its lease runs out.
+    async with asyncio.TaskGroup() as group:
+        for delivery in claimed:
+            group.create_task(deliver(delivery))
+    return len(claimed)
 
 
-async def _record(
-    ctx: Context, row: dict[str, Any], result: SendResult | None, settings: NotificationSettings
-) -> tuple[Outcome, deliveries.Mark]:
-    """`result` is None when the address is suppressed for this (non-transactional) mail."""
-    now = ctx.now()
-    ref = {
-        "delivery_id": str(row["id"]),
-        "template": row["template"],
-        "recipient": row["recipient"],
-        "cause_event_id": str(row["event_id"]),
-        "cause_event_type": row["event_type"],
-    }
-    subject = str(row["id"])
+class _Recorder:
+    """Group commit: outcomes that arrive while one transaction writes go together into the
+    next one. Each `record` returns once its outcome is committed."""
+
+    def __init__(self, runtime: Runtime, settings: NotificationSettings) -> None:
+        self._runtime = runtime
+        self._settings = settings
+        self._waiting: list[tuple[_Sent, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, sent: _Sent) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((sent, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all())
+        await done
+
+    async def _write_all(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                recorded = await self._write([sent for sent, _ in batch])
+            except BaseException as exc:
+                for _, done in [*batch, *self._waiting]:
+                    if not done.done():
+                        done.set_exception(exc if isinstance(exc, Exception) else RuntimeError())
+                self._waiting = []
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            for _, done in batch:
+                done.set_result(None)
+            # Counted once committed: what is not committed is sent and counted again.
+            for template, outcome in recorded:
+                EMAILS.labels(template, outcome).inc()
+
+    async def _write(self, batch: Sequence[_Sent]) -> list[tuple[str, Outcome]]:
+        async with self._runtime.transaction() as ctx:
+            now = ctx.now()
+            planned = [_mark(sent, now, self._settings) for sent in batch]
+            held = await deliveries.mark(ctx.conn, [mark for _, mark in planned])
+            recorded = []
+            for sent, (outcome, mark) in zip(batch, planned, strict=True):
+                if mark.ident not in held:
+                    continue  # the lease ran out and another sender took the row
+                if sent.result is not None and sent.result.bounced:
+                    reason = f"bounced: {sent.result.error}"
+                    await deliveries.suppress(ctx.conn, sent.delivery.recipient, reason, now)
+                _announce(ctx, sent, outcome)
+                recorded.append((sent.delivery.template, outcome))
+        return recorded
+
+
+def _mark(sent: _Sent, now: datetime, settings: NotificationSettings) -> tuple[Outcome, Mark]:
+    delivery, result = sent.delivery, sent.result
+    token = delivery.lease_token
     if result is None:
-        ctx.emit(
-            NotificationSuppressed(**ref, suppressed_at=now, reason="address suppressed"),
-            subject=subject,
-            **_chain(row),
-        )
-        return "suppressed", deliveries.Mark(row["id"], "suppressed", now, error="suppressed")
+        return "suppressed", Mark(delivery.id, token, "suppressed", now, error="suppressed")
     if result.ok:
-        ctx.emit(
-            NotificationSent(
-                **ref, message_id=row["message_id"], sent_at=now, attempts=row["attempts"] + 1
-            ),
-            subject=subject,
-            **_chain(row),
-        )
-        return "sent", deliveries.Mark(row["id"], "sent", now)
-    attempts = row["attempts"] + 1
-    if result.permanent or attempts >= settings.send_max_attempts:
-        if result.permanent:
-            await deliveries.suppress(ctx.conn, row["recipient"], f"bounced: {result.error}", now)
-        ctx.emit(
-            NotificationFailed(
-                **ref,
-                failed_at=now,
-                error=result.error,
-                smtp_code=result.code,
-                permanent=result.permanent,
-            ),
-            subject=subject,
-            **_chain(row),
-        )
-        return "failed", deliveries.Mark(row["id"], "failed", now, result.error, result.code)
-    delay = min(settings.send_backoff_max, settings.send_backoff_initial * 2 ** (attempts - 1))
+        return "sent", Mark(delivery.id, token, "sent", now)
+    if result.permanent or delivery.attempts >= settings.send_max_attempts:
+        return "failed", Mark(delivery.id, token, "failed", now, result.error, result.code)
+    delay = min(
+        settings.send_backoff_max, settings.send_backoff_initial * 2 ** (delivery.attempts - 1)
+    )
     retry_at = now + timedelta(seconds=delay)
-    return "retried", deliveries.Mark(
-        row["id"], "pending", now, result.error, result.code, next_attempt_at=retry_at
+    return "retried", Mark(
+        delivery.id, token, "pending", now, result.error, result.code, next_attempt_at=retry_at
     )
 
 
-async def _send(
-    mailer: MailerPool, message: Envelope, row: dict[str, Any]
-) -> tuple[SendResult, str | None]:
-    """Send within a span of the email's trace; return the span's context for the delivery
-    event."""
-    with tracing.span(
-        "smtp send",
-        kind=SpanKind.CLIENT,
-        traceparent=row["traceparent"],
-        attributes={"entitle.template": row["template"], "entitle.delivery_id": str(row["id"])},
-    ):
-        return await mailer.send(message), tracing.current_traceparent()
+def _announce(ctx: Context, sent: _Sent, outcome: Outcome) -> None:
+    """The delivery event of an outcome; it continues the chain (correlation and trace) of
+    the email's event."""
+    delivery, result, now = sent.delivery, sent.result, ctx.now()
+    ref = {
+        "delivery_id": str(delivery.id),
+        "template": delivery.template,
+        "recipient": delivery.recipient,
+        "cause_event_id": str(delivery.event_id),
+        "cause_event_type": delivery.event_type,
+    }
+    chain: dict[str, Any] = {
+        "subject": str(delivery.id),
+        "correlationid": delivery.correlation_id,
+        "traceparent": sent.traceparent or delivery.traceparent,
+    }
+    if outcome == "suppressed":
+        ctx.emit(
+            NotificationSuppressed(**ref, suppressed_at=now, reason="address suppressed"), **chain
+        )
+    elif outcome == "sent":
+        sent_event = NotificationSent(
+            **ref, message_id=delivery.message_id, sent_at=now, attempts=delivery.attempts
+        )
+        ctx.emit(sent_event, **chain)
+    elif outcome == "failed" and result is not None:
+        failed = NotificationFailed(
+            **ref,
+            failed_at=now,
+            error=result.error,
+            smtp_code=result.code,
+            permanent=result.permanent,
+        )
+        ctx.emit(failed, **chain)
 
 
 def _message(
-    row: dict[str, Any], settings: NotificationSettings, unsubscribe: UnsubscribeLinks
+    delivery: Claimed, settings: NotificationSettings, unsubscribe: UnsubscribeLinks
 ) -> Envelope:
     headers = {
-        "Message-ID": row["message_id"],
-        "Date": format_datetime(row["created_at"]),
-        "X-Entitle-Template": row["template"],
-        "X-Entitle-Event": str(row["event_id"]),
+        "Message-ID": delivery.message_id,
+        "Date": format_datetime(delivery.created_at),
+        "X-Entitle-Template": delivery.template,
+        "X-Entitle-Event": str(delivery.event_id),
     }
-    if row["correlation_id"]:
-        headers["X-Entitle-Correlation"] = row["correlation_id"]
-    if not row["transactional"]:
-        headers["List-Unsubscribe"] = f"<{unsubscribe.link(row['recipient'])}>"
+    if delivery.correlation_id:
+        headers["X-Entitle-Correlation"] = delivery.correlation_id
+    if not delivery.transactional:
+        headers["List-Unsubscribe"] = f"<{unsubscribe.link(delivery.recipient)}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return build_message(
         sender=settings.mail_from,
-        recipient=row["recipient"],
-        subject=row["subject"],
-        text=row["body_text"],
-        html=row["body_html"],
+        recipient=delivery.recipient,
+        subject=delivery.subject,
+        text=delivery.body_text,
+        html=delivery.body_html,
         headers=headers,
     )
-
-
-def _chain(row: dict[str, Any]) -> dict[str, Any]:
-    """Delivery events continue the chain (correlation and trace) of the email's event."""
-    return {"correlationid": row["correlation_id"], "traceparent": row["traceparent"]}

@@ -5,14 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from entitle_events.common import AccountId, Email
+from entitle_events.common import AccountId, Email, Line, Text
 from entitle_events.ticketing import SupportTier, TicketKind
 from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from services.runtime.auth import Principal
 from services.runtime.errors import ApiError
-from services.runtime.http import ErrorBody, RuntimeDep, ValidationErrorBody, errors, require
+from services.runtime.http import (
+    MAX_OFFSET,
+    ErrorBody,
+    RuntimeDep,
+    ValidationErrorBody,
+    errors,
+    require,
+)
 from services.runtime.service import Runtime
 
 from ..adapters import store
@@ -36,13 +43,13 @@ REFUSAL_STATUS = {"VERSION_DISCONTINUED": 422}
 class TicketRequest(BaseModel):
     account_id: AccountId
     email: Email
-    license_key: str | None = Field(default=None, max_length=1000)
-    product: str = Field(min_length=1, max_length=120)
-    version: str = Field(min_length=1, max_length=40)
+    license_key: Line | None = Field(default=None, max_length=1000)
+    product: Line = Field(min_length=1, max_length=120)
+    version: Line = Field(min_length=1, max_length=40)
     kind: TicketKind = "technical"
-    subject: str = Field(min_length=1, max_length=300)
-    body: str = Field(min_length=1, max_length=50_000)
-    request_id: str | None = Field(
+    subject: Line = Field(min_length=1, max_length=300)
+    body: Text = Field(min_length=1, max_length=50_000)
+    request_id: Line | None = Field(
         default=None,
         min_length=1,
         max_length=200,
@@ -103,11 +110,11 @@ class TicketList(BaseModel):
 
 class Comment(BaseModel):
     author: Literal["agent", "customer"]
-    body: str = Field(min_length=1, max_length=50_000)
+    body: Text = Field(min_length=1, max_length=50_000)
 
 
 class PendingRequest(BaseModel):
-    body: str = Field(default="", max_length=50_000)
+    body: Text = Field(default="", max_length=50_000)
 
 
 class CloseRequest(BaseModel):
@@ -120,7 +127,7 @@ class CloseRequest(BaseModel):
 
 class SurveyRequest(BaseModel):
     rating: int = Field(description="1 (poor) to 5 (excellent).")
-    comment: str = Field(default="", max_length=10_000)
+    comment: Text = Field(default="", max_length=10_000)
 
 
 def _cfg(runtime: Runtime) -> Ticketing:
@@ -221,7 +228,7 @@ async def list_tickets(
     breached: bool | None = None,
     account: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     if principal.account_id is not None:
         if account is not None and account != principal.account_id:

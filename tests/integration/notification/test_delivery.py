@@ -3,135 +3,22 @@ unsubscribe, redelivery (DESIGN §4.5)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-import pytest
-from aiosmtpd.controller import Controller
-from entitle_events import Event, decode, new_event
+from entitle_events import decode, new_event
 from entitle_events.common import CoveragePeriod
-from entitle_events.licensing import LicenseIssued
-from entitle_events.maintenance import CoverageStarted, UpgradeAvailable
+from entitle_events.maintenance import CoverageStarted
 from entitle_events.notification import NotificationFailed
 from prometheus_client import REGISTRY
 
 from services.catalog import load_catalog
-from services.devstack.stack import free_port
-from services.notification.bootstrap import build
-from services.notification.handlers.events import flush_overdue_digests, on_customer_event
-from services.notification.settings import NotificationSettings
-from services.runtime.http import create_app
-from services.runtime.service import Runtime
-from tests.conftest import settings_for
+from services.notification.handlers.events import flush_overdue_digests
 from tests.helpers import eventually
-from tests.infra import Infra
 from tests.integration.kafka_tools import read_all
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-ADMIN = {"authorization": "Bearer admin-key"}
-
-
-@dataclass
-class Inbox:
-    """An SMTP server that can answer 4xx a few times or 550 for chosen recipients."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    temporary_failures: dict[str, int] = field(default_factory=dict)
-    rejected: set[str] = field(default_factory=set)
-
-    async def handle_RCPT(  # noqa: N802 - the name aiosmtpd calls
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.rejected:
-            return "550 5.1.1 mailbox unavailable"
-        if self.temporary_failures.get(address, 0) > 0:
-            self.temporary_failures[address] -= 1
-            return "451 4.3.0 try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 accepted"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if m["To"] == address]
-
-
-@dataclass
-class Notification:
-    runtime: Runtime
-    client: httpx.AsyncClient
-    inbox: Inbox
-
-    async def handle(self, event: Event[Any]) -> None:
-        async with self.runtime.transaction(cause=event) as ctx:
-            await on_customer_event(ctx, event, load_catalog(), "test.example")
-        self.runtime.wake()
-
-    async def deliveries(self, **params: str) -> list[dict[str, Any]]:
-        response = await self.client.get("/deliveries", params=params, headers=ADMIN)
-        items: list[dict[str, Any]] = response.json()["items"]
-        return items
-
-
-@pytest.fixture
-async def notification(infra: Infra) -> AsyncIterator[Notification]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings = settings_for(
-        infra,
-        NotificationSettings,
-        smtp_port=controller.port,
-        admin_api_key="admin-key",
-        send_backoff_initial=0.05,
-        unsubscribe_secret="s3cret",
-        public_url="http://notify.example",
-    )
-    app = create_app(build(settings))
-    runtime: Runtime = app.state.runtime
-    runtime.state["catalog"] = __import__(
-        "services.catalog", fromlist=["load_catalog"]
-    ).load_catalog()
-    await runtime.start()
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://notification") as client:
-        try:
-            yield Notification(runtime, client, inbox)
-        finally:
-            await runtime.stop()
-            controller.stop()
-
-
-def issued(
-    to: str, order: str = "O-1", license_id: str = "lic-1", of: int = 1, covered: bool = False
-) -> Event[Any]:
-    data = LicenseIssued(
-        license_id=license_id, license_key=f"KEY-{license_id}", product="backup-pro",
-        account_id="acme", kind="perpetual", edition="server", sku="BP-SRV", company="ACME",
-        contact_email=to, order_id=order, line_id="1", purchased_at=NOW, major_version=5,
-        max_activations=1, payment_mode="annual", licenses_in_order=of,
-        coverage_expected=covered,
-    )  # fmt: skip
-    return new_event(data, source="licensing", subject=license_id, time=NOW, correlationid=order)
-
-
-def upgrade(to: str) -> Event[Any]:
-    data = UpgradeAvailable(
-        license_id="lic-1", license_key="KEY-1", product="backup-pro", account_id="acme",
-        contact_email=to, version="6.0.0", entitled=True,
-    )  # fmt: skip
-    return new_event(data, source="maintenance", subject="lic-1", time=NOW)
+from .conftest import NOW, Notification, issued, upgrade
 
 
 async def test_a_temporary_failure_is_retried_and_one_email_arrives(
