@@ -51,7 +51,11 @@ def use_dev_stack_environment(path: Path = DEV_INFO) -> bool:
     the ops commands work on it as they do inside a deployed service."""
     if "ENTITLE_DATABASE_URL" in os.environ:
         return False
-    environment: dict[str, str] = dev_info(path).get("environment", {})
+    info = dev_info(path)
+    environment: dict[str, str] = info.get("environment", {})
+    secrets_file = Path(info.get("secrets_file", path.parent / "secrets.json"))
+    if environment and secrets_file.exists():  # the signing key is kept there only
+        environment["ENTITLE_SIGNING_KEY"] = json.loads(secrets_file.read_text())["signing_key"]
     for name, value in environment.items():
         os.environ.setdefault(name, value)
     return bool(environment)

@@ -93,9 +93,8 @@ def dev(
             status.update("starting the five services")
             stack.start_services()
             stack.wait_ready(timeout=90, cancelled=stopping.is_set)
-        info = stack.describe()
-        (stack.var / "dev.json").write_text(json.dumps(info, indent=2) + "\n")
-        _summary(info, time.monotonic() - started, stack.var / "dev.json")
+        info_path = stack.write_info()
+        _summary(stack.describe(), time.monotonic() - started, info_path)
         while not stopping.is_set():
             stopping.wait(0.5)
             for name, process in list(stack.processes.items()):

@@ -298,6 +298,16 @@ class Stack:
             self.postgres.stop()
             self.postgres = None
 
+    def write_info(self) -> Path:
+        """`var/dev.json`, readable by its owner only: it holds the webhook secret and the
+        admin key. The signing key stays in `secrets.json` alone."""
+        path = self.var / "dev.json"
+        text = json.dumps(self.describe(), indent=2) + "\n"
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(text)
+        path.chmod(0o600)  # also when an older, wider file was there
+        return path
+
     def describe(self) -> dict[str, Any]:
         """What `var/dev.json` holds: every URL, port and secret a client needs."""
         return {
@@ -316,5 +326,10 @@ class Stack:
             "webhook_secret": self.secrets.webhook_secret,
             "admin_api_key": self.secrets.admin_api_key,
             "signing_public_key_url": f"{self.url('licensing')}/.well-known/entitle-signing-key",
-            "environment": self.environment(),
+            "secrets_file": str(self.var / "secrets.json"),
+            "environment": {
+                name: value
+                for name, value in self.environment().items()
+                if name != "ENTITLE_SIGNING_KEY"
+            },
         }

@@ -46,6 +46,8 @@ def verify_license_file(
         payload = doc["payload"]
         signature = base64.b64decode(doc["signature"], validate=True)
         kid = doc["kid"]
+        if not isinstance(kid, str) or not isinstance(payload, dict):
+            raise LicenseFileError("not an Entitle license file")
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise LicenseFileError("not an Entitle license file") from exc
     if kid not in public_keys:

@@ -17,7 +17,15 @@ class StoredOrder:
     outbox_id: int
 
 
-async def find_by_webhook(conn: Connection, webhook_id: str) -> StoredOrder | None:
+_WEBHOOK_LOCKS = 1
+"""Advisory lock class of webhook ids (two-key form): apart from the order-id locks."""
+
+
+async def lock_webhook(conn: Connection, webhook_id: str) -> StoredOrder | None:
+    """Serialise concurrent deliveries of one webhook id for the rest of the transaction, and
+    return the order it already brought, if any. Two statements: the lookup's snapshot must
+    be taken after the lock is held, to see what the holder committed."""
+    await conn.execute("select pg_advisory_xact_lock($1, hashtext($2))", _WEBHOOK_LOCKS, webhook_id)
     row = await conn.fetchrow(
         "select o.order_id, o.event_id, o.body_sha256, o.outbox_id from webhook_receipts r"
         " join orders o using (order_id) where r.webhook_id = $1",

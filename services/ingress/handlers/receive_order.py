@@ -40,7 +40,7 @@ async def receive_order(
     # Compared on the parsed order, so a resend that only reformats the JSON is the same order.
     digest = hashlib.sha256(order.model_dump_json().encode()).hexdigest()
     async with runtime.transaction() as ctx:
-        stored = await orders.find_by_webhook(ctx.conn, webhook_id)
+        stored = await orders.lock_webhook(ctx.conn, webhook_id)
         if stored is not None and stored.order_id != order.order_id:
             raise ApiError(
                 409, "WEBHOOK_ID_REUSED", f"webhook-id {webhook_id} was used for another order"

@@ -388,7 +388,7 @@ async def get_license(
     return await _view(runtime, row)
 
 
-@router.get("/licenses/{key}/file", tags=["licenses"], responses=errors(401, 403, 404))
+@router.get("/licenses/{key}/file", tags=["licenses"], responses=errors(401, 403, 404, 409))
 async def license_file(
     key: str,
     runtime: RuntimeDep,
@@ -400,6 +400,8 @@ async def license_file(
     full = await licenses.get_by_key(runtime.pool, key)
     if row is None or full is None or not _visible(principal, full):
         raise ApiError(404, "LICENSE_NOT_FOUND", "no license has this key")
+    if full["status"] in ("revoked", "deactivated"):  # a file would keep it running offline
+        raise ApiError(409, f"LICENSE_{full['status'].upper()}", f"the license is {full['status']}")
     settings = runtime.settings
     assert isinstance(settings, LicensingSettings)
     now = runtime.clock.now()

@@ -218,6 +218,8 @@ async def transfer_order(
     ctx: Context, order_id: str, reseller: str | None, owner: NewOwner
 ) -> list[dict[str, Any]]:
     rows = await licenses.by_order(ctx.conn, order_id)
+    if reseller is not None:  # another reseller's order is as unknown as a missing one
+        rows = [row for row in rows if row["reseller_account_id"] == reseller]
     if not rows:
         raise ApiError(404, "ORDER_NOT_FOUND", f"no licenses were issued for order {order_id}")
     return await transfer(ctx, rows, reseller, owner)

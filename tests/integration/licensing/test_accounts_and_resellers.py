@@ -154,6 +154,33 @@ async def test_a_signed_license_file_verifies_offline_and_tampering_is_detected(
         verify_license_file(document, public, NOW + timedelta(days=31))
     with pytest.raises(LicenseFileError, match="unknown key"):
         verify_license_file(document, {"other": next(iter(public.values()))}, NOW)
+    for odd_kid in (["k1"], {"k": 1}, 7, None):
+        with pytest.raises(LicenseFileError, match="not an Entitle license file"):
+            verify_license_file({**document, "kid": odd_kid}, public, NOW)
+
+
+async def test_a_revoked_license_gets_no_license_file(licensing: Licensing) -> None:
+    _, [lic] = await licensing.order()
+    key = lic["license_key"]
+    revoked = await licensing.client.post(f"/licenses/{key}/revoke", headers=ADMIN)
+    assert revoked.status_code == 200
+    refused = await licensing.client.get(f"/licenses/{key}/file", headers=ADMIN)
+    assert (refused.status_code, refused.json()["code"]) == (409, "LICENSE_REVOKED")
+
+
+async def test_another_resellers_order_is_as_unknown_as_a_missing_one(
+    licensing: Licensing,
+) -> None:
+    order, _ = await licensing.order(buyer=RESELLER_BUYER)
+    gamma = {"account_id": "gamma", "company": "Gamma SA", "email": "it@gamma.example"}
+    answers = [
+        await licensing.client.post(f"/orders/{order_id}/transfer", json=gamma, headers=headers)
+        for order_id, headers in (
+            (order.data.order_id, OTHER_RESELLER),
+            ("NO-SUCH-ORDER", OTHER_RESELLER),
+        )
+    ]
+    assert [(a.status_code, a.json()["code"]) for a in answers] == [(404, "ORDER_NOT_FOUND")] * 2
 
 
 async def test_a_refund_revokes_the_orders_licenses(licensing: Licensing) -> None:
