@@ -21,10 +21,14 @@ _SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 
 
 class EmbeddedPostgres:
-    def __init__(self, data_dir: Path, port: int, *, durable: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, *, durable: bool = True, statement_stats: bool = False
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port
         self.durable = durable
+        self.statement_stats = statement_stats
+        """Load pg_stat_statements (the benchmark counts statements per order)."""
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._user = _SYSTEM_USER if os.geteuid() == 0 else None
@@ -45,6 +49,8 @@ class EmbeddedPostgres:
             # tool may have tightened them since (pytest resets its temporary root to 0700).
             _traversable(self.data_dir)
         options = ["-c", "max_connections=300", "-c", "shared_buffers=256MB"]
+        if self.statement_stats:
+            options += ["-c", "shared_preload_libraries=pg_stat_statements"]
         if not self.durable:
             # Test databases trade crash safety for speed; commits still go through the WAL.
             options += [

@@ -64,6 +64,8 @@ class StackConfig:
     smtp_port: int = 2525
     http_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     durable_db: bool = True
+    statement_stats: bool = False
+    """Count every statement (pg_stat_statements), for the benchmark."""
     database_url: str | None = None
     """An external PostgreSQL server instead of the embedded one."""
     kafka_bootstrap: str | None = None
@@ -176,7 +178,10 @@ class Stack:
     def start_infrastructure(self) -> None:
         if not self.config.database_url:
             self.postgres = EmbeddedPostgres(
-                self.var / "pg", self.config.pg_port, durable=self.config.durable_db
+                self.var / "pg",
+                self.config.pg_port,
+                durable=self.config.durable_db,
+                statement_stats=self.config.statement_stats,
             )
             self.postgres.start()
             self._remember(self.postgres.pid)
