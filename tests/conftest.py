@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,10 +12,28 @@ import pytest
 from tests.infra import Infra, chosen
 
 
+def _servers_folder() -> Iterator[Path]:
+    # Outside pytest's temporary root: pytest resets that root to 0700 whenever a session
+    # starts, which locks the embedded PostgreSQL's user out of its data directory the next
+    # time the server starts (a restart in a fault test, while another session begins).
+    folder = Path(tempfile.mkdtemp(prefix="entitle-test-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
-    with chosen(tmp_path_factory.mktemp("infra")) as found:
-        yield found
+def infra() -> Iterator[Infra]:
+    for folder in _servers_folder():
+        with chosen(folder) as found:
+            yield found
+
+
+@pytest.fixture
+def servers_dir() -> Iterator[Path]:
+    """A folder for the servers one test starts (a PostgreSQL it restarts, a stack)."""
+    yield from _servers_folder()
 
 
 def unique(prefix: str = "t") -> str:

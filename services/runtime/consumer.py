@@ -1,8 +1,9 @@
 """The event consumer every service uses (DESIGN §3).
 
-* Records fetched together are applied in one database transaction (falling back to one
-  transaction per partition when that fails): inbox rows, effects and outbox rows commit
-  together; offsets are committed only after that.
+* Records fetched together, from every partition, are applied in one database transaction
+  by one path: inbox rows (claimed in one statement), effects and outbox rows commit
+  together; offsets are committed only after that. A failing record is taken out of the
+  batch (dead-lettered, or its partition held back) and the rest applied again.
 * A redelivered event finds its inbox row and changes nothing.
 * Transient errors pause only the failing partition, with exponential backoff, and it is
   retried from its first uncommitted record; other partitions go on.
@@ -75,6 +76,36 @@ class DeadLetter(Exception):
         self.message = message[:2000]
 
 
+class _RecordFailed(Exception):
+    """One record's handler failed: for good (`dead_letter`), or for now (`cause`)."""
+
+    def __init__(
+        self,
+        record: ConsumerRecord,
+        dead_letter: DeadLetter | None = None,
+        cause: BaseException | None = None,
+    ) -> None:
+        super().__init__(str(dead_letter or cause))
+        self.record = record
+        self.dead_letter = dead_letter
+        self.cause = cause or self
+
+
+# Errors that end the connection, and with it the transaction: no single record caused them.
+_CONNECTION_LOST = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+)
+
+
+def _position(record: ConsumerRecord) -> tuple[str, int, int]:
+    return (record.topic, record.partition, record.offset)
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -92,7 +123,6 @@ class EventConsumer:
         self._clock = clock
         self._on_committed = on_committed
         self._lock = asyncio.Lock()
-        self._parallel = asyncio.Semaphore(max(1, settings.database_pool_size // 2))
         self._attempts: dict[TopicPartition, int] = {}
         self._resume_at: dict[TopicPartition, float] = {}
         self._unexpected: dict[tuple[str, int, int], int] = {}
@@ -131,12 +161,7 @@ class EventConsumer:
         self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]
     ) -> None:
         async with self._lock:
-            offsets = await self._together(batch)
-            if offsets is None:
-                done = await asyncio.gather(
-                    *(self._partition(consumer, tp, records) for tp, records in batch.items())
-                )
-                offsets = {tp: o for tp, o in zip(batch, done, strict=True) if o is not None}
+            offsets = await self._apply_batch(consumer, batch)
         if not offsets:
             return
         self._on_committed()
@@ -152,100 +177,93 @@ class EventConsumer:
             if high is not None:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, high - offset))
 
-    async def _together(
-        self, batch: dict[TopicPartition, list[ConsumerRecord]]
-    ) -> dict[TopicPartition, int] | None:
-        """Everything fetched from several partitions in one transaction: one commit (one
-        WAL flush) instead of one per partition. On any failure, None: the caller applies
-        the partitions one by one, which isolates the failing one."""
-        if len(batch) < 2:
-            return None
-        started = time.perf_counter()
-        try:
-            async with self._parallel, self._pool.acquire() as conn, conn.transaction():
-                staged: list[OutboxRecord] = []
-                await self._apply_all(conn, [r for rs in batch.values() for r in rs], staged)
-                await outbox.stage(conn, staged)
-        except Exception as exc:
-            log.debug("combined batch failed (%s); applying partitions one by one", exc)
-            return None
-        elapsed = time.perf_counter() - started
-        for tp, records in batch.items():
-            metrics.HANDLER_SECONDS.labels(tp.topic).observe(elapsed)
-            self._attempts.pop(tp, None)
-            for record in records:
-                self._unexpected.pop((record.topic, record.partition, record.offset), None)
-        return {tp: int(records[-1].offset) + 1 for tp, records in batch.items()}
-
-    async def _partition(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
-    ) -> int | None:
-        started = time.perf_counter()
-        try:
-            async with self._parallel:
-                await self._apply_records(records)
-        except Exception as exc:
-            attempt = self._attempts.get(tp, 0) + 1
-            self._attempts[tp] = attempt
-            delay = min(
-                self._settings.retry_backoff_max,
-                self._settings.retry_backoff_initial * 2 ** (attempt - 1),
-            ) * random.uniform(0.8, 1.2)
-            log.warning(
-                "%s[%d] offset %d: %s: %s; retry %d in %.1fs",
-                tp.topic,
-                tp.partition,
-                records[0].offset,
-                type(exc).__name__,
-                exc,
-                attempt,
-                delay,
-            )
-            metrics.CONSUMER_RETRIES.inc()
-            if tp in consumer.assignment():
-                consumer.seek(tp, records[0].offset)
-                consumer.pause(tp)
-                self._resume_at[tp] = time.monotonic() + delay
-            return None
-        self._attempts.pop(tp, None)
-        for record in records:
-            self._unexpected.pop((record.topic, record.partition, record.offset), None)
-        metrics.HANDLER_SECONDS.labels(tp.topic).observe(time.perf_counter() - started)
-        return int(records[-1].offset) + 1
-
-    async def _apply_records(self, records: Sequence[ConsumerRecord]) -> None:
-        # Fast path: the whole batch in one transaction, no savepoints.
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                staged: list[OutboxRecord] = []
-                await self._apply_all(conn, records, staged)
-                await outbox.stage(conn, staged)
-            return
-        except DeadLetter:
-            pass
-        # A record must be dead-lettered: redo the batch, each record in a savepoint.
-        async with self._pool.acquire() as conn, conn.transaction():
-            staged = []
-            for record in records:
-                local: list[OutboxRecord] = []
-                try:
-                    async with conn.transaction():
-                        await self._apply(conn, record, local)
-                except DeadLetter as failure:
-                    await self._dead_letter(conn, record, failure, staged)
+    async def _apply_batch(
+        self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> dict[TopicPartition, int]:
+        """Everything fetched, from every partition, in one transaction (one commit, one
+        inbox claim), and the offsets to commit. When a record fails, the transaction rolls
+        back and the batch is applied again without what failed: a record that can never
+        succeed is dead-lettered in its place; a record that may succeed later holds back
+        its own partition, with backoff, and the other partitions go on."""
+        pending = {tp: records for tp, records in batch.items() if records}
+        poisoned: dict[tuple[str, int, int], DeadLetter] = {}
+        while pending:
+            started = time.perf_counter()
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    staged: list[OutboxRecord] = []
+                    records = [r for rs in pending.values() for r in rs]
+                    await self._apply_all(conn, records, poisoned, staged)
+                    await outbox.stage(conn, staged)
+            except _RecordFailed as failure:
+                record = failure.record
+                if failure.dead_letter is not None:
+                    poisoned[_position(record)] = failure.dead_letter
                     continue
-                staged.extend(local)
-            await outbox.stage(conn, staged)
+                tp = TopicPartition(record.topic, record.partition)
+                self._back_off(consumer, tp, pending.pop(tp)[0].offset, failure.cause)
+                continue
+            except Exception as exc:  # not one record's doing: the database went away, say
+                for tp, records in pending.items():
+                    self._back_off(consumer, tp, records[0].offset, exc)
+                return {}
+            elapsed = time.perf_counter() - started
+            for tp, records in pending.items():
+                metrics.HANDLER_SECONDS.labels(tp.topic).observe(elapsed)
+                self._attempts.pop(tp, None)
+                for record in records:
+                    self._unexpected.pop(_position(record), None)
+            return {tp: int(records[-1].offset) + 1 for tp, records in pending.items()}
+        return {}
+
+    def _back_off(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, exc: BaseException
+    ) -> None:
+        """Pause the partition and read it again from `offset` once its backoff is over."""
+        attempt = self._attempts.get(tp, 0) + 1
+        self._attempts[tp] = attempt
+        delay = min(
+            self._settings.retry_backoff_max,
+            self._settings.retry_backoff_initial * 2 ** (attempt - 1),
+        ) * random.uniform(0.8, 1.2)
+        log.warning(
+            "%s[%d] offset %d: %s: %s; retry %d in %.1fs",
+            tp.topic,
+            tp.partition,
+            offset,
+            type(exc).__name__,
+            exc,
+            attempt,
+            delay,
+        )
+        metrics.CONSUMER_RETRIES.inc()
+        if tp in consumer.assignment():
+            consumer.seek(tp, offset)
+            consumer.pause(tp)
+            self._resume_at[tp] = time.monotonic() + delay
 
     async def _apply_all(
-        self, conn: Connection, records: Sequence[ConsumerRecord], staged: list[OutboxRecord]
+        self,
+        conn: Connection,
+        records: Sequence[ConsumerRecord],
+        poisoned: dict[tuple[str, int, int], DeadLetter],
+        staged: list[OutboxRecord],
     ) -> None:
-        """Apply records in order, claiming all their inbox rows in one statement."""
+        """Apply records in order, claiming all their inbox rows in one statement; records
+        known to fail for good go to the dead-letter topic instead."""
         wanted: list[tuple[ConsumerRecord, Event[Any], Handler]] = []
         for record in records:
-            event, handler = self._decoded(record)
-            if handler is not None:
-                wanted.append((record, event, handler))
+            failed = poisoned.get(_position(record))
+            if failed is None:
+                try:
+                    event, handler = self._decoded(record)
+                except DeadLetter as undecodable:
+                    failed = undecodable
+                else:
+                    if handler is not None:
+                        wanted.append((record, event, handler))
+                    continue
+            await self._dead_letter(conn, record, failed, staged)
         if not wanted:
             return
         rows = await conn.fetch(
@@ -263,24 +281,6 @@ class EventConsumer:
                 continue
             claimed.discard((event.source, event.id))
             await self._handle(conn, record, event, handler, staged)
-
-    async def _apply(
-        self, conn: Connection, record: ConsumerRecord, staged: list[OutboxRecord]
-    ) -> None:
-        event, handler = self._decoded(record)
-        if handler is None:
-            return
-        claimed = await conn.fetchval(
-            "insert into inbox (consumer, source, event_id) values ($1, $2, $3)"
-            " on conflict do nothing returning true",
-            self._group,
-            event.source,
-            event.id,
-        )
-        if not claimed:
-            metrics.EVENTS_CONSUMED.labels(record.topic, event.type, "duplicate").inc()
-            return
-        await self._handle(conn, record, event, handler, staged)
 
     def _decoded(self, record: ConsumerRecord) -> tuple[Event[Any], Handler | None]:
         """The record's event and its handler (None: a type this service does not handle)."""
@@ -321,17 +321,19 @@ class EventConsumer:
             ):
                 await handler(ctx, event)
         except PermanentError as exc:
-            raise DeadLetter(exc.code, exc.detail) from exc
+            raise _RecordFailed(record, DeadLetter(exc.code, exc.detail)) from exc
         except ValidationError as exc:
-            raise DeadLetter("ValidationError", str(exc)) from exc
+            raise _RecordFailed(record, DeadLetter("ValidationError", str(exc))) from exc
+        except _CONNECTION_LOST:
+            raise  # the whole transaction is gone, whichever record was running
         except Exception as exc:
             if is_transient(exc):
-                raise
-            key = (record.topic, record.partition, record.offset)
+                raise _RecordFailed(record, cause=exc) from exc
+            key = _position(record)
             self._unexpected[key] = self._unexpected.get(key, 0) + 1
             if self._unexpected[key] >= self._settings.unexpected_error_attempts:
-                raise DeadLetter(type(exc).__name__, str(exc)) from exc
-            raise
+                raise _RecordFailed(record, DeadLetter(type(exc).__name__, str(exc))) from exc
+            raise _RecordFailed(record, cause=exc) from exc
         metrics.EVENTS_CONSUMED.labels(record.topic, event.type, "processed").inc()
 
     async def _dead_letter(

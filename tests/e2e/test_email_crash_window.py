@@ -51,12 +51,12 @@ class KillWhileAccepting:
         return "250 accepted"
 
 
-async def test_a_crash_while_sending_resends_only_what_was_in_flight(tmp_path: Path) -> None:
+async def test_a_crash_while_sending_resends_only_what_was_in_flight(servers_dir: Path) -> None:
     server = KillWhileAccepting()
     controller = Controller(server, hostname="127.0.0.1", port=free_port())
     controller.start()
-    with embedded(tmp_path / "infra") as infra:
-        config = StackConfig.ephemeral(tmp_path / "stack")
+    with embedded(servers_dir / "infra") as infra:
+        config = StackConfig.ephemeral(servers_dir / "stack")
         config.database_url, config.kafka_bootstrap = infra.database_url, infra.bootstrap
         config.kafka_idempotence = False
         config.smtp_port = controller.port

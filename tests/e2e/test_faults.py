@@ -259,9 +259,9 @@ def _consumers(stack: Stack) -> dict[str, list[str]]:
 
 
 async def test_nothing_is_lost_or_duplicated_under_faults_throughout_the_load(
-    tmp_path: Path,
+    servers_dir: Path,
 ) -> None:
-    config = StackConfig.ephemeral(tmp_path / "stack")
+    config = StackConfig.ephemeral(servers_dir / "stack")
     config.durable_db = True  # fsync on: a SIGKILL of PostgreSQL loses only uncommitted work
     config.copies = COPIES
     config.extra_env = {
@@ -411,7 +411,7 @@ async def _check(
         table.add_row(f"dead letters {topic} / {group}", json.dumps(dict(sorted(classes.items()))))
     Console(width=140).print(table)
 
-    assert traffic.server_faults == []
+    assert traffic.server_faults == [], _server_errors(stack)
     assert {o: per_order[o] for o in ours} == dict.fromkeys(ours, 1)
     assert {o: coverage[o] for o in ours} == dict.fromkeys(ours, 1)
     assert {o: license_mail[o] for o in ours} == dict.fromkeys(ours, 1)
@@ -433,3 +433,13 @@ async def _ids(stack: Stack, service: str, table: str) -> set[str]:
 def _ticket_number(subject: str) -> str:
     """`[T-2026-000123] Backup fails` -> `T-2026-000123`."""
     return subject[1 : subject.index("]")]
+
+
+def _server_errors(stack: Stack) -> str:
+    """The tracebacks the services logged for the requests they failed."""
+    found = []
+    for path in sorted((stack.var / "log").glob("*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            if '"Exception in ASGI application' in line:
+                found.append(f"{path.stem}: {json.loads(line).get('error', '')[-1500:]}")
+    return "\n".join(found) or "no traceback logged"

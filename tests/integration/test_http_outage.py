@@ -21,9 +21,9 @@ SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 async def test_webhooks_get_503_with_retry_after_while_the_database_is_down(
-    infra: Infra, tmp_path: Path
+    infra: Infra, servers_dir: Path
 ) -> None:
-    postgres = EmbeddedPostgres(tmp_path / "pg", free_port(), durable=False)
+    postgres = EmbeddedPostgres(servers_dir / "pg", free_port(), durable=False)
     postgres.start()
     settings = settings_for(
         Infra(postgres.url, infra.bootstrap, infra.idempotence),

@@ -8,6 +8,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -146,15 +147,52 @@ async def test_permanent_failures_go_to_the_dead_letter_topic_and_the_next_event
     assert stored == 4
 
 
+async def test_a_failing_record_holds_back_only_its_partition_and_is_tried_a_fixed_number_of_times(
+    probe: Runtime, infra: Infra
+) -> None:
+    """One path applies every batch: the buggy record is tried exactly
+    `unexpected_error_attempts` times whatever else its batches held, the records of every
+    partition are applied once, and those behind it in its own partition after it is
+    dead-lettered."""
+    topic = orders_topic(probe)
+    buggy = order_event(f"BUG-{uuid.uuid4().hex[:6]}")
+    behind = order_event()
+    others = [order_event() for _ in range(40)]
+    retries = _sample("entitle_consumer_retries_total")
+    records = [(b"bug-key", *encode(buggy)[1:]), (b"bug-key", *encode(behind)[1:])]
+    records += [(uuid.uuid4().hex.encode(), *encode(e)[1:]) for e in others]
+    await produce(infra.bootstrap, topic, records)
+    await eventually(lambda: _has(probe, behind.data.order_id), timeout=60)
+    await eventually(lambda: _all_applied(probe, others), timeout=60)
+    counts = await effects(probe)
+    assert all(counts[e.data.order_id] == 1 for e in [*others, behind])
+    assert buggy.data.order_id not in counts
+    dead = await probe.pool.fetch("select error_class from dead_letters")
+    assert [r["error_class"] for r in dead] == ["RuntimeError"]
+    attempts = probe.settings.unexpected_error_attempts
+    assert _sample("entitle_consumer_retries_total") - retries == attempts - 1
+
+
+def _sample(name: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+async def _all_applied(runtime: Runtime, events: list[Any]) -> bool:
+    counts = await effects(runtime)
+    return all(counts[e.data.order_id] >= 1 for e in events)
+
+
 async def _read_n(bootstrap: str, topic: str, n: int) -> list[object] | None:
     records = await read_all(bootstrap, topic)
     return records if len(records) >= n else None
 
 
 async def test_a_database_outage_is_retried_without_loss_or_duplicates(
-    infra: Infra, tmp_path: Path
+    infra: Infra, servers_dir: Path
 ) -> None:
-    postgres = EmbeddedPostgres(tmp_path / "pg", free_port(), durable=False)
+    postgres = EmbeddedPostgres(servers_dir / "pg", free_port(), durable=False)
     postgres.start()
     settings = settings_for(
         Infra(postgres.url, infra.bootstrap, infra.idempotence), RuntimeSettings
