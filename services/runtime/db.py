@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -44,6 +45,44 @@ async def ensure_database(server_url: str, name: str) -> None:
         await conn.close()
 
 
+if TYPE_CHECKING:  # the stubs make Connection generic; at run time it is a plain class
+    _BaseConnection = asyncpg.Connection[asyncpg.Record]
+else:
+    _BaseConnection = asyncpg.Connection
+
+
+class _ClosedWhenLost(_BaseConnection):
+    """A connection that closes itself when asyncpg loses track of its protocol state.
+
+    When the server ends a session in the middle of a transaction (a terminated backend, a
+    crash), asyncpg sometimes raises `InternalClientError` ("another operation is in
+    progress") instead of seeing the connection closed, and the pool would hand the broken
+    connection out again and again. Closing it here makes the next use a fresh connection.
+    """
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._closing_when_lost(super().execute(*args, **kwargs))
+
+    async def executemany(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._closing_when_lost(super().executemany(*args, **kwargs))
+
+    async def fetch(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._closing_when_lost(super().fetch(*args, **kwargs))
+
+    async def fetchrow(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._closing_when_lost(super().fetchrow(*args, **kwargs))
+
+    async def fetchval(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._closing_when_lost(super().fetchval(*args, **kwargs))
+
+    async def _closing_when_lost(self, operation: Awaitable[Any]) -> Any:
+        try:
+            return await operation
+        except asyncpg.InternalClientError:
+            self.terminate()
+            raise
+
+
 async def create_pool(url: str, size: int) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         url,
@@ -52,6 +91,7 @@ async def create_pool(url: str, size: int) -> asyncpg.Pool:
         command_timeout=30,
         timeout=10,
         reset=_keep_session,
+        connection_class=_ClosedWhenLost,
     )
     assert pool is not None
     return pool

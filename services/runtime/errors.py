@@ -48,6 +48,9 @@ TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
     asyncpg.QueryCanceledError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    # asyncpg lost track of a connection the server ended mid-transaction (the connection
+    # closes itself: see db.py); the next attempt gets a fresh one.
+    asyncpg.InternalClientError,
 )
 
 

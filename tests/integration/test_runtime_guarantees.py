@@ -298,3 +298,29 @@ async def test_topics_and_tail_show_what_is_on_the_broker(probe: Runtime, infra:
     )
     assert tailed.exit_code == 0, tailed.output
     assert json.loads(tailed.output.strip())["subject"] == subject
+
+
+async def test_a_connection_asyncpg_lost_track_of_is_closed_not_handed_out_again(
+    infra: Infra,
+) -> None:
+    """asyncpg sometimes reports a session the server ended mid-transaction as
+    `InternalClientError` instead of a closed connection; the pool must not reuse it."""
+    name = unique("lost")
+    await db.ensure_database(infra.database_url, name)
+    pool = await db.create_pool(db.with_database(infra.database_url, name), 2)
+
+    async def lost_track() -> None:
+        raise asyncpg.InternalClientError("cannot switch to state 15; another operation")
+
+    try:
+        async with pool.acquire() as conn:
+            broken = conn._con  # type: ignore[attr-defined]
+            backend = await conn.fetchval("select pg_backend_pid()")
+            with pytest.raises(asyncpg.InternalClientError):
+                await broken._closing_when_lost(lost_track())
+            assert broken.is_closed()
+        for _ in range(3):
+            async with pool.acquire() as conn:
+                assert await conn.fetchval("select pg_backend_pid()") != backend
+    finally:
+        await pool.close()
