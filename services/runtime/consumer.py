@@ -19,6 +19,7 @@ dead letters, and these rules are the product's guarantees.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -45,19 +46,39 @@ from .settings import RuntimeSettings
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Context, Event[Any]], Awaitable[None]]
+BatchHandler = Callable[[Context, Sequence[Event[Any]]], Awaitable[None]]
 H = TypeVar("H", bound=Callable[..., Awaitable[None]])
 
 
 class Subscriptions:
-    """Which event types a service handles, and with what."""
+    """Which event types a service handles, and with what.
+
+    A handler registered with `on` applies one event; one registered with `on_batch` applies
+    every consecutive event it handles in a fetch at once (in their order), so that it can
+    write them with a constant number of statements. It then names each emitted event's
+    cause (`ctx.emit(..., cause=event)`).
+    """
 
     def __init__(self) -> None:
         self.handlers: dict[str, Handler] = {}
+        self.batch_handlers: dict[str, BatchHandler] = {}
 
     def on(self, *data_types: type[EventData]) -> Callable[[H], H]:
         def register(handler: H) -> H:
             for data_type in data_types:
                 self.handlers[data_type.event_type] = handler
+            return handler
+
+        return register
+
+    def on_batch(self, *data_types: type[EventData]) -> Callable[[BatchHandler], BatchHandler]:
+        def register(handler: BatchHandler) -> BatchHandler:
+            async def one(ctx: Context, event: Event[Any]) -> None:
+                await handler(ctx, [event])
+
+            for data_type in data_types:
+                self.handlers[data_type.event_type] = one
+                self.batch_handlers[data_type.event_type] = handler
             return handler
 
         return register
@@ -84,11 +105,15 @@ class _RecordFailed(Exception):
         record: ConsumerRecord,
         dead_letter: DeadLetter | None = None,
         cause: BaseException | None = None,
+        *,
+        in_run: bool = False,
     ) -> None:
         super().__init__(str(dead_letter or cause))
         self.record = record
         self.dead_letter = dead_letter
         self.cause = cause or self
+        self.in_run = in_run
+        """Raised by a batch handler for several events: which one is not known yet."""
 
 
 # Errors that end the connection, and with it the transaction: no single record caused them.
@@ -188,16 +213,20 @@ class EventConsumer:
         its own partition, with backoff, and the other partitions go on."""
         pending = {tp: records for tp, records in batch.items() if records}
         poisoned: dict[tuple[str, int, int], DeadLetter] = {}
+        one_by_one = False
         while pending:
             started = time.perf_counter()
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
                     staged: list[OutboxRecord] = []
                     records = [r for rs in pending.values() for r in rs]
-                    await self._apply_all(conn, records, poisoned, staged)
+                    await self._apply_all(conn, records, poisoned, staged, one_by_one)
                     await outbox.stage(conn, staged)
             except _RecordFailed as failure:
                 record = failure.record
+                if failure.in_run:  # again, event by event, to find the one that fails
+                    one_by_one = True
+                    continue
                 if failure.dead_letter is not None:
                     poisoned[_position(record)] = failure.dead_letter
                     continue
@@ -249,9 +278,11 @@ class EventConsumer:
         records: Sequence[ConsumerRecord],
         poisoned: dict[tuple[str, int, int], DeadLetter],
         staged: list[OutboxRecord],
+        one_by_one: bool = False,
     ) -> None:
         """Apply records in order, claiming all their inbox rows in one statement; records
-        known to fail for good go to the dead-letter topic instead."""
+        known to fail for good go to the dead-letter topic instead. Consecutive events of one
+        batch handler go to it together, unless `one_by_one`."""
         wanted: list[tuple[ConsumerRecord, Event[Any], Handler]] = []
         for record in records:
             failed = poisoned.get(_position(record))
@@ -276,12 +307,72 @@ class EventConsumer:
             [e.id for _, e, _ in wanted],
         )
         claimed = {(r["source"], r["event_id"]) for r in rows}
+        fresh = []
         for record, event, handler in wanted:
             if (event.source, event.id) not in claimed:  # seen before, or twice in this batch
                 metrics.EVENTS_CONSUMED.labels(record.topic, event.type, "duplicate").inc()
                 continue
             claimed.discard((event.source, event.id))
-            await self._handle(conn, record, event, handler, staged)
+            fresh.append((record, event, handler))
+        for run in self._runs(fresh, one_by_one):
+            if len(run) == 1:
+                record, event, handler = run[0]
+                await self._handle(conn, record, event, handler, staged)
+            else:
+                await self._handle_run(conn, run, staged)
+
+    def _runs(
+        self, handled: list[tuple[ConsumerRecord, Event[Any], Handler]], one_by_one: bool
+    ) -> list[list[tuple[ConsumerRecord, Event[Any], Handler]]]:
+        """Consecutive events of one batch handler, together; every other event alone."""
+        runs: list[list[tuple[ConsumerRecord, Event[Any], Handler]]] = []
+        previous: BatchHandler | None = None
+        for item in handled:
+            batch = None if one_by_one else self._subs.batch_handlers.get(item[1].type)
+            if batch is not None and batch is previous:
+                runs[-1].append(item)
+            else:
+                runs.append([item])
+            previous = batch
+        return runs
+
+    async def _handle_run(
+        self,
+        conn: Connection,
+        run: list[tuple[ConsumerRecord, Event[Any], Handler]],
+        staged: list[OutboxRecord],
+    ) -> None:
+        """Several events to one batch handler, each with its own consumer span."""
+        events = [event for _, event, _ in run]
+        handler = self._subs.batch_handlers[events[0].type]
+        ctx = Context(conn, self._clock, self._settings.service, staged=staged)
+        try:
+            with contextlib.ExitStack() as spans:
+                for record, event, _ in run:
+                    span = spans.enter_context(self._span(record, event))
+                    ctx.traceparents[event.id] = tracing.traceparent_of(span) or event.traceparent
+                await handler(ctx, events)
+        except _CONNECTION_LOST:
+            raise
+        except Exception as exc:
+            raise _RecordFailed(run[0][0], cause=exc, in_run=True) from exc
+        for record, event, _ in run:
+            metrics.EVENTS_CONSUMED.labels(record.topic, event.type, "processed").inc()
+
+    def _span(self, record: ConsumerRecord, event: Event[Any]) -> Any:
+        return tracing.span(
+            f"process {event.type}",
+            kind=SpanKind.CONSUMER,
+            traceparent=event.traceparent,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.kafka.partition": record.partition,
+                "messaging.kafka.offset": record.offset,
+                "messaging.message.id": str(event.id),
+                "messaging.consumer.group.name": self._group,
+            },
+        )
 
     def _decoded(self, record: ConsumerRecord) -> tuple[Event[Any], Handler | None]:
         """The record's event and its handler (None: a type this service does not handle)."""
@@ -307,19 +398,7 @@ class EventConsumer:
         logs.correlation_id.set(event.correlationid)
         logs.trace_id.set(logs.trace_of(event.traceparent))
         try:
-            with tracing.span(
-                f"process {event.type}",
-                kind=SpanKind.CONSUMER,
-                traceparent=event.traceparent,
-                attributes={
-                    "messaging.system": "kafka",
-                    "messaging.destination.name": record.topic,
-                    "messaging.kafka.partition": record.partition,
-                    "messaging.kafka.offset": record.offset,
-                    "messaging.message.id": str(event.id),
-                    "messaging.consumer.group.name": self._group,
-                },
-            ):
+            with self._span(record, event):
                 await handler(ctx, event)
         except PermanentError as exc:
             raise _RecordFailed(record, DeadLetter(exc.code, exc.detail)) from exc

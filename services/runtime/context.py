@@ -29,6 +29,9 @@ class Context:
     service: str
     cause: Event[Any] | None = None
     staged: list[OutboxRecord] = field(default_factory=list)
+    traceparents: dict[Any, str | None] = field(default_factory=dict)
+    """Event id -> the trace context its handling continues, when several are handled at
+    once (a batch handler)."""
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -40,13 +43,19 @@ class Context:
         subject: str,
         correlationid: str | None = None,
         traceparent: str | None = None,
+        cause: Event[Any] | None = None,
     ) -> Event[D]:
+        """Stage `data` as an event. A batch handler names the event that caused it (`cause`),
+        so that it continues that event's chain; otherwise the context's cause does."""
+        cause = cause or self.cause
+        if traceparent is None and cause is not None and cause.id in self.traceparents:
+            traceparent = self.traceparents[cause.id]
         event = new_event(
             data,
             source=self.service,
             subject=subject,
             time=self.clock.now(),
-            cause=self.cause,
+            cause=cause,
             correlationid=correlationid,
             traceparent=traceparent or tracing.current_traceparent(),
         )

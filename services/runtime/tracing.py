@@ -87,3 +87,12 @@ def current_traceparent() -> str | None:
     carrier: dict[str, str] = {}
     _propagator.inject(carrier)
     return carrier.get("traceparent")
+
+
+def traceparent_of(span: Span) -> str | None:
+    """The W3C `traceparent` of `span` (one of several open at once), or None."""
+    if not span.is_recording():
+        return None
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier.get("traceparent")

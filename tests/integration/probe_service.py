@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,13 @@ from services.runtime.settings import RuntimeSettings
 MIGRATIONS = Path(__file__).parent / "probe_migrations"
 
 
-def probe_definition(settings: RuntimeSettings) -> ServiceDefinition:
+def probe_definition(
+    settings: RuntimeSettings, batches: list[int] | None = None
+) -> ServiceDefinition:
+    """With `batches`, orders are applied by a batch handler that appends the size of each
+    run it is given."""
     subscriptions = Subscriptions()
 
-    @subscriptions.on(OrderPlaced)
     async def placed(ctx: Context, event: Event[Any]) -> None:
         order_id = event.data.order_id
         if order_id.startswith("PERM"):
@@ -36,6 +40,26 @@ def probe_definition(settings: RuntimeSettings) -> ServiceDefinition:
             OrderRefunded(order_id=order_id, refunded_at=ctx.now(), reason="probe"),
             subject=order_id,
         )
+
+    async def placed_together(ctx: Context, events: Sequence[Event[Any]]) -> None:
+        assert batches is not None
+        batches.append(len(events))
+        for event in events:  # the rules, one event at a time
+            if event.data.order_id.startswith(("PERM", "BUG")):
+                await placed(ctx, event)
+        await ctx.conn.execute(  # the effects, in one statement for the run
+            "insert into effects (event_id, order_id) select * from unnest($1::uuid[], $2::text[])",
+            [e.id for e in events],
+            [e.data.order_id for e in events],
+        )
+        for event in events:
+            refund = OrderRefunded(order_id=event.data.order_id, refunded_at=ctx.now())
+            ctx.emit(refund, subject=event.data.order_id, cause=event)
+
+    if batches is None:
+        subscriptions.on(OrderPlaced)(placed)
+    else:
+        subscriptions.on_batch(OrderPlaced)(placed_together)
 
     return ServiceDefinition(
         name=settings.service,

@@ -324,3 +324,38 @@ async def test_a_connection_asyncpg_lost_track_of_is_closed_not_handed_out_again
                 assert await conn.fetchval("select pg_backend_pid()") != backend
     finally:
         await pool.close()
+
+
+async def test_a_batch_handler_gets_each_run_at_once_and_failures_are_found_event_by_event(
+    infra: Infra,
+) -> None:
+    """Consecutive events of a batch handler reach it together; when a run fails, the batch
+    is applied again event by event, so the one that breaks a rule is dead-lettered and the
+    others are applied once, each with its own emitted event."""
+    batches: list[int] = []
+    runtime = Runtime(probe_definition(settings_for(infra, RuntimeSettings), batches))
+    await runtime.start()
+    try:
+        topic = orders_topic(runtime)
+        events = [order_event() for _ in range(60)]
+        rule_breaker = order_event(f"PERM-{uuid.uuid4().hex[:6]}")
+        records = [(b"one-key", *encode(e)[1:]) for e in [*events[:30], rule_breaker]]
+        records += [(b"one-key", *encode(e)[1:]) for e in events[30:]]
+        await produce(infra.bootstrap, topic, records)
+        await eventually(lambda: _all_applied(runtime, events), timeout=60)
+        counts = await effects(runtime)
+        assert all(counts[e.data.order_id] == 1 for e in events)
+        assert rule_breaker.data.order_id not in counts
+        assert max(batches) > 1  # applied together, not one transaction each
+        dead = await runtime.pool.fetch("select error_class from dead_letters")
+        assert [r["error_class"] for r in dead] == ["RULE_VIOLATED"]
+        await eventually(lambda: _outbox_empty(runtime.pool), timeout=60)
+        refunds = [
+            decode(r.headers, r.value)
+            for r in await read_all(infra.bootstrap, topic)
+            if header(r.headers, "ce_type") == "entitle.commerce.order.refunded.v1"
+        ]
+        by_cause = {refund.causationid: refund.data.order_id for refund in refunds}
+        assert by_cause == {str(e.id): e.data.order_id for e in events}
+    finally:
+        await runtime.stop()
