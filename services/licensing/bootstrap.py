@@ -10,7 +10,7 @@ from entitle_events.commerce import OrderPlaced, OrderRefunded
 from entitle_events.maintenance import CoverageEnded, CoverageExtended, CoverageStarted
 from entitle_events.topics import LICENSING_LICENSES, LICENSING_RELEASES
 
-from services.catalog import load_catalog
+from services.policy.catalog import load_catalog
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
 from services.runtime.replay import Projection

@@ -20,7 +20,7 @@ from entitle_events.licensing import (
 )
 from entitle_events.topics import MAINTENANCE_COVERAGE
 
-from services.catalog import load_catalog
+from services.policy.catalog import load_catalog
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
 from services.runtime.scheduler import Job

@@ -15,14 +15,14 @@ from typing import Any, Final, Literal
 
 from entitle_events.maintenance import CoverageExpiring, CoverageLapsed, UpgradeAvailable
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
+from services.policy.coverage import Period
+from services.policy.eligibility import Release, check_eligibility, parse_version
+from services.policy.renewal import renewal_window_end
 from services.runtime.context import Context
 from services.runtime.service import Runtime
 
 from .adapters import coverage
-from .domain.coverage import Period
-from .domain.eligibility import Release, check_eligibility, parse_version
-from .domain.renewal import renewal_window_end
 from .offers import plan_of, quote, renewal_sku
 
 BATCH: Final = 100

@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from services.catalog import Catalog, MaintenancePlan, Sku
+from services.policy.catalog import Catalog, MaintenancePlan, Sku
+from services.policy.coverage import Period
+from services.policy.renewal import RenewalOffer, RenewalQuote, quote_renewal
 
 from .adapters.coverage import facts
-from .domain.coverage import Period
-from .domain.renewal import RenewalOffer, RenewalQuote, quote_renewal
 
 
 def plan_of(catalog: Catalog, row: Mapping[str, Any]) -> MaintenancePlan | None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.catalog import DEMO_CATALOG, Catalog, MaintenancePlan, load_catalog
+from services.policy.catalog import DEMO_CATALOG, Catalog, MaintenancePlan, load_catalog
 
 
 def test_demo_catalog_loads() -> None:

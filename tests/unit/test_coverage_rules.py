@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from services.catalog import MaintenancePlan
-from services.maintenance.domain.coverage import Period, add_months, coverage_end, initial_periods
+from services.policy.catalog import MaintenancePlan
+from services.policy.coverage import Period, add_months, coverage_end, initial_periods
 
 PURCHASED = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 

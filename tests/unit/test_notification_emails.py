@@ -14,7 +14,6 @@ from jinja2 import UndefinedError
 from markupsafe import escape
 from typer.testing import CliRunner
 
-from services.catalog import Catalog, load_catalog
 from services.cli.main import app
 from services.notification.adapters.templates import render, template_names
 from services.notification.domain.digest import (
@@ -25,6 +24,7 @@ from services.notification.domain.digest import (
 )
 from services.notification.domain.mail_plan import RULES, plan_emails
 from services.notification.preview import sample_emails
+from services.policy.catalog import Catalog, load_catalog
 from tests.unit.test_events import build
 
 CATALOG = load_catalog()

@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 from entitle_events.commerce import Order, OrderLine
 from entitle_events.common import LicenseKind
 
-from services.catalog import Product, Sku
+from services.policy.catalog import Product, Sku
 
 
 @dataclass(frozen=True)

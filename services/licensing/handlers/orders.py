@@ -8,7 +8,7 @@ from entitle_events import Event
 from entitle_events.commerce import OrderLine, OrderPlaced, OrderRefunded
 from entitle_events.licensing import LicenseIssued, LicenseRenewed, OrderLineRejected
 
-from services.catalog import Catalog, Sku
+from services.policy.catalog import Catalog, Sku
 from services.runtime.context import Context
 
 from ..adapters import licenses

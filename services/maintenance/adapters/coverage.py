@@ -9,11 +9,10 @@ from typing import Any
 import asyncpg
 from entitle_events.licensing import LicenseIssued
 
-from services.catalog import MaintenancePlan
+from services.policy.catalog import MaintenancePlan
+from services.policy.coverage import LicenseFacts, Period
+from services.policy.lifecycle import notice_at
 from services.runtime.db import Connection
-
-from ..domain.coverage import LicenseFacts, Period
-from ..domain.lifecycle import notice_at
 
 
 async def insert_license(

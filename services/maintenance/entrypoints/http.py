@@ -12,17 +12,17 @@ from entitle_events.maintenance import CoverageExtended
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, PlainSerializer
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
+from services.policy.coverage import Period, coverage_end
+from services.policy.eligibility import Release, check_eligibility, parse_version, renewal_would_fix
+from services.policy.lifecycle import coverage_state
+from services.policy.renewal import MaintenanceRefused, RenewalQuote, association_period
 from services.runtime.auth import Principal
 from services.runtime.errors import ApiError
 from services.runtime.http import RuntimeDep, errors, require
 from services.runtime.service import Runtime
 
 from ..adapters import coverage
-from ..domain.coverage import Period, coverage_end
-from ..domain.eligibility import Release, check_eligibility, parse_version, renewal_would_fix
-from ..domain.lifecycle import coverage_state
-from ..domain.renewal import MaintenanceRefused, RenewalQuote, association_period
 from ..offers import plan_of, quote, renewal_sku
 
 router = APIRouter(tags=["coverage"])

@@ -17,11 +17,11 @@ from entitle_events.maintenance import (
     RenewalRejected,
 )
 
-from services.catalog import Catalog, Sku
+from services.policy.catalog import Catalog, Sku
+from services.policy.coverage import Period, coverage_end, upgrade_period
 from services.runtime.context import Context
 
 from ..adapters import coverage
-from ..domain.coverage import Period, coverage_end, upgrade_period
 from ..offers import plan_of, quote
 
 # No 0/O, 1/I/L, 5/S, 2/Z, 8/B: codes are read aloud and typed by hand.

@@ -36,7 +36,7 @@ from entitle_events.ticketing import (
     TicketSolved,
 )
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
 
 
 @dataclass(frozen=True)

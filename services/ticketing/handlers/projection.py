@@ -31,8 +31,8 @@ from entitle_events.maintenance import (
     CoverageStarted,
 )
 
-from services.catalog import Catalog
-from services.maintenance.domain.coverage import add_months
+from services.policy.catalog import Catalog
+from services.policy.coverage import add_months
 from services.runtime.context import Context
 from services.runtime.db import Connection
 

@@ -15,12 +15,12 @@ from entitle_events import Event, EventData, new_event
 from entitle_events.commerce import OrderPlaced
 from entitle_events.licensing import LicenseIssued, ReleasePublished
 
-from services.catalog import Catalog
 from services.maintenance.bootstrap import build
 from services.maintenance.handlers.licenses import on_license_issued, on_release_published
 from services.maintenance.handlers.orders import on_order_placed
 from services.maintenance.jobs import NoticeKind, send_notices
 from services.maintenance.settings import MaintenanceSettings
+from services.policy.catalog import Catalog
 from services.runtime.clock import FixedClock
 from services.runtime.context import Context
 from services.runtime.http import create_app

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.maintenance.domain.coverage import LicenseFacts, LicenseStatus, Period
-from services.maintenance.domain.eligibility import (
+from services.policy.coverage import LicenseFacts, LicenseStatus, Period
+from services.policy.eligibility import (
     NO_PLAN,
     Release,
     Version,
@@ -17,7 +17,7 @@ from services.maintenance.domain.eligibility import (
     release_kind,
     renewal_would_fix,
 )
-from services.maintenance.domain.renewal import quote_renewal
+from services.policy.renewal import quote_renewal
 
 from .support import at, eur, plan
 

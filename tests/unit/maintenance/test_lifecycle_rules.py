@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.maintenance.domain.coverage import LicenseFacts, LicenseStatus, Period
-from services.maintenance.domain.lifecycle import (
+from services.policy.coverage import LicenseFacts, LicenseStatus, Period
+from services.policy.lifecycle import (
     CoverageState,
     coverage_state,
     first_release_of_major,
@@ -16,7 +16,7 @@ from services.maintenance.domain.lifecycle import (
     support_ends_at,
     supported_majors,
 )
-from services.maintenance.domain.releases import Release
+from services.policy.releases import Release
 
 from .support import at, plan
 

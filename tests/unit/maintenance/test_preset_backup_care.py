@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from services.maintenance.domain.coverage import Period, initial_periods, upgrade_period
-from services.maintenance.domain.eligibility import Release, check_eligibility, renewal_would_fix
-from services.maintenance.domain.lifecycle import coverage_state
-from services.maintenance.domain.renewal import apply_renewal, quote_renewal
+from services.policy.coverage import Period, initial_periods, upgrade_period
+from services.policy.eligibility import Release, check_eligibility, renewal_would_fix
+from services.policy.lifecycle import coverage_state
+from services.policy.renewal import apply_renewal, quote_renewal
 
 from .support import at, license_of, offer, preset, sku_plan
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.maintenance.domain.coverage import Period, initial_periods
-from services.maintenance.domain.eligibility import Release, check_eligibility, renewal_would_fix
-from services.maintenance.domain.lifecycle import coverage_state, is_supported, supported_majors
-from services.maintenance.domain.renewal import quote_renewal
+from services.policy.coverage import Period, initial_periods
+from services.policy.eligibility import Release, check_eligibility, renewal_would_fix
+from services.policy.lifecycle import coverage_state, is_supported, supported_majors
+from services.policy.renewal import quote_renewal
 
 from .support import at, license_of, offer, preset, sku_plan
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from services.maintenance.domain.coverage import initial_periods
-from services.maintenance.domain.eligibility import Release, check_eligibility
-from services.maintenance.domain.lifecycle import coverage_state
-from services.maintenance.domain.renewal import (
+from services.policy.coverage import initial_periods
+from services.policy.eligibility import Release, check_eligibility
+from services.policy.lifecycle import coverage_state
+from services.policy.renewal import (
     MaintenanceRefused,
     RenewalOffer,
     association_period,

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from services.maintenance.domain.coverage import Period, covered_time, initial_periods
-from services.maintenance.domain.eligibility import Release, check_eligibility
-from services.maintenance.domain.lifecycle import coverage_state, notice_at
-from services.maintenance.domain.renewal import association_period, quote_renewal
+from services.policy.coverage import Period, covered_time, initial_periods
+from services.policy.eligibility import Release, check_eligibility
+from services.policy.lifecycle import coverage_state, notice_at
+from services.policy.renewal import association_period, quote_renewal
 
 from .support import at, license_of, offer, preset, sku_plan
 

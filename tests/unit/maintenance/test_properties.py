@@ -10,8 +10,8 @@ from decimal import Decimal
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from services.catalog import MaintenancePlan
-from services.maintenance.domain.coverage import (
+from services.policy.catalog import MaintenancePlan
+from services.policy.coverage import (
     LicenseFacts,
     Period,
     add_months,
@@ -20,8 +20,8 @@ from services.maintenance.domain.coverage import (
     initial_periods,
     upgrade_period,
 )
-from services.maintenance.domain.eligibility import Release, Version, check_eligibility
-from services.maintenance.domain.renewal import (
+from services.policy.eligibility import Release, Version, check_eligibility
+from services.policy.renewal import (
     RenewalOffer,
     apply_renewal,
     association_period,

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.catalog import Sku
-from services.maintenance.domain.coverage import (
+from services.policy.catalog import Sku
+from services.policy.coverage import (
     LicenseFacts,
     LicenseStatus,
     Period,
@@ -15,7 +15,7 @@ from services.maintenance.domain.coverage import (
     initial_periods,
     upgrade_period,
 )
-from services.maintenance.domain.renewal import (
+from services.policy.renewal import (
     MaintenanceRefused,
     RenewalOffer,
     apply_renewal,

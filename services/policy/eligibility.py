@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from services.catalog import MaintenancePlan
+from services.policy.catalog import MaintenancePlan
 
 from .coverage import LicenseFacts, Period, covering_period
 from .releases import Release, Version, parse_version, release_kind

@@ -44,7 +44,7 @@ from typing import Final, Literal
 
 from entitle_events.common import CoverageSource
 
-from services.catalog import MaintenancePlan, Sku
+from services.policy.catalog import MaintenancePlan, Sku
 
 from .coverage import (
     LicenseFacts,

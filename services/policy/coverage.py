@@ -15,7 +15,7 @@ from typing import Final, Literal
 from dateutil.relativedelta import relativedelta
 from entitle_events.common import CoverageSource, LicenseKind
 
-from services.catalog import MaintenancePlan
+from services.policy.catalog import MaintenancePlan
 
 LicenseStatus = Literal["active", "suspended", "expired", "revoked", "deactivated"]
 

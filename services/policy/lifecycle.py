@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.catalog import MaintenancePlan
+from services.policy.catalog import MaintenancePlan
 
 from .coverage import ENDED_STATUSES, LicenseFacts, Period, add_months, coverage_end, is_covered
 from .releases import Release
