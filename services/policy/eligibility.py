@@ -102,7 +102,9 @@ def check_eligibility(
     license, `base` is its base license and `plan`/`periods` are the base's. `edition`,
     when given, is the edition the customer wants to install.
     """
-    if release.product is not None and release.product != license.product:
+    # An add-on runs the versions of its base product (seed 000: upgraded with the base).
+    products = {license.product} if base is None else {license.product, base.product}
+    if release.product is not None and release.product not in products:
         return Eligibility(
             False,
             "CROSS_GRADE",

@@ -38,7 +38,7 @@ async def on_license_issued(ctx: Context, event: Event[LicenseIssued], catalog: 
         return
     if plan is None:
         return
-    periods = initial_periods(plan, lic.purchased_at)
+    periods = initial_periods(plan, lic.purchased_at, lic.major_version)
     if not periods and not perpetual:
         return
     await coverage.add_periods(ctx.conn, lic.license_id, periods, lic.order_id, lic.line_id)

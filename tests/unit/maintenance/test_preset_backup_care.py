@@ -23,12 +23,12 @@ CARE_12 = offer(CATALOG, "BM-CARE-12")
 CARE_24 = offer(CATALOG, "BM-CARE-24")
 BOUGHT = at(2026, 1, 15)
 LICENSE = license_of(CATALOG, "BM-SRV", BOUGHT)
-FREE = initial_periods(CARE, BOUGHT)
+FREE = initial_periods(CARE, BOUGHT, 5)
 
 
 def test_a_new_v5_license_comes_with_three_complimentary_months() -> None:
     assert LICENSE.major_version == 5
-    assert initial_periods(CARE, BOUGHT) == [Period(BOUGHT, at(2026, 4, 15), "complimentary")]
+    assert initial_periods(CARE, BOUGHT, 5) == [Period(BOUGHT, at(2026, 4, 15), "complimentary")]
     assert (CARE_12.term_months, CARE_12.list_price, CARE_12.currency) == (
         12,
         Decimal("120.00"),

@@ -72,7 +72,7 @@ def histories(draw: st.DrawFn, plan: MaintenancePlan | None = None) -> History:
     plan = plan or draw(plans())
     bought = draw(instants)
     lic = LicenseFacts(purchased_at=bought, major_version=5)
-    periods = initial_periods(plan, bought)
+    periods = initial_periods(plan, bought, 5)
     now = bought
     for op in draw(st.lists(st.sampled_from(["renew", "associate", "upgrade"]), max_size=5)):
         now += draw(gaps)
