@@ -23,6 +23,7 @@ test: $(STAMP)  ## Lint, type-check and run every test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## Throughput and latency against limits measured in the same run
@@ -33,7 +34,7 @@ faults: $(STAMP)  ## Kill services, restart PostgreSQL, inject bad events while 
 	ENTITLE_FAULTS_ORDERS=$${ENTITLE_FAULTS_ORDERS:-1000} $(BIN)/pytest -s -p no:cacheprovider tests/e2e/test_faults.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .

@@ -204,8 +204,8 @@ def notification_preview(
     catalog_path: Annotated[Path | None, typer.Option(envvar="ENTITLE_CATALOG_PATH")] = None,
 ) -> None:
     """Render a template with sample data."""
-    from services.catalog import load_catalog
     from services.notification.preview import preview
+    from services.policy.catalog import load_catalog
 
     try:
         rendered = preview(template, load_catalog(catalog_path))

@@ -7,10 +7,9 @@ from typing import Any
 
 from entitle_events import Event
 from entitle_events.commerce import OrderPlaced, OrderRefunded
-from entitle_events.maintenance import CoverageEnded, CoverageExtended, CoverageStarted
 from entitle_events.topics import LICENSING_LICENSES, LICENSING_RELEASES
 
-from services.catalog import load_catalog
+from services.policy.catalog import load_catalog
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
 from services.runtime.replay import Projection
@@ -20,7 +19,7 @@ from services.runtime.settings import SettingsError, load_settings
 
 from .domain.keys import KeyRing
 from .entrypoints.http import FAST_ROUTES, router
-from .handlers.coverage import on_coverage_event
+from .handlers.coverage import COVERAGE_EVENTS, on_coverage_event
 from .handlers.expiry import expire_due
 from .handlers.orders import on_order_placed, on_order_refunded
 from .settings import LicensingSettings
@@ -47,7 +46,7 @@ def build(settings: LicensingSettings | None = None) -> ServiceDefinition:
         await on_order_placed(ctx, event, catalog, keys)
 
     subscriptions.on(OrderRefunded)(on_order_refunded)
-    subscriptions.on(CoverageStarted, CoverageExtended, CoverageEnded)(on_coverage_event)
+    subscriptions.on(*COVERAGE_EVENTS)(on_coverage_event)
 
     async def on_start(runtime: Runtime) -> None:
         runtime.state["catalog"] = catalog
@@ -68,7 +67,7 @@ def build(settings: LicensingSettings | None = None) -> ServiceDefinition:
             Projection(
                 "coverage",
                 tables=("coverage", "coverage_periods"),
-                event_types=(CoverageStarted, CoverageExtended, CoverageEnded),
+                event_types=COVERAGE_EVENTS,
             )
         ],
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from entitle_events import Event
-from entitle_events.commerce import OrderPlaced
+from entitle_events.commerce import OrderPlaced, OrderRefunded
 from entitle_events.licensing import (
     LicenseAssigned,
     LicenseDeactivated,
@@ -20,7 +20,7 @@ from entitle_events.licensing import (
 )
 from entitle_events.topics import MAINTENANCE_COVERAGE
 
-from services.catalog import load_catalog
+from services.policy.catalog import load_catalog
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
 from services.runtime.scheduler import Job
@@ -29,7 +29,7 @@ from services.runtime.settings import load_settings
 
 from .entrypoints.http import router
 from .handlers import licenses
-from .handlers.orders import on_order_placed
+from .handlers.orders import on_order_placed, on_order_refunded
 from .jobs import fan_out_release, send_notices
 from .settings import MaintenanceSettings
 
@@ -48,6 +48,10 @@ def build(settings: MaintenanceSettings | None = None) -> ServiceDefinition:
     @subscriptions.on(OrderPlaced)
     async def order_placed(ctx: Context, event: Event[Any]) -> None:
         await on_order_placed(ctx, event, catalog)
+
+    @subscriptions.on(OrderRefunded)
+    async def order_refunded(ctx: Context, event: Event[Any]) -> None:
+        await on_order_refunded(ctx, event, catalog)
 
     @subscriptions.on(ReleasePublished)
     async def release_published(ctx: Context, event: Event[Any]) -> None:

@@ -15,14 +15,14 @@ from typing import Any, Final, Literal
 
 from entitle_events.maintenance import CoverageExpiring, CoverageLapsed, UpgradeAvailable
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
+from services.policy.coverage import Period
+from services.policy.eligibility import Release, check_eligibility, parse_version
+from services.policy.renewal import renewal_window_end
 from services.runtime.context import Context
 from services.runtime.service import Runtime
 
 from .adapters import coverage
-from .domain.coverage import Period
-from .domain.eligibility import Release, check_eligibility, parse_version
-from .domain.renewal import renewal_window_end
 from .offers import plan_of, quote, renewal_sku
 
 BATCH: Final = 100
@@ -105,19 +105,30 @@ async def fan_out_release(runtime: Runtime, catalog: Catalog, batch: int = FANOU
         )
         if job is None:
             return 0
+        # The product's licenses and those of its add-ons, which are upgraded with their base.
+        products = [job["product"]] + [
+            p.code for p in catalog.products if p.base_product == job["product"]
+        ]
         rows = await ctx.conn.fetch(
-            "select * from coverage where product = $1 and status = 'active'"
+            "select * from coverage where product = any($1::text[]) and status = 'active'"
             " and ($2::uuid is null or license_id > $2) order by license_id limit $3",
-            job["product"],
+            products,
             job["cursor"],
             batch,
         )
         release = Release(parse_version(job["version"]), job["released_at"], job["product"])
+        bases = {
+            b["license_id"]: dict(b)
+            for b in await ctx.conn.fetch(
+                "select * from coverage where license_id = any($1::uuid[])",
+                [r["base_license_id"] for r in rows if r["base_license_id"] is not None],
+            )
+        }
         periods_by_license: dict[Any, list[Period]] = {}
         for p in await ctx.conn.fetch(
             "select license_id, starts_at, ends_at, source from coverage_periods"
             " where license_id = any($1::uuid[]) order by starts_at, id",
-            [r["license_id"] for r in rows],
+            [r["license_id"] for r in rows] + list(bases),
         ):
             periods_by_license.setdefault(p["license_id"], []).append(
                 Period(p["starts_at"], p["ends_at"], p["source"])
@@ -125,8 +136,10 @@ async def fan_out_release(runtime: Runtime, catalog: Catalog, batch: int = FANOU
         announced = 0
         for found in rows:
             row = dict(found)
-            periods = periods_by_license.get(row["license_id"], [])
-            announced += _announce(ctx, catalog, row, periods, release, now)
+            base = bases.get(row["base_license_id"])
+            rules = base if base is not None else row
+            periods = periods_by_license.get(rules["license_id"], [])
+            announced += _announce(ctx, catalog, row, base, periods, release, now)
         last = rows[-1]["license_id"] if rows else job["cursor"]
         await ctx.conn.execute(
             "update release_fanouts set cursor = $3, announced = announced + $4,"
@@ -144,21 +157,34 @@ def _announce(
     ctx: Context,
     catalog: Catalog,
     row: dict[str, Any],
+    base: dict[str, Any] | None,
     periods: list[Period],
     release: Release,
     now: datetime,
 ) -> int:
-    if row["major_version"] >= release.major:
+    """Tell one license about `release`; for an add-on, `base` is its base license, whose
+    status, major, plan and cover decide (and whose own announcement carries any renewal
+    offer: an add-on is told only when it is entitled)."""
+    rules = base if base is not None else row
+    if row["base_license_id"] is not None and base is None:
+        return 0  # an add-on whose base maintenance does not know
+    if rules["major_version"] >= release.major:
         return 0
-    plan = plan_of(catalog, row)
-    if not row["perpetual"] and not periods:
+    plan = plan_of(catalog, rules)
+    if not rules["perpetual"] and not periods:
         return 0
-    answer = check_eligibility(coverage.facts(row), plan, periods, release)
+    answer = check_eligibility(
+        coverage.facts(row),
+        plan,
+        periods,
+        release,
+        base=coverage.facts(base) if base is not None else None,
+    )
     common = {**coverage.ref(row), "version": str(release.version)}
     if answer.entitled:
         ctx.emit(UpgradeAvailable(**common, entitled=True), subject=str(row["license_id"]))
         return 1
-    if answer.code != "NOT_COVERED":
+    if answer.code != "NOT_COVERED" or base is not None:
         return 0
     sku = renewal_sku(catalog, row["plan"])
     q = quote(catalog, row, periods, sku, now) if sku is not None else None

@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from services.catalog import Catalog, MaintenancePlan, Sku
+from services.policy.catalog import Catalog, MaintenancePlan, Sku
+from services.policy.coverage import Period
+from services.policy.renewal import RenewalQuote, quote_sku
 
 from .adapters.coverage import facts
-from .domain.coverage import Period
-from .domain.renewal import RenewalOffer, RenewalQuote, quote_renewal
 
 
 def plan_of(catalog: Catalog, row: Mapping[str, Any]) -> MaintenancePlan | None:
@@ -33,12 +33,5 @@ def quote(
     now: datetime,
     currency: str | None = None,
 ) -> RenewalQuote:
-    """Renewing the license of `row` with the maintenance `sku` at `now`.
-
-    The rules are the license's plan's; a license sold without a plan follows the SKU's.
-    """
-    plan = plan_of(catalog, row) or (catalog.plan(sku.plan) if sku.plan else None)
-    if plan is None:
-        raise ValueError(f"sku {sku.code} has no known plan")
-    offer = RenewalOffer.from_sku(sku, plan, currency or catalog.currency)
-    return quote_renewal(plan, facts(row), periods, offer, now)
+    """Renewing the license of `row` with the maintenance `sku` at `now` (`quote_sku`)."""
+    return quote_sku(catalog, row.get("plan"), facts(row), periods, sku, now, currency)

@@ -9,7 +9,7 @@ from entitle_events import Event
 from entitle_events.licensing import LicenseIssued
 from entitle_events.topics import NOTIFICATION_DELIVERIES
 
-from services.catalog import load_catalog
+from services.policy.catalog import load_catalog
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
 from services.runtime.scheduler import Job

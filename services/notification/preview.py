@@ -10,7 +10,7 @@ from entitle_events.common import CoveragePeriod
 from entitle_events.examples import example
 from entitle_events.maintenance import CoverageStarted
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
 
 from .adapters.templates import Rendered, render
 from .domain.digest import delivery_email

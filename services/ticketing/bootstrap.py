@@ -11,7 +11,7 @@ from entitle_events.commerce import OrderPlaced, OrderRefunded
 from entitle_events.licensing import ReleasePublished
 from entitle_events.topics import TICKETING_TICKETS
 
-from services.catalog import load_catalog
+from services.policy.catalog import load_catalog
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
 from services.runtime.replay import Projection

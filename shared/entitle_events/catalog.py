@@ -30,6 +30,7 @@ EVENT_DATA: tuple[type[EventData], ...] = (
     maintenance.CoverageExpiring,
     maintenance.CoverageLapsed,
     maintenance.CoverageEnded,
+    maintenance.CoverageWithdrawn,
     maintenance.RenewalRejected,
     maintenance.UpgradeAvailable,
     maintenance.MaintenanceCodesIssued,

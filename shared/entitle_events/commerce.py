@@ -23,6 +23,11 @@ class OrderLine(BaseModel):
     license_key: Annotated[Line, Field(min_length=1, max_length=1000)] | None = Field(
         default=None, description="The license a renewal, maintenance pack or upgrade applies to."
     )
+    major_version: Annotated[int, Field(ge=0, le=10_000)] | None = Field(
+        default=None,
+        description="The major version a license line licenses, or an upgrade line upgrades"
+        " to; null: the product's current major.",
+    )
 
 
 class Order(BaseModel):

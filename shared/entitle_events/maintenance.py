@@ -67,6 +67,24 @@ class CoverageEnded(CoverageRef):
     reason: str
 
 
+class CoverageWithdrawn(CoverageRef):
+    """The cover a refunded order bought (a renewal, an associated maintenance code or an
+    upgrade's cover) is taken back: `periods` no longer cover the license."""
+
+    event_type: ClassVar[str] = "entitle.maintenance.coverage.withdrawn.v1"
+    topic: ClassVar[str] = MAINTENANCE_COVERAGE
+
+    order_id: str
+    line_ids: list[str] | None = Field(
+        default=None, description="The refunded lines; null: the whole order."
+    )
+    periods: list[CoveragePeriod] = Field(description="The periods taken back.")
+    ends_at: AwareDatetime | None = Field(
+        description="End of the cover that remains; null when no dated cover remains."
+    )
+    reason: str = ""
+
+
 class RenewalRejected(EventData):
     event_type: ClassVar[str] = "entitle.maintenance.renewal.rejected.v1"
     topic: ClassVar[str] = MAINTENANCE_COVERAGE

@@ -121,12 +121,22 @@ def test_every_customer_facing_event_produces_its_email(stack: Stack) -> None:
         offer = mail(stack, to, "upgrade_available")
         assert offer["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
+        # Version 2, released in 2020, discontinued version 1 eighteen months later.
+        old_major = client.post(
+            f"{stack.url('licensing')}/releases",
+            json={
+                "product": "backup-pro",
+                "version": "2.0.0",
+                "released_at": "2020-01-01T00:00:00Z",
+            },
+            headers=admin,
+        )
+        assert old_major.status_code in (200, 201, 409), old_major.text
         request = {
             "account_id": account, "email": to, "license_key": license_key,
-            "product": "backup-pro", "version": "5.0.0", "kind": "technical",
+            "product": "backup-pro", "version": "1.0.0", "kind": "technical",
             "subject": "Backup fails", "body": "Since yesterday the job fails.",
         }  # fmt: skip
-        # Version 5 was never published as a release here, so it counts as discontinued.
         refused = client.post(f"{stack.url('ticketing')}/tickets", json=request, headers=admin)
         assert refused.json()["code"] == "VERSION_DISCONTINUED"
         mail(stack, to, "ticket_rejected")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.catalog import DEMO_CATALOG, Catalog, MaintenancePlan, load_catalog
+from services.policy.catalog import DEMO_CATALOG, Catalog, MaintenancePlan, load_catalog
 
 
 def test_demo_catalog_loads() -> None:
@@ -126,16 +126,34 @@ def test_load_catalog_error_names_the_sku(tmp_path: Path) -> None:
         ({"included_months": 12}, True),
         ({"perpetual_while_active": True}, True),
         ({"complimentary_months": 0, "included_months": 0, "term_months": 24}, False),
+        ({"complimentary_months": 3, "min_major_version": 6}, False),  # v5 must upgrade first
+        ({"included_months": 12, "min_major_version": 5}, True),
+        ({"perpetual_while_active": True, "min_major_version": 6}, True),
     ],
 )
 def test_covers_new_license(kwargs: dict[str, Any], covers: bool) -> None:
     plan = MaintenancePlan(code="p", name="P", **kwargs)
-    assert plan.covers_new_license is covers
+    assert plan.covers_new_license(5) is covers
 
 
 def test_demo_plan_covers_new_license() -> None:
     plan = load_catalog().plan("backup-care-12")
-    assert plan is not None and plan.covers_new_license
+    assert plan is not None and plan.covers_new_license(5) and not plan.covers_new_license(4)
+
+
+def test_an_add_on_needs_a_base_product_of_the_catalog(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text(
+        DEMO_CATALOG.read_text().replace('base_product = "backup-pro"', 'base_product = "ghost"')
+    )
+    with pytest.raises(ValidationError, match="base_product ghost"):
+        load_catalog(path)
+
+
+def test_an_add_on_versions_with_its_base_product() -> None:
+    catalog = load_catalog()
+    assert catalog.release_product("backup-exchange") == "backup-pro"
+    assert catalog.release_product("backup-pro") == "backup-pro"
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from services.catalog import MaintenancePlan
-from services.maintenance.domain.coverage import Period, add_months, coverage_end, initial_periods
+from services.policy.catalog import MaintenancePlan
+from services.policy.coverage import Period, add_months, coverage_end, initial_periods
 
 PURCHASED = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
@@ -25,13 +25,13 @@ def plan(complimentary: int = 0, included: int = 0, perpetual: bool = False) -> 
 
 
 def test_three_complimentary_months() -> None:
-    periods = initial_periods(plan(complimentary=3), PURCHASED)
+    periods = initial_periods(plan(complimentary=3), PURCHASED, 5)
     assert periods == [Period(PURCHASED, datetime(2027, 2, 21, 10, 0, tzinfo=UTC), "complimentary")]
     assert coverage_end(periods) == datetime(2027, 2, 21, 10, 0, tzinfo=UTC)
 
 
 def test_complimentary_then_included_are_contiguous() -> None:
-    periods = initial_periods(plan(complimentary=3, included=12), PURCHASED)
+    periods = initial_periods(plan(complimentary=3, included=12), PURCHASED, 5)
     feb = datetime(2027, 2, 21, 10, 0, tzinfo=UTC)
     assert periods == [
         Period(PURCHASED, feb, "complimentary"),
@@ -41,15 +41,15 @@ def test_complimentary_then_included_are_contiguous() -> None:
 
 
 def test_included_only() -> None:
-    periods = initial_periods(plan(included=12), PURCHASED)
+    periods = initial_periods(plan(included=12), PURCHASED, 5)
     assert periods == [Period(PURCHASED, datetime(2027, 11, 21, 10, 0, tzinfo=UTC), "included")]
 
 
 def test_plan_without_initial_cover_starts_none() -> None:
-    assert initial_periods(plan(), PURCHASED) == []
+    assert initial_periods(plan(), PURCHASED, 5) == []
     assert coverage_end([]) is None
     # perpetual plans are covered while active: no dated period either
-    assert initial_periods(plan(perpetual=True), PURCHASED) == []
+    assert initial_periods(plan(perpetual=True), PURCHASED, 5) == []
 
 
 def test_add_months_end_of_month() -> None:
@@ -81,14 +81,14 @@ instants = st.datetimes(
 def test_included_months_count_from_purchase_not_from_clamped_end() -> None:
     """29 Dec + 2 months clamps to 28 Feb; the included month must still end 29 Mar."""
     start = datetime(2000, 12, 29, tzinfo=UTC)
-    periods = initial_periods(plan(complimentary=2, included=1), start)
+    periods = initial_periods(plan(complimentary=2, included=1), start, 5)
     assert periods[0].ends_at == datetime(2001, 2, 28, tzinfo=UTC)
     assert periods[1] == Period(
         datetime(2001, 2, 28, tzinfo=UTC), datetime(2001, 3, 29, tzinfo=UTC), "included"
     )
     # Jan 31 + 1 complimentary + 12 included: a full 13 months, to the last of February
     jan31 = datetime(2027, 1, 31, tzinfo=UTC)
-    assert coverage_end(initial_periods(plan(1, 12), jan31)) == datetime(2028, 2, 29, tzinfo=UTC)
+    assert coverage_end(initial_periods(plan(1, 12), jan31, 5)) == datetime(2028, 2, 29, tzinfo=UTC)
 
 
 def _late_in_month(year: int, month: int, days_before_end: int) -> datetime:
@@ -112,7 +112,7 @@ late_in_month = st.builds(
 def test_initial_periods_are_contiguous_and_sum_up(
     start: datetime, complimentary: int, included: int
 ) -> None:
-    periods = initial_periods(plan(complimentary, included), start)
+    periods = initial_periods(plan(complimentary, included), start, 5)
 
     assert len(periods) == (complimentary > 0) + (included > 0)
     assert [p.source for p in periods] == (

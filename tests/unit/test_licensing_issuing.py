@@ -10,8 +10,8 @@ from entitle_events.common import Party
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.catalog import Catalog, load_catalog
 from services.licensing.domain.issuing import LicenseSpec, licenses_for_line
+from services.policy.catalog import Catalog, load_catalog
 
 CATALOG = load_catalog()
 PLACED_AT = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

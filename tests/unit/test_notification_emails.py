@@ -9,12 +9,11 @@ import pytest
 from entitle_events import Event, new_event
 from entitle_events.common import CoveragePeriod, CoverageSource
 from entitle_events.licensing import LicenseExpired, LicenseIssued
-from entitle_events.maintenance import CoverageStarted
+from entitle_events.maintenance import CoverageStarted, CoverageWithdrawn
 from jinja2 import UndefinedError
 from markupsafe import escape
 from typer.testing import CliRunner
 
-from services.catalog import Catalog, load_catalog
 from services.cli.main import app
 from services.notification.adapters.templates import render, template_names
 from services.notification.domain.digest import (
@@ -25,6 +24,7 @@ from services.notification.domain.digest import (
 )
 from services.notification.domain.mail_plan import RULES, plan_emails
 from services.notification.preview import sample_emails
+from services.policy.catalog import Catalog, load_catalog
 from tests.unit.test_events import build
 
 CATALOG = load_catalog()
@@ -140,6 +140,34 @@ def test_purchased_coverage_gets_coverage_started_email() -> None:
     rendered = render(email.template, email.data)
     assert "21 February 2027" in rendered.text
     assert KEY in rendered.text
+
+
+def test_a_refund_that_takes_cover_back_tells_the_customer() -> None:
+    withdrawn = CoverageWithdrawn(
+        license_id="lic-1",
+        license_key=KEY,
+        product="backup-pro",
+        account_id="acme",
+        contact_email="owner@acme.example",
+        order_id="O-9",
+        periods=[
+            CoveragePeriod(
+                starts_at=COVER_END, ends_at=COVER_END.replace(year=2028), source="renewal"
+            )
+        ],
+        ends_at=COVER_END,
+    )
+    (email,) = plan_emails(event(withdrawn), CATALOG)
+    assert (email.template, email.recipient, email.transactional) == (
+        "coverage_withdrawn",
+        "owner@acme.example",
+        True,
+    )
+    rendered = render(email.template, email.data)
+    assert "O-9" in rendered.text and "21 February 2028" in rendered.text
+    assert "runs until 21 February 2027" in rendered.text and KEY in rendered.html
+    nothing_left = render(email.template, {**email.data, "ends_at": None})
+    assert "no maintenance left" in nothing_left.text
 
 
 def test_other_events_send_nothing() -> None:

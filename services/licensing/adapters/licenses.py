@@ -158,6 +158,12 @@ async def validation_facts(
     return dict(row) if row else None
 
 
+async def set_major(conn: Connection, license_id: Any, major_version: int) -> None:
+    await conn.execute(
+        "update licenses set major_version = $2 where license_id = $1", license_id, major_version
+    )
+
+
 async def set_status(conn: Connection, license_id: Any, status: str) -> None:
     await conn.execute("update licenses set status = $2 where license_id = $1", license_id, status)
 
@@ -258,6 +264,16 @@ async def record_coverage(
     await conn.executemany(
         "insert into coverage_periods (license_id, starts_at, ends_at) values ($1, $2, $3)"
         " on conflict do nothing",
+        [(license_id, start, end) for start, end in periods],
+    )
+
+
+async def withdraw_coverage(
+    conn: Connection, license_id: str, periods: list[tuple[datetime, datetime]]
+) -> None:
+    """Periods a refund took back no longer cover the license."""
+    await conn.executemany(
+        "delete from coverage_periods where license_id = $1 and starts_at = $2 and ends_at = $3",
         [(license_id, start, end) for start, end in periods],
     )
 

@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 from entitle_events.commerce import Order, OrderLine
 from entitle_events.common import LicenseKind
 
-from services.catalog import Product, Sku
+from services.policy.catalog import Product, Sku
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,12 @@ def licenses_for_line(
     sku: Sku,
     product: Product,
     base_license_id: str | None = None,
+    major_version: int | None = None,
 ) -> list[LicenseSpec]:
     """Quantity N gives N licenses, or one license with N times the seats, as the SKU says.
 
     A reseller's purchase belongs to its end customer when one is named, else to the
-    reseller's pool.
+    reseller's pool. `major_version` defaults to the product's current major.
     """
     assert sku.kind == "license" and sku.license_kind and sku.edition
     reseller = order.buyer if order.buyer.reseller else None
@@ -76,7 +77,7 @@ def licenses_for_line(
             reseller_email=reseller.email if reseller else None,
             pooled=reseller is not None and order.end_customer is None,
             purchased_at=order.placed_at,
-            major_version=product.current_major,
+            major_version=product.current_major if major_version is None else major_version,
             expires_at=expires_at,
             auto_renew=sku.license_kind in ("subscription", "msp"),
             max_activations=seats,

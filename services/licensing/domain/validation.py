@@ -16,7 +16,8 @@ Checks run in this order, and the first that fails gives the code:
 8. `VALID`
 
 A perpetual license whose maintenance lapsed stays VALID for the versions it is entitled to.
-Which versions those are is maintenance's eligibility rule (one rule, owned by maintenance).
+Which versions those are is the shared eligibility rule of services.policy (one rule, the
+same one maintenance answers /eligibility with).
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from datetime import UTC, datetime
 
 from entitle_events.versions import Version
 
-from services.catalog import MaintenancePlan
-from services.maintenance.domain.coverage import LicenseFacts as MaintenanceLicense
-from services.maintenance.domain.coverage import Period
-from services.maintenance.domain.eligibility import Release, check_eligibility
+from services.policy.catalog import MaintenancePlan
+from services.policy.coverage import LicenseFacts as MaintenanceLicense
+from services.policy.coverage import Period
+from services.policy.eligibility import Release, check_eligibility
 
 from .keys import KeyClaims
 

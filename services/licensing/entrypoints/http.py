@@ -12,7 +12,7 @@ from entitle_events.versions import Version
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
 from services.runtime.auth import Principal
 from services.runtime.errors import ApiError
 from services.runtime.fast_routes import FastRoute

@@ -19,7 +19,7 @@ from entitle_events.licensing import (
 )
 from entitle_events.versions import Version
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
 from services.runtime.context import Context
 from services.runtime.errors import ApiError
 

@@ -6,11 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from entitle_events import Event
-from entitle_events.maintenance import CoverageEnded, CoverageExtended, CoverageStarted
+from entitle_events.maintenance import (
+    CoverageEnded,
+    CoverageExtended,
+    CoverageStarted,
+    CoverageWithdrawn,
+)
 
 from services.runtime.context import Context
 
 from ..adapters import licenses
+
+COVERAGE_EVENTS = (CoverageStarted, CoverageExtended, CoverageEnded, CoverageWithdrawn)
 
 
 async def on_coverage_event(ctx: Context, event: Event[Any]) -> None:
@@ -30,3 +37,7 @@ async def on_coverage_event(ctx: Context, event: Event[Any]) -> None:
         )
     elif isinstance(data, CoverageEnded):
         await licenses.end_coverage(ctx.conn, data.license_id, data.ended_at)
+    elif isinstance(data, CoverageWithdrawn):
+        await licenses.withdraw_coverage(
+            ctx.conn, data.license_id, [(p.starts_at, p.ends_at) for p in data.periods]
+        )

@@ -8,7 +8,7 @@ from entitle_events import Event
 from entitle_events.commerce import OrderLine, OrderPlaced, OrderRefunded
 from entitle_events.licensing import LicenseIssued, LicenseRenewed, OrderLineRejected
 
-from services.catalog import Catalog, Sku
+from services.policy.catalog import Catalog, Sku
 from services.runtime.context import Context
 
 from ..adapters import licenses
@@ -30,6 +30,10 @@ async def on_order_placed(
             if await licenses.claim_line(ctx.conn, order.order_id, line.line_id, "rejected", now):
                 _reject(ctx, order, line, "UNKNOWN_SKU", f"SKU {line.sku} is not sold")
             continue
+        if sku.kind == "upgrade" and line.license_key:
+            if await licenses.claim_line(ctx.conn, order.order_id, line.line_id, "upgraded", now):
+                await _upgrade(ctx, line, sku, catalog)
+            continue
         if sku.kind != "license":
             continue  # maintenance, support and incident lines belong to other services
         if account_mode != order.payment_mode:
@@ -45,6 +49,18 @@ async def on_order_placed(
             continue
         product = catalog.product(sku.product)
         assert product is not None  # the catalog validates its references
+        major = product.sold_major(line.major_version)
+        if major is None:
+            if await licenses.claim_line(ctx.conn, order.order_id, line.line_id, "rejected", now):
+                _reject(
+                    ctx,
+                    order,
+                    line,
+                    "MAJOR_VERSION_NOT_SOLD",
+                    f"{product.name} is sold up to version {product.current_major}, not"
+                    f" {line.major_version}",
+                )
+            continue
         base_license_id = None
         if product.base_product is not None:
             base_license_id = await _base_license(ctx, order, line, product.base_product)
@@ -56,7 +72,7 @@ async def on_order_placed(
             continue
         if not await licenses.claim_line(ctx.conn, order.order_id, line.line_id, "issued", now):
             continue
-        for spec in licenses_for_line(order, line, sku, product, base_license_id):
+        for spec in licenses_for_line(order, line, sku, product, base_license_id, major):
             key = keys.issue(spec.license_id, spec.product, spec.edition, spec.purchased_at)
             await licenses.insert_license(ctx.conn, spec, key, order.order_id, line.line_id, now)
             issued.append((spec, key, line.line_id))
@@ -85,7 +101,7 @@ async def on_order_placed(
                 payment_mode=order.payment_mode,
                 maintenance_plan=spec.maintenance_plan,
                 base_license_id=spec.base_license_id,
-                coverage_expected=_covered(catalog, spec.maintenance_plan),
+                coverage_expected=_covered(catalog, spec.maintenance_plan, spec.major_version),
                 licenses_in_order=len(issued),
             ),
             subject=spec.license_id,
@@ -97,11 +113,17 @@ async def _base_license(
 ) -> str | None:
     """An add-on line names the license it extends; None (and a rejection) when it can't."""
     base = await licenses.get_by_key(ctx.conn, line.license_key) if line.license_key else None
+    owner = (order.end_customer or order.buyer).account_id
     problem = None
     if base is None or base["product"] != base_product:
         problem = f"an add-on needs the key of a {base_product} license in license_key"
     elif base["status"] != "active":
         problem = f"the base license is {base['status']}"
+    elif owner != base["account_id"] and order.buyer.account_id not in (
+        base["account_id"],
+        base["reseller_account_id"],
+    ):
+        problem = "the base license belongs to another account"
     if problem is None:
         assert base is not None
         return str(base["license_id"])
@@ -132,6 +154,19 @@ async def _renew(ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sku) ->
     )
 
 
+async def _upgrade(ctx: Context, line: OrderLine, sku: Sku, catalog: Catalog) -> None:
+    """A full-price upgrade moves the license to the major it buys; maintenance applies the
+    same line to coverage (`Product.sold_major` decides for both)."""
+    assert line.license_key is not None
+    product = catalog.product(sku.product)
+    major = product.sold_major(line.major_version) if product is not None else None
+    row = await licenses.lock_by_key(ctx.conn, line.license_key)
+    if major is None or row is None or row["product"] != sku.product:
+        return
+    if major > row["major_version"]:
+        await licenses.set_major(ctx.conn, row["license_id"], major)
+
+
 async def on_order_refunded(ctx: Context, event: Event[OrderRefunded]) -> None:
     refund = event.data
     for row in await licenses.by_order(ctx.conn, refund.order_id):
@@ -158,6 +193,6 @@ def _reject(ctx: Context, order: OrderPlaced, line: OrderLine, code: str, reason
     )
 
 
-def _covered(catalog: Catalog, plan_code: str | None) -> bool:
+def _covered(catalog: Catalog, plan_code: str | None, major_version: int) -> bool:
     plan = catalog.plan(plan_code) if plan_code else None
-    return plan is not None and plan.covers_new_license
+    return plan is not None and plan.covers_new_license(major_version)

@@ -9,11 +9,10 @@ from typing import Any
 import asyncpg
 from entitle_events.licensing import LicenseIssued
 
-from services.catalog import MaintenancePlan
+from services.policy.catalog import MaintenancePlan
+from services.policy.coverage import LicenseFacts, Period
+from services.policy.lifecycle import notice_at
 from services.runtime.db import Connection
-
-from ..domain.coverage import LicenseFacts, Period
-from ..domain.lifecycle import notice_at
 
 
 async def insert_license(
@@ -124,6 +123,50 @@ async def refresh_end(conn: Connection, license_id: Any, plan: MaintenancePlan |
         ends_at,
         due,
     )
+
+
+async def withdraw_periods(
+    conn: Connection, order_id: str, line_ids: list[str] | None
+) -> dict[Any, list[Period]]:
+    """Delete the bought periods of an order's lines (all lines when `line_ids` is None);
+    the deleted periods by license. A new license's own cover (complimentary, included)
+    ends with the license when its order is refunded, so it is left to that."""
+    rows = await conn.fetch(
+        "delete from coverage_periods where order_id = $1"
+        " and ($2::text[] is null or line_id = any($2::text[]))"
+        " and source = any($3::text[]) returning license_id, starts_at, ends_at, source",
+        order_id,
+        line_ids,
+        ["purchase", "renewal", "association", "upgrade"],
+    )
+    withdrawn: dict[Any, list[Period]] = {}
+    for r in sorted(rows, key=lambda r: r["starts_at"]):
+        withdrawn.setdefault(r["license_id"], []).append(
+            Period(r["starts_at"], r["ends_at"], r["source"])
+        )
+    return withdrawn
+
+
+async def refund_codes(
+    conn: Connection, order_id: str, line_ids: list[str] | None, at: datetime
+) -> None:
+    """Codes of refunded lines can no longer be associated."""
+    await conn.execute(
+        "update maintenance_codes set refunded_at = $3 where order_id = $1"
+        " and ($2::text[] is null or line_id = any($2::text[])) and refunded_at is null",
+        order_id,
+        line_ids,
+        at,
+    )
+
+
+async def lock_by_id(conn: Connection, license_id: Any) -> dict[str, Any] | None:
+    row = await conn.fetchrow("select * from coverage where license_id = $1 for update", license_id)
+    return None if row is None else dict(row)
+
+
+async def set_plan(conn: Connection, license_id: Any, plan: str | None) -> None:
+    await conn.execute("update coverage set plan = $2 where license_id = $1", license_id, plan)
 
 
 def ref(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,17 +12,23 @@ from entitle_events.maintenance import CoverageExtended
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, PlainSerializer
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
+from services.policy.coverage import Period, coverage_end
+from services.policy.eligibility import Release, check_eligibility, parse_version, renewal_would_fix
+from services.policy.lifecycle import coverage_state
+from services.policy.renewal import (
+    MaintenanceRefused,
+    RenewalQuote,
+    association_period,
+    governing_plan,
+    maintains,
+)
 from services.runtime.auth import Principal
 from services.runtime.errors import ApiError
 from services.runtime.http import RuntimeDep, errors, require
 from services.runtime.service import Runtime
 
 from ..adapters import coverage
-from ..domain.coverage import Period, coverage_end
-from ..domain.eligibility import Release, check_eligibility, parse_version, renewal_would_fix
-from ..domain.lifecycle import coverage_state
-from ..domain.renewal import MaintenanceRefused, RenewalQuote, association_period
 from ..offers import plan_of, quote, renewal_sku
 
 router = APIRouter(tags=["coverage"])
@@ -157,10 +163,8 @@ async def get_renewal_quote(
     chosen = catalog.sku(sku) if sku else renewal_sku(catalog, row["plan"])
     if chosen is None:
         raise ApiError(404, "SKU_NOT_FOUND", f"no maintenance SKU {sku or 'renews this plan'}")
-    if chosen.kind != "maintenance" or chosen.product != row["product"]:
-        raise ApiError(
-            422, "NOT_A_RENEWAL_SKU", f"{chosen.code} does not renew this license's maintenance"
-        )
+    if chosen.kind != "maintenance":
+        raise ApiError(422, "NOT_A_RENEWAL_SKU", f"{chosen.code} is not a maintenance SKU")
     return QuoteView.of(quote(catalog, row, periods, chosen, runtime.clock.now()))
 
 
@@ -180,19 +184,18 @@ async def get_eligibility(
         parsed = parse_version(version)
     except ValueError as exc:
         raise ApiError(422, "INVALID_VERSION", str(exc)) from exc
+    product = catalog.release_product(row["product"])  # an add-on's versions are its base's
     rel = await runtime.pool.fetchrow(
         "select released_at from releases where product = $1"
         " and major = $2 and minor = $3 and patch = $4",
-        row["product"],
+        product,
         parsed.major,
         parsed.minor,
         parsed.patch,
     )
     if rel is None:
-        raise ApiError(
-            404, "RELEASE_NOT_FOUND", f"{row['product']} {parsed} has not been published"
-        )
-    release = Release(parsed, rel["released_at"], row["product"])
+        raise ApiError(404, "RELEASE_NOT_FOUND", f"{product} {parsed} has not been published")
+    release = Release(parsed, rel["released_at"], product)
     # An add-on follows its base license: the base's status, major, plan and cover decide.
     rules_row, rules_periods = row, periods
     base = None
@@ -223,7 +226,7 @@ async def get_eligibility(
     "/associations",
     response_model=CoverageView,
     status_code=201,
-    responses=errors(401, 403, 404, 409),
+    responses=errors(401, 403, 404, 409, 422),
 )
 async def post_association(
     body: AssociationIn, runtime: RuntimeDep, principal: WritePrincipal
@@ -245,12 +248,15 @@ async def post_association(
             raise ApiError(
                 409, "CODE_ALREADY_USED", "this maintenance code is already attached to a license"
             )
-        if code["product"] != row["product"] or (row["plan"] and row["plan"] != code["plan"]):
-            raise ApiError(
-                422, "CODE_WRONG_PRODUCT", f"this code does not maintain {row['product']}"
-            )
-        plan = catalog.plan(code["plan"])
-        if plan is None:
+        if code["refunded_at"] is not None:
+            raise ApiError(409, "CODE_REFUNDED", "this maintenance code was refunded")
+        license = coverage.facts(row)
+        mismatch = maintains(code["product"], code["edition"], license)
+        if mismatch is not None:
+            raise ApiError(422, f"CODE_{mismatch[0]}", mismatch[1])
+        plan = governing_plan(catalog, row["plan"], code["plan"])
+        code_plan = catalog.plan(code["plan"])
+        if plan is None or code_plan is None:
             raise ApiError(422, "UNKNOWN_PLAN", f"maintenance plan {code['plan']} is unknown")
         now = ctx.now()
         try:
@@ -259,15 +265,13 @@ async def post_association(
                 periods,
                 min(code["bought_at"], now),
                 now,
-                term_months=code["term_months"] or None,
-                license=coverage.facts(row),
+                term_months=code["term_months"] or code_plan.term_months,
+                license=license,
             )
         except MaintenanceRefused as exc:
             raise ApiError(422, exc.code, exc.reason) from exc
         if row["plan"] is None:
-            await ctx.conn.execute(
-                "update coverage set plan = $2 where license_id = $1", row["license_id"], plan.code
-            )
+            await coverage.set_plan(ctx.conn, row["license_id"], plan.code)
             row["plan"] = plan.code
         await ctx.conn.execute(
             "update maintenance_codes set used_by_license = $2, used_at = $3 where code = $1",

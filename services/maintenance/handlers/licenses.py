@@ -20,12 +20,12 @@ from entitle_events.licensing import (
 )
 from entitle_events.maintenance import CoverageEnded, CoverageStarted
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
+from services.policy.coverage import coverage_end, initial_periods
 from services.runtime.context import Context
 from services.runtime.errors import PermanentError
 
 from ..adapters import coverage
-from ..domain.coverage import coverage_end, initial_periods
 
 
 async def on_license_issued(ctx: Context, event: Event[LicenseIssued], catalog: Catalog) -> None:
@@ -38,7 +38,7 @@ async def on_license_issued(ctx: Context, event: Event[LicenseIssued], catalog: 
         return
     if plan is None:
         return
-    periods = initial_periods(plan, lic.purchased_at)
+    periods = initial_periods(plan, lic.purchased_at, lic.major_version)
     if not periods and not perpetual:
         return
     await coverage.add_periods(ctx.conn, lic.license_id, periods, lic.order_id, lic.line_id)

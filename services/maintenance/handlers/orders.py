@@ -9,19 +9,20 @@ import secrets
 from typing import Any, Final
 
 from entitle_events import Event
-from entitle_events.commerce import OrderLine, OrderPlaced
+from entitle_events.commerce import OrderLine, OrderPlaced, OrderRefunded
 from entitle_events.common import CoveragePeriod
 from entitle_events.maintenance import (
     CoverageExtended,
+    CoverageWithdrawn,
     MaintenanceCodesIssued,
     RenewalRejected,
 )
 
-from services.catalog import Catalog, Sku
+from services.policy.catalog import Catalog, Sku
+from services.policy.coverage import Period, coverage_end, upgrade_period
 from services.runtime.context import Context
 
 from ..adapters import coverage
-from ..domain.coverage import Period, coverage_end, upgrade_period
 from ..offers import plan_of, quote
 
 # No 0/O, 1/I/L, 5/S, 2/Z, 8/B: codes are read aloud and typed by hand.
@@ -122,23 +123,13 @@ async def _renew(
     if found is None:
         return _reject(ctx, order, line, "LICENSE_NOT_FOUND", "No license with this key is known.")
     row, periods = found
-    if (row["plan"] is not None and row["plan"] != sku.plan) or row["product"] != sku.product:
-        return _reject(
-            ctx,
-            order,
-            line,
-            "WRONG_PLAN",
-            f"{sku.code} does not renew the maintenance of this {row['product']} license.",
-        )
-    if row["plan"] is None:
-        await ctx.conn.execute(
-            "update coverage set plan = $2 where license_id = $1", row["license_id"], sku.plan
-        )
-        row["plan"] = sku.plan
     for _ in range(line.quantity):  # each unit buys one more term, the first at its price
         q = quote(catalog, row, periods, sku, order.placed_at, order.currency)
         if not q.allowed or q.period is None:
             return _reject(ctx, order, line, q.code, q.reason)
+        if row["plan"] is None:  # sold without a plan: the SKU's plan maintains it from now
+            await coverage.set_plan(ctx.conn, row["license_id"], sku.plan)
+            row["plan"] = sku.plan
         await _extend(ctx, row, periods, q.period, row["plan"], order, line, catalog)
     return "renewed"
 
@@ -146,21 +137,25 @@ async def _renew(
 async def _upgrade(
     ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sku, catalog: Catalog
 ) -> str:
-    """A full-price major upgrade: the license moves to the product's current major and
+    """A full-price major upgrade: the license moves to the major the line names (the
+    product's current one by default; licensing applies the same line the same way) and
     gets the cover the plan includes with an upgrade."""
     assert line.license_key is not None
     found = await coverage.lock_by_key(ctx.conn, line.license_key)
     if found is None:
         return "unknown-license"
     row, periods = found
+    if row["product"] != sku.product:
+        return "wrong-product"
     product = catalog.product(row["product"])
-    if product is not None and product.current_major > row["major_version"]:
+    major = product.sold_major(line.major_version) if product is not None else None
+    if major is not None and major > row["major_version"]:
         await ctx.conn.execute(
             "update coverage set major_version = $2 where license_id = $1",
             row["license_id"],
-            product.current_major,
+            major,
         )
-        row["major_version"] = product.current_major
+        row["major_version"] = major
     plan = plan_of(catalog, row)
     if plan is None:
         return "no-plan"
@@ -179,13 +174,15 @@ async def _sell_codes(ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sk
     while len(codes) < line.quantity:
         code = new_maintenance_code()
         inserted = await ctx.conn.fetchval(
-            "insert into maintenance_codes (code, sku, plan, product, term_months, order_id,"
-            " line_id, account_id, bought_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "insert into maintenance_codes (code, sku, plan, product, edition, term_months,"
+            " order_id, line_id, account_id, bought_at)"
+            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             " on conflict do nothing returning true",
             code,
             sku.code,
             sku.plan,
             sku.product,
+            sku.edition,
             sku.term_months or 0,
             order.order_id,
             line.line_id,
@@ -209,3 +206,34 @@ async def _sell_codes(ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sk
         subject=f"{order.order_id}/{line.line_id}",
     )
     return f"codes:{len(codes)}"
+
+
+async def on_order_refunded(ctx: Context, event: Event[OrderRefunded], catalog: Catalog) -> None:
+    """A refunded renewal, maintenance code or upgrade takes its cover back.
+
+    Its periods are deleted and `coverage.withdrawn` tells licensing, ticketing and the
+    customer; its codes, used or not, can no longer be associated. Later periods keep their
+    dates (they were paid for as quoted). A redelivery finds nothing left to withdraw.
+    """
+    refund = event.data
+    await coverage.refund_codes(ctx.conn, refund.order_id, refund.line_ids, ctx.now())
+    withdrawn = await coverage.withdraw_periods(ctx.conn, refund.order_id, refund.line_ids)
+    for license_id, periods in withdrawn.items():
+        row = await coverage.lock_by_id(ctx.conn, license_id)
+        assert row is not None  # periods reference their license
+        await coverage.refresh_end(ctx.conn, license_id, plan_of(catalog, row))
+        remaining = await coverage.periods_of(ctx.conn, license_id)
+        ctx.emit(
+            CoverageWithdrawn(
+                **coverage.ref(row),
+                order_id=refund.order_id,
+                line_ids=refund.line_ids,
+                periods=[
+                    CoveragePeriod(starts_at=p.starts_at, ends_at=p.ends_at, source=p.source)
+                    for p in periods
+                ],
+                ends_at=coverage_end(remaining),
+                reason=refund.reason or "order refunded",
+            ),
+            subject=str(license_id),
+        )

@@ -11,7 +11,7 @@ from entitle_events import Event
 from entitle_events.licensing import LicenseIssued
 from entitle_events.maintenance import CoverageStarted
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
 
 from .mail_plan import PlannedEmail
 

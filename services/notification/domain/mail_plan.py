@@ -23,6 +23,7 @@ from entitle_events.maintenance import (
     CoverageExtended,
     CoverageLapsed,
     CoverageStarted,
+    CoverageWithdrawn,
     MaintenanceCodesIssued,
     RenewalRejected,
     UpgradeAvailable,
@@ -36,7 +37,7 @@ from entitle_events.ticketing import (
     TicketSolved,
 )
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ RULES: dict[type[EventData], Rule] = {
     CoverageExtended: _one("coverage_extended", "contact_email"),
     CoverageExpiring: _one("renewal_notice", "contact_email"),
     CoverageLapsed: _one("coverage_lapsed", "contact_email"),
+    CoverageWithdrawn: _one("coverage_withdrawn", "contact_email"),
     RenewalRejected: _one("renewal_rejected", "contact_email"),
     MaintenanceCodesIssued: _one("maintenance_codes", "contact_email"),
     UpgradeAvailable: _upgrade,

@@ -8,7 +8,7 @@ from typing import Any
 
 from entitle_events import Event
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
 from services.runtime import tracing
 from services.runtime.context import Context
 from services.runtime.service import Runtime

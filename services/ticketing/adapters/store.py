@@ -6,9 +6,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from services.catalog import Catalog
-from services.maintenance.domain.lifecycle import DEFAULT_SUPPORT_MONTHS, is_supported
-from services.maintenance.domain.releases import Release
+from services.policy.catalog import Catalog
+from services.policy.lifecycle import DEFAULT_SUPPORT_MONTHS, is_supported
+from services.policy.releases import Release
 from services.runtime.db import Connection
 
 from ..domain.lifecycle import Survey, Ticket

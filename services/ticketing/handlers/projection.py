@@ -29,10 +29,11 @@ from entitle_events.maintenance import (
     CoverageExtended,
     CoverageLapsed,
     CoverageStarted,
+    CoverageWithdrawn,
 )
 
-from services.catalog import Catalog
-from services.maintenance.domain.coverage import add_months
+from services.policy.catalog import Catalog
+from services.policy.coverage import add_months
 from services.runtime.context import Context
 from services.runtime.db import Connection
 
@@ -47,7 +48,13 @@ LICENSE_EVENTS = (
     LicenseAssigned,
     LicenseTransferred,
 )
-COVERAGE_EVENTS = (CoverageStarted, CoverageExtended, CoverageLapsed, CoverageEnded)
+COVERAGE_EVENTS = (
+    CoverageStarted,
+    CoverageExtended,
+    CoverageLapsed,
+    CoverageEnded,
+    CoverageWithdrawn,
+)
 
 
 async def _set_status(conn: Connection, license_id: str, status: str, at: datetime) -> None:
@@ -122,6 +129,15 @@ async def on_coverage_event(ctx: Context, event: Event[Any]) -> None:
             data.product,
             data.ends_at,
             data.ends_at is None,
+            now,
+        )
+    elif isinstance(data, CoverageWithdrawn):
+        # A refund took cover back: what remains ends at `ends_at` (none left: not covered).
+        await conn.execute(
+            "update ent_coverage set ends_at = $2::timestamptz,"
+            " covered = $2::timestamptz is not null, updated_at = $3 where license_id = $1",
+            data.license_id,
+            data.ends_at,
             now,
         )
     elif isinstance(data, CoverageLapsed | CoverageEnded):

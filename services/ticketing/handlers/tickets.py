@@ -21,7 +21,7 @@ from entitle_events.ticketing import (
     TicketSolved,
 )
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
 from services.runtime.context import Context
 from services.runtime.service import Runtime
 

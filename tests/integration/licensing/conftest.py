@@ -65,7 +65,7 @@ class Licensing:
 
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-PRESETS = REPO_ROOT / "services" / "catalog" / "presets"
+PRESETS = REPO_ROOT / "services" / "policy" / "catalog" / "presets"
 API_KEYS = [
     {"key": "acme-key", "scopes": ["licenses:read"], "account_id": "acme"},
     {"key": "reseller-key", "scopes": ["licenses:read", "licenses:write"], "account_id": "resell"},

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from entitle_events import new_event
 from entitle_events.common import CoveragePeriod
-from entitle_events.maintenance import CoverageExtended, CoverageStarted
+from entitle_events.maintenance import CoverageExtended, CoverageStarted, CoverageWithdrawn
 
 from services.licensing.handlers.coverage import on_coverage_event
 
@@ -138,4 +138,30 @@ async def coverage_extended(
         await on_coverage_event(
             ctx,
             new_event(extended, source="maintenance", subject=extended.license_id, time=starts_at),
+        )
+
+
+async def coverage_withdrawn(
+    shop: Licensing,
+    license: dict[str, Any],
+    starts_at: datetime,
+    ends_at: datetime,
+    remaining_end: datetime | None,
+    source: str = "renewal",
+) -> None:
+    """Feed maintenance's CoverageWithdrawn: a refund took the period back."""
+    withdrawn = CoverageWithdrawn(
+        license_id=str(license["license_id"]),
+        license_key=license["license_key"],
+        product=license["product"],
+        account_id=license["account_id"],
+        contact_email=license["contact_email"],
+        order_id="refunded-order",
+        periods=[CoveragePeriod(starts_at=starts_at, ends_at=ends_at, source=source)],
+        ends_at=remaining_end,
+    )
+    async with shop.runtime.transaction() as ctx:
+        await on_coverage_event(
+            ctx,
+            new_event(withdrawn, source="maintenance", subject=withdrawn.license_id, time=ends_at),
         )

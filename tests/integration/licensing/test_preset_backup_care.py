@@ -10,11 +10,16 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
+from entitle_events.licensing import LicenseIssued
+
+from services.runtime.context import Context
 
 from .conftest import ADMIN, Licensing
 from .scenario import (
     coverage_extended,
     coverage_started,
+    coverage_withdrawn,
+    customer,
     day,
     publish,
     validate,
@@ -133,3 +138,56 @@ async def test_an_add_on_of_a_revoked_backup_manager_license_is_no_longer_upgrad
     assert await validate(shop, base["license_key"], version="6.0.0") == "REVOKED"
     # The add-on cannot be used without its base: it answers as its base does.
     assert await validate(shop, mailbox["license_key"], version="6.0.0") == "REVOKED"
+
+
+def line(sku: str, **fields: Any) -> dict[str, Any]:
+    return {"line_id": "1", "sku": sku, "quantity": 1, "unit_price": "399.00", **fields}
+
+
+async def test_an_order_line_names_the_major_it_licenses_and_a_v4_license_expects_no_care(
+    shop: Licensing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seed 000: v3/v4 users "can only purchase BackupCare by first upgrading to Version 5"
+    (maintenance starts no cover for them, so the license email must not wait for one)."""
+    issued: list[LicenseIssued] = []
+    original = Context.emit
+
+    def recording(self: Context, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, LicenseIssued):
+            issued.append(data)
+        return original(self, data, **kwargs)
+
+    monkeypatch.setattr(Context, "emit", recording)
+    _, [v4] = await shop.order(lines=[line("BM-SRV", major_version=4)])
+    _, [v5] = await shop.order(lines=[line("BM-SRV")])
+    assert (v4["major_version"], v5["major_version"]) == (4, 5)
+    assert [(e.major_version, e.coverage_expected) for e in issued] == [(4, False), (5, True)]
+    _, beyond = await shop.order(lines=[line("BM-SRV", major_version=6)])
+    assert beyond == []  # rejected MAJOR_VERSION_NOT_SOLD: version 6 is not sold yet
+
+    # A full-price upgrade line moves the license to version 5, as maintenance does.
+    await publish(shop, PRODUCT, "5.0.1", day(2026, 12, 1))
+    shop.clock.set(day(2027, 1, 1))
+    assert await validate(shop, v4["license_key"], version="5.0.1") == "VERSION_NOT_ENTITLED"
+    await shop.order(lines=[line("BM-UPG-SRV", license_key=v4["license_key"])])
+    assert (await view(shop, v4["license_key"]))["major_version"] == 5
+    assert await validate(shop, v4["license_key"], version="5.0.1") == "VALID"
+
+
+async def test_an_add_on_needs_a_base_license_of_its_own_account(shop: Licensing) -> None:
+    _, [theirs] = await shop.order(sku="BM-SRV", buyer=customer("other"))
+    _, [mine] = await shop.order(sku="BM-SRV")
+    _, refused = await shop.order(lines=[add_on_line("BM-MAILBOX", theirs["license_key"])])
+    assert refused == []
+    _, [mailbox] = await shop.order(lines=[add_on_line("BM-MAILBOX", mine["license_key"])])
+    assert mailbox["base_license_id"] == mine["license_id"]
+
+
+async def test_a_refunded_renewal_no_longer_entitles_what_it_covered(shop: Licensing) -> None:
+    _, [base] = await shop.order(sku="BM-SRV")
+    await complimentary_care(shop, base)
+    await coverage_extended(shop, base, "care", day(2027, 2, 21), day(2028, 2, 21))
+    await publish(shop, PRODUCT, "6.0.0", day(2027, 6, 1))  # inside the renewal only
+    assert await validate(shop, base["license_key"], version="6.0.0") == "VALID"
+    await coverage_withdrawn(shop, base, day(2027, 2, 21), day(2028, 2, 21), day(2027, 2, 21))
+    assert await validate(shop, base["license_key"], version="6.0.0") == "VERSION_NOT_ENTITLED"

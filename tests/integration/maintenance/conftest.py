@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,12 +16,13 @@ from entitle_events import Event, EventData, new_event
 from entitle_events.commerce import OrderPlaced
 from entitle_events.licensing import LicenseIssued, ReleasePublished
 
-from services.catalog import Catalog
 from services.maintenance.bootstrap import build
 from services.maintenance.handlers.licenses import on_license_issued, on_release_published
 from services.maintenance.handlers.orders import on_order_placed
 from services.maintenance.jobs import NoticeKind, send_notices
 from services.maintenance.settings import MaintenanceSettings
+from services.policy.catalog import Catalog
+from services.policy.catalog.loader import DEMO_CATALOG
 from services.runtime.clock import FixedClock
 from services.runtime.context import Context
 from services.runtime.http import create_app
@@ -126,6 +128,10 @@ class Maintenance:
     async def renew(self, key: str, placed_at: datetime) -> Event[OrderPlaced]:
         return await self.order(placed_at, {"sku": "BP-CARE-12", "license_key": key})
 
+    async def renew_with(self, key: str, sku: str) -> Event[OrderPlaced]:
+        """An order, placed now, renewing `key` with the maintenance `sku`."""
+        return await self.order(self.clock.now(), {"sku": sku, "license_key": key})
+
     async def publish(
         self, version: str, released_at: datetime, product: str = "backup-pro"
     ) -> None:
@@ -167,9 +173,12 @@ def money(text: str) -> Decimal:
     return Decimal(text)
 
 
-@pytest.fixture
-async def maintenance(
-    infra: Infra, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+PRESETS = DEMO_CATALOG.parent
+
+
+@asynccontextmanager
+async def running(
+    infra: Infra, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, catalog_path: Path | None
 ) -> AsyncIterator[Maintenance]:
     keys_file = tmp_path / "keys.json"
     keys_file.write_text(
@@ -190,7 +199,11 @@ async def maintenance(
         )
     )
     settings = settings_for(
-        infra, MaintenanceSettings, admin_api_key="admin-key", api_keys_file=keys_file
+        infra,
+        MaintenanceSettings,
+        admin_api_key="admin-key",
+        api_keys_file=keys_file,
+        catalog_path=catalog_path,
     )
     emitted: list[EventData] = []
     original = Context.emit
@@ -206,3 +219,24 @@ async def maintenance(
         yield service
     finally:
         await service.stop()
+
+
+@pytest.fixture
+async def maintenance(
+    infra: Infra, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Maintenance]:
+    async with running(infra, tmp_path, monkeypatch, None) as service:
+        yield service
+
+
+@pytest.fixture
+def maintenance_for(
+    infra: Infra, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], AbstractAsyncContextManager[Maintenance]]:
+    """Maintenance in process on one catalog preset: `async with maintenance_for("x.toml")`."""
+
+    def start(preset: str) -> AbstractAsyncContextManager[Maintenance]:
+        assert (PRESETS / preset).is_file(), preset
+        return running(infra, tmp_path, monkeypatch, PRESETS / preset)
+
+    return start

@@ -325,7 +325,8 @@ async def test_an_add_on_follows_its_base_license(maintenance: Maintenance) -> N
         sku="BP-EXCH",
         base_license_id=base.license_id,
     )
-    await maintenance.publish("6.0.0", at(2027, 3, 1), product="backup-exchange")
+    # An add-on's versions are its base product's, as licensing's validation reads them.
+    await maintenance.publish("6.0.0", at(2027, 3, 1), product="backup-pro")
     params = {"key": addon.license_key, "version": "6.0"}
     refused = (await maintenance.client.get("/eligibility", params=params, headers=ACME)).json()
     assert refused["code"] == "NOT_COVERED" and refused["renewal"]["price"] == "41.30"

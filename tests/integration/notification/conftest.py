@@ -21,11 +21,11 @@ from entitle_events import Event, new_event
 from entitle_events.licensing import LicenseIssued
 from entitle_events.maintenance import UpgradeAvailable
 
-from services.catalog import load_catalog
 from services.devstack.stack import free_port
 from services.notification.bootstrap import build
 from services.notification.handlers.events import on_customer_event
 from services.notification.settings import NotificationSettings
+from services.policy.catalog import load_catalog
 from services.runtime.http import create_app
 from services.runtime.service import Runtime
 from tests.conftest import settings_for

@@ -13,8 +13,8 @@ from entitle_events.maintenance import CoverageStarted
 from entitle_events.notification import NotificationFailed
 from prometheus_client import REGISTRY
 
-from services.catalog import load_catalog
 from services.notification.handlers.events import flush_overdue_digests
+from services.policy.catalog import load_catalog
 from tests.helpers import eventually
 from tests.integration.kafka_tools import read_all
 

@@ -17,7 +17,7 @@ from entitle_events.licensing import LicenseIssued
 from entitle_events.maintenance import CoverageStarted
 from entitle_events.topics import TICKETING_TICKETS
 
-from services.catalog.loader import DEMO_CATALOG
+from services.policy.catalog.loader import DEMO_CATALOG
 from services.runtime.clock import FixedClock
 from services.runtime.http import create_app
 from services.runtime.service import Runtime

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from services.catalog import Catalog, MaintenancePlan, load_catalog
-from services.maintenance.domain.coverage import LicenseFacts, LicenseStatus
-from services.maintenance.domain.renewal import RenewalOffer
+from services.policy.catalog import Catalog, MaintenancePlan, load_catalog
+from services.policy.coverage import LicenseFacts, LicenseStatus
+from services.policy.renewal import RenewalOffer
 
-PRESETS = Path(__file__).parents[3] / "services" / "catalog" / "presets"
+PRESETS = Path(__file__).parents[3] / "services" / "policy" / "catalog" / "presets"
 
 
 def at(year: int, month: int, day: int, hour: int = 10) -> datetime:

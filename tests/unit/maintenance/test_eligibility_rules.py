@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.maintenance.domain.coverage import LicenseFacts, LicenseStatus, Period
-from services.maintenance.domain.eligibility import (
+from services.policy.coverage import LicenseFacts, LicenseStatus, Period
+from services.policy.eligibility import (
     NO_PLAN,
     Release,
     Version,
@@ -17,7 +17,7 @@ from services.maintenance.domain.eligibility import (
     release_kind,
     renewal_would_fix,
 )
-from services.maintenance.domain.renewal import quote_renewal
+from services.policy.renewal import quote_renewal
 
 from .support import at, eur, plan
 
@@ -172,8 +172,11 @@ def test_add_on_follows_its_base_license() -> None:
     assert alone.code == "NOT_COVERED"
     with_base = check_eligibility(addon, p, base_cover, release, base=LIC)
     assert (with_base.entitled, with_base.code) == (True, "COVERED")
-    # the add-on is still checked for its own product
-    wrong = check_eligibility(addon, p, base_cover, rel("6.0", at(2026, 12, 1)), base=LIC)
+    # its versions are the base product's (seed 000: upgraded with the base) ...
+    of_base = check_eligibility(addon, p, base_cover, rel("6.0", at(2026, 12, 1)), base=LIC)
+    assert (of_base.entitled, of_base.code) == (True, "COVERED")
+    # ... and a release of any other product is still a cross-grade
+    wrong = check_eligibility(addon, p, base_cover, rel("6.0", at(2026, 12, 1), "other"), base=LIC)
     assert wrong.code == "CROSS_GRADE"
     revoked_base = LicenseFacts(purchased_at=BOUGHT, major_version=5, status="revoked")
     gone = check_eligibility(addon, p, base_cover, release, base=revoked_base)

@@ -6,17 +6,16 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.maintenance.domain.coverage import LicenseFacts, LicenseStatus, Period
-from services.maintenance.domain.lifecycle import (
+from services.policy.coverage import LicenseFacts, LicenseStatus, Period
+from services.policy.lifecycle import (
     CoverageState,
     coverage_state,
-    first_release_of_major,
     is_supported,
     notice_at,
     support_ends_at,
     supported_majors,
 )
-from services.maintenance.domain.releases import Release
+from services.policy.releases import Release
 
 from .support import at, plan
 
@@ -27,11 +26,6 @@ RELEASES = [
     Release.of("17.1", at(2015, 9, 1)),
     Release.of("18.0", at(2016, 6, 1)),
 ]
-
-
-def test_first_release_of_major() -> None:
-    assert first_release_of_major(17, RELEASES) == at(2015, 4, 1)
-    assert first_release_of_major(19, RELEASES) is None
 
 
 def test_support_ends_months_after_the_next_major() -> None:
@@ -53,14 +47,16 @@ def test_next_major_is_the_first_later_major_to_be_released() -> None:
 @pytest.mark.parametrize(
     ("major", "when", "supported"),
     [
-        (17, at(2015, 3, 31), False),  # not released yet
+        (17, at(2015, 3, 31), True),  # only a later major discontinues one
         (17, at(2015, 4, 1), True),
         (17, at(2017, 11, 30), True),
         (17, at(2017, 12, 1), False),  # 18 months after 18.0
         (18, at(2030, 1, 1), True),
         (16, at(2016, 9, 30), True),
         (16, at(2016, 10, 1), False),
-        (15, at(2016, 1, 1), False),  # never released
+        (15, at(2016, 1, 1), False),  # never published: 18 months after 16.0 all the same
+        (15, at(2015, 8, 31), True),
+        (19, at(2030, 1, 1), True),  # beyond every published major: nothing discontinues it
     ],
 )
 def test_is_supported(major: int, when: datetime, supported: bool) -> None:
@@ -77,6 +73,18 @@ def test_supported_majors() -> None:
 def test_notice_at() -> None:
     assert notice_at(plan(notice_days=30), at(2027, 3, 10)) == at(2027, 2, 8)
     assert notice_at(plan(notice_days=0), at(2027, 3, 10)) == at(2027, 3, 10)
+
+
+def test_notice_lead_in_months_is_calendar_months() -> None:
+    """Seed 002: "one month before the expiration date" is the same day a month earlier."""
+    assert notice_at(plan(notice_months=1), at(2027, 1, 15)) == at(2026, 12, 15)
+    assert notice_at(plan(notice_months=1), at(2027, 3, 31)) == at(2027, 2, 28)
+    assert notice_at(plan(notice_months=2), at(2027, 3, 10)) == at(2027, 1, 10)
+
+
+def test_a_plan_gives_its_notice_lead_in_one_unit() -> None:
+    with pytest.raises(ValueError, match="notice_months or notice_days"):
+        plan(notice_months=1, notice_days=30)
 
 
 BOUGHT = at(2026, 1, 15)

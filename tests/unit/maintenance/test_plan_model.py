@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.catalog import MaintenancePlan, Sku
+from services.policy.catalog import MaintenancePlan, Sku
 
 
 def test_defaults() -> None:

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from services.maintenance.domain.coverage import Period, initial_periods, upgrade_period
-from services.maintenance.domain.eligibility import Release, check_eligibility, renewal_would_fix
-from services.maintenance.domain.lifecycle import coverage_state
-from services.maintenance.domain.renewal import apply_renewal, quote_renewal
+from services.policy.coverage import Period, initial_periods, upgrade_period
+from services.policy.eligibility import Release, check_eligibility, renewal_would_fix
+from services.policy.lifecycle import coverage_state
+from services.policy.renewal import apply_renewal, quote_renewal
 
 from .support import at, license_of, offer, preset, sku_plan
 
@@ -23,12 +23,12 @@ CARE_12 = offer(CATALOG, "BM-CARE-12")
 CARE_24 = offer(CATALOG, "BM-CARE-24")
 BOUGHT = at(2026, 1, 15)
 LICENSE = license_of(CATALOG, "BM-SRV", BOUGHT)
-FREE = initial_periods(CARE, BOUGHT)
+FREE = initial_periods(CARE, BOUGHT, 5)
 
 
 def test_a_new_v5_license_comes_with_three_complimentary_months() -> None:
     assert LICENSE.major_version == 5
-    assert initial_periods(CARE, BOUGHT) == [Period(BOUGHT, at(2026, 4, 15), "complimentary")]
+    assert initial_periods(CARE, BOUGHT, 5) == [Period(BOUGHT, at(2026, 4, 15), "complimentary")]
     assert (CARE_12.term_months, CARE_12.list_price, CARE_12.currency) == (
         12,
         Decimal("120.00"),

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.maintenance.domain.coverage import Period, initial_periods
-from services.maintenance.domain.eligibility import Release, check_eligibility, renewal_would_fix
-from services.maintenance.domain.lifecycle import coverage_state, is_supported, supported_majors
-from services.maintenance.domain.renewal import quote_renewal
+from services.policy.coverage import Period, initial_periods
+from services.policy.eligibility import Release, check_eligibility, renewal_would_fix
+from services.policy.lifecycle import coverage_state, is_supported, supported_majors
+from services.policy.renewal import quote_renewal
 
 from .support import at, license_of, offer, preset, sku_plan
 
@@ -21,7 +21,7 @@ CATALOG = preset("backup-suite")
 CARE = sku_plan(CATALOG, "BS-SRV")
 BOUGHT = at(2026, 6, 1)
 SERVER = license_of(CATALOG, "BS-SRV", BOUGHT)
-YEAR = initial_periods(CARE, BOUGHT)
+YEAR = initial_periods(CARE, BOUGHT, 5)
 RENEW = offer(CATALOG, "BS-SRV-CARE")
 
 
@@ -31,7 +31,7 @@ def rel(version: str, year: int, month: int, day: int, hour: int = 10) -> Releas
 
 def test_product_bought_outright_includes_a_full_year_of_care() -> None:
     assert SERVER.major_version == 18
-    assert initial_periods(CARE, BOUGHT) == [Period(BOUGHT, at(2027, 6, 1), "included")]
+    assert initial_periods(CARE, BOUGHT, 5) == [Period(BOUGHT, at(2027, 6, 1), "included")]
     assert (RENEW.term_months, RENEW.list_price, RENEW.currency) == (12, Decimal("90.00"), "USD")
 
 
@@ -82,7 +82,7 @@ def test_a_major_released_during_an_interruption_needs_a_full_version() -> None:
 def test_subscription_includes_care_while_active() -> None:
     plan = sku_plan(CATALOG, "BS-SRV-SUB")
     sub = license_of(CATALOG, "BS-SRV-SUB", BOUGHT)
-    assert sub.kind == "subscription" and initial_periods(plan, BOUGHT) == []
+    assert sub.kind == "subscription" and initial_periods(plan, BOUGHT, 5) == []
     assert coverage_state(plan, sub, [], at(2029, 1, 1)).status == "perpetual"
     verdict = check_eligibility(sub, plan, [], rel("21.0", 2029, 1, 1))
     assert (verdict.entitled, verdict.code) == (True, "PERPETUAL_COVERAGE")
@@ -111,7 +111,7 @@ def test_majors_are_supported_18_months_after_the_next_one() -> None:
 def test_data_center_maintenance_is_due_annually_from_its_end() -> None:
     plan = sku_plan(CATALOG, "BS-DC")
     dc = license_of(CATALOG, "BS-DC", BOUGHT)
-    periods = initial_periods(plan, BOUGHT)
+    periods = initial_periods(plan, BOUGHT, 5)
     quote = quote_renewal(plan, dc, periods, offer(CATALOG, "BS-DC-MAINT"), at(2027, 8, 1))
     assert (quote.starts_at, quote.ends_at, quote.price) == (
         at(2027, 6, 1),

@@ -13,10 +13,10 @@ from decimal import Decimal
 
 import pytest
 
-from services.maintenance.domain.coverage import Period, initial_periods
-from services.maintenance.domain.eligibility import Release, check_eligibility, renewal_would_fix
-from services.maintenance.domain.lifecycle import coverage_state
-from services.maintenance.domain.renewal import apply_renewal, quote_renewal
+from services.policy.coverage import Period, initial_periods
+from services.policy.eligibility import Release, check_eligibility, renewal_would_fix
+from services.policy.lifecycle import coverage_state
+from services.policy.renewal import apply_renewal, quote_renewal
 
 from .support import at, license_of, offer, preset, sku_plan
 
@@ -24,7 +24,7 @@ CATALOG = preset("disaster-recovery")
 BOUGHT = at(2026, 2, 1)
 THREE_YEARS = sku_plan(CATALOG, "IB-HV-3Y")
 HYPER_V = license_of(CATALOG, "IB-HV-3Y", BOUGHT)
-COVER = initial_periods(THREE_YEARS, BOUGHT)
+COVER = initial_periods(THREE_YEARS, BOUGHT, 5)
 
 
 def rel(version: str, year: int, month: int, day: int) -> Release:
@@ -34,11 +34,11 @@ def rel(version: str, year: int, month: int, day: int) -> Release:
 @pytest.mark.parametrize("years", [1, 2, 3, 4, 5])
 def test_perpetual_license_comes_with_1_to_5_years(years: int) -> None:
     plan = sku_plan(CATALOG, f"IB-WS-{years}Y")
-    assert initial_periods(plan, BOUGHT) == [Period(BOUGHT, at(2026 + years, 2, 1), "included")]
+    assert initial_periods(plan, BOUGHT, 5) == [Period(BOUGHT, at(2026 + years, 2, 1), "included")]
 
 
 def test_three_year_license_is_covered_until_1_feb_2029() -> None:
-    assert initial_periods(THREE_YEARS, BOUGHT) == [Period(BOUGHT, at(2029, 2, 1), "included")]
+    assert initial_periods(THREE_YEARS, BOUGHT, 5) == [Period(BOUGHT, at(2029, 2, 1), "included")]
     assert coverage_state(THREE_YEARS, HYPER_V, COVER, at(2028, 12, 1)).notice_at == at(2029, 1, 2)
 
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from services.maintenance.domain.coverage import initial_periods
-from services.maintenance.domain.eligibility import Release, check_eligibility
-from services.maintenance.domain.lifecycle import coverage_state
-from services.maintenance.domain.renewal import (
+from services.policy.coverage import initial_periods
+from services.policy.eligibility import Release, check_eligibility
+from services.policy.lifecycle import coverage_state
+from services.policy.renewal import (
     MaintenanceRefused,
     RenewalOffer,
     association_period,
@@ -55,7 +55,7 @@ def test_a_trial_license_is_sold_too() -> None:
 def test_subscription_is_covered_while_active_and_has_nothing_to_renew() -> None:
     plan = sku_plan(CATALOG, "MB-SRV-Y")
     lic = license_of(CATALOG, "MB-SRV-Y", BOUGHT)
-    assert plan.covers_new_license and initial_periods(plan, BOUGHT) == []
+    assert plan.covers_new_license(7) and initial_periods(plan, BOUGHT, 5) == []
     assert coverage_state(plan, lic, [], at(2031, 1, 1)).status == "perpetual"
     quote = quote_renewal(plan, lic, [], RenewalOffer(12, Decimal(120), "EUR"), at(2027, 1, 1))
     assert (quote.allowed, quote.code) == (False, "PERPETUAL_COVERAGE")

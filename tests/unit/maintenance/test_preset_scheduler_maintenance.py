@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from services.maintenance.domain.coverage import Period, covered_time, initial_periods
-from services.maintenance.domain.eligibility import Release, check_eligibility
-from services.maintenance.domain.lifecycle import coverage_state, notice_at
-from services.maintenance.domain.renewal import association_period, quote_renewal
+from services.policy.coverage import Period, covered_time, initial_periods
+from services.policy.eligibility import Release, check_eligibility
+from services.policy.lifecycle import coverage_state, notice_at
+from services.policy.renewal import association_period, quote_renewal
 
 from .support import at, license_of, offer, preset, sku_plan
 
@@ -31,8 +31,8 @@ def rel(version: str, year: int, month: int, day: int) -> Release:
 
 
 def test_combined_license_is_covered_exactly_12_months_from_purchase() -> None:
-    assert initial_periods(PACK, BOUGHT) == [Period(BOUGHT, at(2027, 3, 10), "included")]
-    assert initial_periods(NO_PACK, BOUGHT) == []
+    assert initial_periods(PACK, BOUGHT, 5) == [Period(BOUGHT, at(2027, 3, 10), "included")]
+    assert initial_periods(NO_PACK, BOUGHT, 5) == []
     combined = CATALOG.sku("TS-SRV-PACK")
     bare, code = CATALOG.sku("TS-SRV"), CATALOG.sku("TS-MAINT-SRV")
     assert combined is not None and bare is not None and code is not None
@@ -48,12 +48,14 @@ def test_server_and_site_packs_are_sold_separately() -> None:
 
 
 def test_renewal_notice_goes_out_one_month_before_expiry() -> None:
-    assert notice_at(PACK, at(2027, 3, 10)) == at(2027, 2, 8)  # 30 days
-    state = coverage_state(PACK, COMBINED, initial_periods(PACK, BOUGHT), at(2026, 6, 1))
+    """Seed 002: "one month before the expiration date", a calendar month."""
+    assert notice_at(PACK, at(2027, 3, 10)) == at(2027, 2, 10)
+    assert notice_at(PACK, at(2027, 1, 15)) == at(2026, 12, 15)  # not 30 days (16 Dec)
+    state = coverage_state(PACK, COMBINED, initial_periods(PACK, BOUGHT, 5), at(2026, 6, 1))
     assert (state.status, state.ends_at, state.notice_at) == (
         "active",
         at(2027, 3, 10),
-        at(2027, 2, 8),
+        at(2027, 2, 10),
     )
 
 
@@ -86,13 +88,13 @@ def test_a_second_code_on_the_same_license_increases_its_maintenance_date() -> N
 
 
 def test_code_associated_with_a_combined_license_extends_its_included_year() -> None:
-    included = initial_periods(PACK, BOUGHT)
+    included = initial_periods(PACK, BOUGHT, 5)
     period = association_period(PACK, included, at(2026, 6, 1), at(2026, 6, 2))
     assert period == Period(at(2027, 3, 10), at(2028, 3, 10), "association")
 
 
 def test_code_bought_after_the_pack_lapsed_runs_12_months_from_its_purchase() -> None:
-    included = initial_periods(PACK, BOUGHT)
+    included = initial_periods(PACK, BOUGHT, 5)
     period = association_period(PACK, included, at(2027, 5, 1), at(2027, 5, 3))
     assert period == Period(at(2027, 5, 1), at(2028, 5, 1), "association")
     assert period.length == timedelta(days=366)  # 2028 is a leap year
@@ -100,7 +102,7 @@ def test_code_bought_after_the_pack_lapsed_runs_12_months_from_its_purchase() ->
 
 def test_pack_bought_as_renewal_extends_a_running_pack_and_restarts_a_lapsed_one() -> None:
     code = offer(CATALOG, "TS-MAINT-SRV")
-    included = initial_periods(PACK, BOUGHT)
+    included = initial_periods(PACK, BOUGHT, 5)
     early = quote_renewal(PACK, COMBINED, included, code, at(2027, 2, 8))
     assert (early.starts_at, early.ends_at, early.price) == (
         at(2027, 3, 10),

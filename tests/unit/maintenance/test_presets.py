@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.catalog import load_catalog
+from services.policy.catalog import load_catalog
 
 from .support import PRESETS
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from services.catalog import MaintenancePlan
-from services.maintenance.domain.coverage import (
+from services.policy.catalog import MaintenancePlan
+from services.policy.coverage import (
     LicenseFacts,
     Period,
     add_months,
@@ -20,8 +20,8 @@ from services.maintenance.domain.coverage import (
     initial_periods,
     upgrade_period,
 )
-from services.maintenance.domain.eligibility import Release, Version, check_eligibility
-from services.maintenance.domain.renewal import (
+from services.policy.eligibility import Release, Version, check_eligibility
+from services.policy.renewal import (
     RenewalOffer,
     apply_renewal,
     association_period,
@@ -72,7 +72,7 @@ def histories(draw: st.DrawFn, plan: MaintenancePlan | None = None) -> History:
     plan = plan or draw(plans())
     bought = draw(instants)
     lic = LicenseFacts(purchased_at=bought, major_version=5)
-    periods = initial_periods(plan, bought)
+    periods = initial_periods(plan, bought, 5)
     now = bought
     for op in draw(st.lists(st.sampled_from(["renew", "associate", "upgrade"]), max_size=5)):
         now += draw(gaps)

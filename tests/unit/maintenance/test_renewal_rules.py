@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.catalog import Sku
-from services.maintenance.domain.coverage import (
+from services.policy.catalog import Sku
+from services.policy.coverage import (
     LicenseFacts,
     LicenseStatus,
     Period,
@@ -15,7 +15,7 @@ from services.maintenance.domain.coverage import (
     initial_periods,
     upgrade_period,
 )
-from services.maintenance.domain.renewal import (
+from services.policy.renewal import (
     MaintenanceRefused,
     RenewalOffer,
     apply_renewal,
@@ -133,7 +133,7 @@ def test_purchase_date_basis_refuses_a_renewal_that_adds_nothing() -> None:
 @pytest.mark.parametrize("basis", ["previous_end", "purchase_date", "previous_end_if_covered"])
 def test_renewal_during_complimentary_months_starts_after_them(basis: str) -> None:
     p = plan(complimentary_months=3, renewal_basis=basis, early_renewal_discount_pct=30)
-    periods = initial_periods(p, BOUGHT)
+    periods = initial_periods(p, BOUGHT, 5)
     quote = quote_renewal(p, V5, periods, eur("100.00"), at(2026, 2, 20))
     assert (quote.starts_at, quote.ends_at) == (at(2026, 4, 15), at(2027, 4, 15))
     assert quote.price == Decimal("70.00")
@@ -141,7 +141,7 @@ def test_renewal_during_complimentary_months_starts_after_them(basis: str) -> No
 
 def test_complimentary_renewal_window() -> None:
     p = plan(complimentary_months=3, renewal_window_months=3, renewal_basis="purchase_date")
-    periods = initial_periods(p, BOUGHT)  # free until 15 Apr 2026
+    periods = initial_periods(p, BOUGHT, 5)  # free until 15 Apr 2026
     assert renewal_window_end(p, periods) == at(2026, 7, 15)
     last_moment = quote_renewal(p, V5, periods, eur("100.00"), at(2026, 7, 15))
     assert last_moment.allowed and last_moment.starts_at == at(2026, 7, 15)
@@ -156,7 +156,7 @@ def test_complimentary_renewal_window() -> None:
 
 def test_complimentary_cover_without_window_renews_any_time() -> None:
     p = plan(complimentary_months=3)
-    periods = initial_periods(p, BOUGHT)
+    periods = initial_periods(p, BOUGHT, 5)
     assert renewal_window_end(p, periods) is None
     assert quote_renewal(p, V5, periods, eur("1.00"), at(2030, 1, 1)).allowed
 

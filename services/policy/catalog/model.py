@@ -45,9 +45,16 @@ class Product(_Entry):
     def edition(self, code: str) -> Edition | None:
         return next((e for e in self.editions if e.code == code), None)
 
+    def sold_major(self, requested: int | None) -> int | None:
+        """The major an order line licenses (or upgrades to): the one it names, else the
+        current one; None when it names a major beyond `current_major`, not sold yet."""
+        if requested is None:
+            return self.current_major
+        return requested if requested <= self.current_major else None
+
 
 class MaintenancePlan(_Entry):
-    """Every parameter of DESIGN §4.3. The rules using them live in services.maintenance.domain."""
+    """Every parameter of DESIGN §4.3. The rules using them live in services.policy."""
 
     code: Code
     name: str
@@ -98,14 +105,26 @@ class MaintenancePlan(_Entry):
     perpetual_while_active: bool = Field(
         default=False, description="Covered while the (MSP/subscription) license is active."
     )
-    notice_days: int = Field(default=30, ge=0, description="Renewal notice lead time.")
+    notice_days: int = Field(
+        default=30, ge=0, description="Renewal notice lead time in days (see notice_months)."
+    )
+    notice_months: int | None = Field(
+        default=None,
+        ge=0,
+        description="Renewal notice lead time in calendar months (seed 002: one month before"
+        " expiry); replaces notice_days when set.",
+    )
 
-    @property
-    def covers_new_license(self) -> bool:
-        """Whether a license sold with this plan starts with coverage."""
-        return bool(
-            self.complimentary_months or self.included_months or self.perpetual_while_active
-        )
+    def covers_new_license(self, major_version: int) -> bool:
+        """Whether a license of `major_version` sold with this plan starts with coverage.
+
+        Dated cover (complimentary, included) is sold for `min_major_version` and later only
+        (seed 000: v3/v4 users "can only purchase BackupCare by first upgrading").
+        """
+        if self.perpetual_while_active:
+            return True
+        dated = bool(self.complimentary_months or self.included_months)
+        return dated and major_version >= self.min_major_version
 
     @model_validator(mode="after")
     def _consistent(self) -> MaintenancePlan:
@@ -114,6 +133,8 @@ class MaintenancePlan(_Entry):
                 f"plan {self.code}: a perpetual_while_active plan has no dated initial cover"
                 " (complimentary_months and included_months must be 0)"
             )
+        if self.notice_months is not None and "notice_days" in self.model_fields_set:
+            raise ValueError(f"plan {self.code}: give notice_months or notice_days, not both")
         if self.early_renewal_discount_pct != self.early_renewal_discount_pct.quantize(
             Decimal("0.01")
         ):
@@ -162,6 +183,13 @@ class Catalog(_Entry):
     def _references_resolve(self) -> Catalog:
         products = {p.code: p for p in self.products}
         plans = {p.code for p in self.plans}
+        for add_on in self.products:
+            base = products.get(add_on.base_product) if add_on.base_product else None
+            if add_on.base_product is not None and (base is None or base.base_product):
+                raise ValueError(
+                    f"product {add_on.code}: base_product {add_on.base_product} must be a"
+                    " product of the catalog that is not an add-on itself"
+                )
         for sku in self.skus:
             product = products.get(sku.product)
             if product is None:
@@ -173,6 +201,12 @@ class Catalog(_Entry):
             if sku.kind == "license" and (sku.edition is None or sku.license_kind is None):
                 raise ValueError(f"sku {sku.code}: a license SKU needs edition and license_kind")
         return self
+
+    def release_product(self, code: str) -> str:
+        """The product whose releases date `code`'s versions: an add-on's base product (seed
+        000: add-ons "are upgraded for free whenever you upgrade" the base), else itself."""
+        product = self.product(code)
+        return product.base_product if product and product.base_product else code
 
     def sku(self, code: str) -> Sku | None:
         return next((s for s in self.skus if s.code == code), None)

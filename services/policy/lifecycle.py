@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.catalog import MaintenancePlan
+from services.policy.catalog import MaintenancePlan
 
 from .coverage import ENDED_STATUSES, LicenseFacts, Period, add_months, coverage_end, is_covered
 from .releases import Release
@@ -23,7 +23,6 @@ __all__ = [
     "CoverageState",
     "CoverageStatus",
     "coverage_state",
-    "first_release_of_major",
     "is_supported",
     "notice_at",
     "renewal_window_end",
@@ -34,11 +33,6 @@ __all__ = [
 DEFAULT_SUPPORT_MONTHS = 18
 
 CoverageStatus = Literal["none", "active", "in_renewal_window", "lapsed", "perpetual", "ended"]
-
-
-def first_release_of_major(major: int, releases: Sequence[Release]) -> datetime | None:
-    """When `major` became available: its earliest release; None if never released."""
-    return min((r.released_at for r in releases if r.major == major), default=None)
 
 
 def support_ends_at(
@@ -58,10 +52,12 @@ def is_supported(
     at: datetime,
     months_after_next_major: int = DEFAULT_SUPPORT_MONTHS,
 ) -> bool:
-    """Whether support requests for `major` are accepted at `at`: released, not discontinued."""
-    released = first_release_of_major(major, releases)
-    if released is None or at < released:
-        return False
+    """Whether support requests for `major` are accepted at `at`: not discontinued.
+
+    Only a later major's release discontinues one, `months_after_next_major` after it: a
+    major whose own `.0` was never published through Entitle (a license bought before the
+    vendor used it, say) is supported like any other until then.
+    """
     ends = support_ends_at(major, releases, months_after_next_major)
     return ends is None or at < ends
 
@@ -77,7 +73,10 @@ def supported_majors(
 
 
 def notice_at(plan: MaintenancePlan, ends_at: datetime) -> datetime:
-    """When the renewal notice is due: `notice_days` before the cover ends."""
+    """When the renewal notice is due: `notice_months` calendar months before the cover ends
+    (one month before 15 January is 15 December), else `notice_days` days before."""
+    if plan.notice_months is not None:
+        return add_months(ends_at, -plan.notice_months)
     return ends_at - timedelta(days=plan.notice_days)
 
 

@@ -44,7 +44,7 @@ from typing import Final, Literal
 
 from entitle_events.common import CoverageSource
 
-from services.catalog import MaintenancePlan, Sku
+from services.policy.catalog import Catalog, MaintenancePlan, Sku
 
 from .coverage import (
     LicenseFacts,
@@ -63,6 +63,8 @@ RenewalCode = Literal[
     "RENEWAL_WINDOW_CLOSED",
     "LAPSED_RENEWAL_NOT_ALLOWED",
     "ALREADY_COVERED",
+    "WRONG_PRODUCT",
+    "WRONG_EDITION",
 ]
 
 Refusal = tuple[RenewalCode, str] | None
@@ -300,6 +302,77 @@ def quote_renewal(
         ends_at=ends_at,
         sku=offer.sku,
     )
+
+
+def maintains(product: str, edition: str | None, license: LicenseFacts) -> Refusal:
+    """Whether maintenance sold for `product` (and `edition`, when it names one) maintains
+    `license`; the refusal if not.
+
+    Plans are not compared: a maintenance SKU or code extends whatever plan the license was
+    sold with (seed 002: a pack bought separately for a license bought without one; seed
+    003: a license sold with 3 years "extended for 1, 2 or 3 years"). An edition-specific
+    pack only maintains that edition (seed 002: the 1-server pack and the site pack).
+    """
+    if product != license.product:
+        return (
+            "WRONG_PRODUCT",
+            f"This maintenance is for {product}; it does not maintain a {license.product} license.",
+        )
+    if edition is not None and edition != license.edition:
+        return (
+            "WRONG_EDITION",
+            f"This maintenance is for the {edition} edition; it does not maintain a"
+            f" {license.edition} license.",
+        )
+    return None
+
+
+def governing_plan(
+    catalog: Catalog, license_plan: str | None, sku_plan: str | None
+) -> MaintenancePlan | None:
+    """The plan whose rules apply: the license's own, else (sold without one) the SKU's."""
+    for code in (license_plan, sku_plan):
+        plan = catalog.plan(code) if code else None
+        if plan is not None:
+            return plan
+    return None
+
+
+def quote_sku(
+    catalog: Catalog,
+    license_plan: str | None,
+    license: LicenseFacts,
+    periods: Sequence[Period],
+    sku: Sku,
+    now: datetime,
+    currency: str | None = None,
+) -> RenewalQuote:
+    """Renewing `license` with the maintenance `sku` at `now`: the one answer that both
+    `GET /renewal-quote` shows and an order line naming the license applies, so a quote and
+    the order it quotes never disagree.
+
+    The rules are those of the license's plan (`governing_plan`), term and price the SKU's;
+    a SKU that does not maintain the license (`maintains`) is refused like any other rule.
+    """
+    plan = governing_plan(catalog, license_plan, sku.plan)
+    if plan is None:
+        raise ValueError(f"sku {sku.code} has no known plan")
+    offer = RenewalOffer.from_sku(sku, plan, currency or catalog.currency)
+    refusal = maintains(sku.product, sku.edition, license)
+    if refusal is not None:
+        code, reason = refusal
+        return RenewalQuote(
+            allowed=False,
+            code=code,
+            reason=reason,
+            list_price=offer.list_price,
+            price=None,
+            discount_pct=Decimal(0),
+            currency=offer.currency,
+            term_months=offer.term_months,
+            sku=offer.sku,
+        )
+    return quote_renewal(plan, license, periods, offer, now)
 
 
 def apply_renewal(quote: RenewalQuote) -> Period:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from services.catalog import MaintenancePlan
+from services.policy.catalog import MaintenancePlan
 
 from .coverage import LicenseFacts, Period, covering_period
 from .releases import Release, Version, parse_version, release_kind
@@ -102,7 +102,9 @@ def check_eligibility(
     license, `base` is its base license and `plan`/`periods` are the base's. `edition`,
     when given, is the edition the customer wants to install.
     """
-    if release.product is not None and release.product != license.product:
+    # An add-on runs the versions of its base product (seed 000: upgraded with the base).
+    products = {license.product} if base is None else {license.product, base.product}
+    if release.product is not None and release.product not in products:
         return Eligibility(
             False,
             "CROSS_GRADE",

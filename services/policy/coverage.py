@@ -15,7 +15,7 @@ from typing import Final, Literal
 from dateutil.relativedelta import relativedelta
 from entitle_events.common import CoverageSource, LicenseKind
 
-from services.catalog import MaintenancePlan
+from services.policy.catalog import MaintenancePlan
 
 LicenseStatus = Literal["active", "suspended", "expired", "revoked", "deactivated"]
 
@@ -66,12 +66,18 @@ def add_months(when: datetime, months: int) -> datetime:
     return when + relativedelta(months=months)
 
 
-def initial_periods(plan: MaintenancePlan, purchased_at: datetime) -> list[Period]:
+def initial_periods(
+    plan: MaintenancePlan, purchased_at: datetime, major_version: int
+) -> list[Period]:
     """Cover a new license starts with: complimentary months first, then included ones.
 
     A plan with neither (and not perpetual) starts no coverage: it is bought separately.
+    A license below the plan's `min_major_version` starts none either (seed 000: v3/v4
+    users must upgrade first); `plan.covers_new_license` says the same to licensing.
     """
     periods: list[Period] = []
+    if plan.perpetual_while_active or not plan.covers_new_license(major_version):
+        return periods
     start = purchased_at
     if plan.complimentary_months:
         end = add_months(start, plan.complimentary_months)
