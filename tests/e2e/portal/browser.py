@@ -55,6 +55,7 @@ class Browser:
     downloads: Path
     axe: str
     photographed: list[str] = field(default_factory=list)
+    checked: int = 0
 
     @property
     def portal(self) -> str:
@@ -63,6 +64,7 @@ class Browser:
     def open(self, path_or_url: str) -> None:
         url = path_or_url if path_or_url.startswith("http") else self.portal + path_or_url
         self.driver.get(url)
+        self.accessible(url)
 
     @property
     def text(self) -> str:
@@ -101,6 +103,7 @@ class Browser:
             WebDriverWait(self.driver, 20).until(
                 lambda d: d.execute_script("return document.readyState") == "complete"
             )
+            self.accessible(self.driver.current_url)
 
     def submit_with(self, button_text: str) -> None:
         for button in self.all("button[type=submit], main button"):
@@ -110,7 +113,13 @@ class Browser:
         raise AssertionError(f"no button {button_text!r} on {self.driver.current_url}")
 
     def check(self, name: str) -> None:
-        """axe-core finds no serious or critical violation; screenshots at both sizes."""
+        """A page to show: accessible (checked on every page anyway), photographed at both
+        sizes."""
+        self.accessible(name)
+        self.photograph(name)
+
+    def accessible(self, name: str) -> None:
+        """axe-core, injected into the page, finds no serious or critical violation."""
         self.driver.execute_script(self.axe)
         result = self.driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
@@ -126,7 +135,7 @@ class Browser:
             ],
             indent=1,
         )
-        self.photograph(name)
+        self.checked += 1
 
     def photograph(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

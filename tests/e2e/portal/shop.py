@@ -82,6 +82,20 @@ def activate(stack: Stack, key: str, hostname: str, fingerprint: str) -> None:
     assert answer.status_code in (200, 201), answer.text
 
 
+def publish_release(stack: Stack, version: str) -> None:
+    with httpx.Client(timeout=10) as client:
+        published = client.post(
+            f"{stack.url('licensing')}/releases",
+            json={
+                "product": "backup-pro",
+                "version": version,
+                "released_at": datetime.now(UTC).isoformat(),
+            },
+            headers=admin(stack),
+        )
+    assert published.status_code == 201, published.text
+
+
 def supported_version(stack: Stack) -> str:
     """A version support still accepts: of the newest major published (other tests publish
     new majors, after which older ones may be discontinued)."""

@@ -16,7 +16,7 @@ from services.devstack.stack import Stack
 from tests.integration.kafka_tools import read_all
 
 from .browser import Browser, link_in, wait_for_mail
-from .shop import activate, licenses_of, line, order, portal_knows, unique
+from .shop import activate, licenses_of, line, order, portal_knows, publish_release, unique
 
 
 def test_sign_in_from_the_email_then_filter_and_search(browser: Browser, stack: Stack) -> None:
@@ -79,17 +79,7 @@ def test_a_license_page_deactivates_and_downloads_a_verifiable_file(
     (lic,) = licenses_of(stack, account, 1)
     fingerprint = unique("fp-")
     activate(stack, lic["key"], "db-server-07", fingerprint)
-    with httpx.Client(timeout=10) as client:
-        published = client.post(
-            f"{stack.url('licensing')}/releases",
-            json={
-                "product": "backup-pro",
-                "version": f"5.{int(time.time()) % 100000}.0",
-                "released_at": datetime.now(UTC).isoformat(),
-            },
-            headers={"authorization": f"Bearer {stack.secrets.admin_api_key}"},
-        )
-        assert published.status_code == 201, published.text
+    publish_release(stack, f"5.{int(time.time()) % 100000}.0")
     delivered = wait_for_mail(stack, email, "license_delivered")
     browser.sign_in(email)
     browser.open(link_in(delivered, "/licenses/"))  # the license email's link
@@ -123,3 +113,39 @@ def test_a_license_page_deactivates_and_downloads_a_verifiable_file(
         assert own.json()["payload"]["license_id"] == payload["license_id"]
         forged = client.get(f"{stack.url('licensing')}/licenses/{lic['key'][:-4]}AAAA/file")
         assert forged.status_code == 404
+
+
+def test_a_person_of_two_accounts_picks_one_and_buys_in_the_shop(
+    browser: Browser, stack: Stack
+) -> None:
+    email = f"{unique('owner')}@twofirms.example"
+    first, second = unique("acct-"), unique("acct-")
+    order(stack, first, email, "First Firm", [line("BP-SRV")])
+    order(stack, second, email, "Second Firm", [line("BP-DESK")])
+    licenses_of(stack, first, 1)
+    licenses_of(stack, second, 1)
+    browser.open("/")
+    browser.check("home")
+    browser.sign_in(email)
+    assert "Which account?" in browser.text  # after sign-in, before any license page
+    browser.check("accounts")
+    browser.click(f"input[value='{second}']")
+    browser.submit_with("Continue")
+    assert browser.driver.current_url.endswith("/licenses")
+    assert "Second Firm" in browser.text and "First Firm" not in browser.text
+    browser.open("/accounts")
+    browser.click(f"input[value='{first}']")
+    browser.submit_with("Continue")
+    assert "First Firm" in browser.text and "Second Firm" not in browser.text
+
+    with browser.http() as http:
+        to_shop = http.get("/buy", params={"sku": "BP-SRV", "quantity": "3"})
+        assert to_shop.status_code == 303
+        assert to_shop.headers["location"].endswith("?sku=BP-SRV&quantity=3")
+        assert http.get("/buy", params={"sku": "NOPE"}).status_code == 404
+
+    browser.open("/preferences")
+    browser.check("preferences")
+    browser.select("#zone", "Asia/Tokyo")
+    browser.submit_with("Save")
+    assert "Times are shown in Asia/Tokyo" in browser.text

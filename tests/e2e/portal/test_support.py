@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import httpx
@@ -13,7 +12,7 @@ import httpx
 from services.devstack.stack import Stack
 
 from .browser import Browser, links_in, wait_for_mail
-from .shop import admin, licenses_of, line, order, supported_version, unique
+from .shop import admin, licenses_of, line, order, publish_release, supported_version, unique
 
 
 def _agent(stack: Stack, number: str, command: str, body: dict[str, str] | None = None) -> None:
@@ -126,17 +125,7 @@ def test_a_refused_request_shows_where_to_go_and_the_unsubscribe_link_works(
     browser.check("support-new-refused")
 
     major = 6 + uuid.uuid4().int % 100000
-    with httpx.Client(timeout=10) as client:
-        published = client.post(
-            f"{stack.url('licensing')}/releases",
-            json={
-                "product": "backup-pro",
-                "version": f"{major}.0.0",
-                "released_at": datetime.now(UTC).isoformat(),
-            },
-            headers=admin(stack),
-        )
-        assert published.status_code == 201, published.text
+    publish_release(stack, f"{major}.0.0")
     offer = wait_for_mail(stack, email, "upgrade_available")
     for url in _portal_links(stack, offer):
         browser.open(url)
