@@ -93,17 +93,27 @@ class Browser:
 
     def _then_wait(self, action: Callable[[], None], navigates: bool = True) -> None:
         """Run the click and, when it loads a page, wait until the new page is there."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        old = self.driver.find_element("tag name", "html")
+        # A mark on the old page's window: gone once the next page has loaded.
+        self.driver.execute_script("window.__entitleOldPage = true")
         action()
-        if navigates:
-            WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(old))
-            WebDriverWait(self.driver, 20).until(
-                lambda d: d.execute_script("return document.readyState") == "complete"
-            )
-            self.accessible(self.driver.current_url)
+        if not navigates:
+            return
+
+        def loaded(driver: Any) -> bool:
+            try:
+                return bool(
+                    driver.execute_script(
+                        "return !window.__entitleOldPage && document.readyState === 'complete'"
+                    )
+                )
+            except WebDriverException:  # between two pages
+                return False
+
+        WebDriverWait(self.driver, 20).until(loaded)
+        self.accessible(self.driver.current_url)
 
     def submit_with(self, button_text: str) -> None:
         for button in self.all("button[type=submit], main button"):
