@@ -17,6 +17,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -151,8 +152,6 @@ async def viewer(request: Request) -> Viewer:
     session = request.cookies.get(SESSION_COOKIE)
     if session and len(session) < 100:
         now = web.runtime.clock.now()
-        from datetime import timedelta
-
         row = await store.live_session(
             web.runtime.pool,
             session_hash(session),
@@ -324,6 +323,8 @@ _SERVICE_SENTENCES = {
 
 async def _service_error(request: Request, exc: ServiceError) -> Response:
     # 401/403/404 from a service look the same to the viewer: nothing is there for them.
+    if exc.status == 401:  # the service refused the portal's token: a setup problem
+        log.warning("a service refused the access token: %s", exc)
     status = 404 if exc.status in (401, 403, 404) else exc.status
     sentence = exc.detail[:1].upper() + exc.detail[1:] if exc.detail else ""
     if status == 404:
