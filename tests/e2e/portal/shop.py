@@ -121,7 +121,9 @@ def portal_knows(stack: Stack, email: str, timeout: float = 30) -> None:
     from services.runtime.db import with_database
 
     async def known() -> bool:
-        conn = await asyncpg.connect(with_database(stack.database_url, "entitle_portal"))
+        from .conftest import database_of
+
+        conn = await asyncpg.connect(with_database(stack.database_url, database_of("portal")))
         try:
             found = await conn.fetchval(
                 "select count(*) from directory where email = lower($1)", email

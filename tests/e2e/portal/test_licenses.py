@@ -16,6 +16,7 @@ from services.devstack.stack import Stack
 from tests.integration.kafka_tools import read_all
 
 from .browser import Browser, link_in, wait_for_mail
+from .conftest import PREFIX
 from .shop import activate, licenses_of, line, order, portal_knows, publish_release, unique
 
 
@@ -37,7 +38,7 @@ def test_sign_in_from_the_email_then_filter_and_search(browser: Browser, stack: 
     link = link_in(message, "/sign-in/link")
     # Internal teams read every topic: the sign-in event there holds no usable link.
     (token,) = parse_qs(urlsplit(link).query)["token"]
-    records = asyncio.run(read_all(stack.bootstrap, "portal.sign-ins"))
+    records = asyncio.run(read_all(stack.bootstrap, PREFIX + "portal.sign-ins"))
     assert any(email.encode() in r.value for r in records)
     assert not any(token.encode() in r.value for r in records)
     browser.open(link)
