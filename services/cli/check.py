@@ -90,6 +90,20 @@ def _settings_advice(name: str, s: RuntimeSettings) -> list[Finding]:
                 " answers 401",
             )
         )
+    if name == "portal":
+        for setting, consequence in (
+            ("access_token_signing_key", "the portal cannot act at the services: no page works"),
+            ("sign_in_seal_key", "no sign-in link is ever sent"),
+        ):
+            if getattr(s, setting, None) is None:
+                advice.append(
+                    Finding(
+                        name,
+                        "portal",
+                        "fail",
+                        f"ENTITLE_{setting.upper()} is not set: {consequence}",
+                    )
+                )
     if name == "ingress" and not getattr(s, "webhook_secrets", None):
         advice.append(
             Finding(

@@ -82,3 +82,10 @@ async def test_check_tells_when_the_broker_refuses_idempotent_producers(infra: I
     else:  # the embedded Tansu broker refuses them
         assert result.exit_code == 1, result.output
         assert "ENTITLE_KAFKA_IDEMPOTENCE=false" in result.output
+
+
+async def test_check_says_what_the_portal_lacks(infra: Infra) -> None:
+    result = await entitle(environment(infra), "check", "portal")
+    assert result.exit_code == 1, result.output
+    assert "ENTITLE_ACCESS_TOKEN_SIGNING_KEY is not set" in result.output
+    assert "ENTITLE_SIGN_IN_SEAL_KEY is not set" in result.output
