@@ -8,8 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.infra import Infra, chosen
+
+# No per-example deadline: examples are judged by what they assert, not by how fast a
+# shared machine ran them (timing belongs to `make bench`).
+settings.register_profile("entitle", deadline=None)
+settings.load_profile("entitle")
 
 
 def _servers_folder() -> Iterator[Path]:

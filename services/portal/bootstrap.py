@@ -11,7 +11,7 @@ from typing import Any
 from entitle_events.topics import PORTAL_SIGN_INS
 from fastapi import APIRouter, FastAPI
 
-from services.catalog import load_catalog
+from services.policy.catalog import load_catalog
 from services.runtime.auth import AccessTokenIssuer
 from services.runtime.consumer import Subscriptions
 from services.runtime.db import Connection

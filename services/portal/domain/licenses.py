@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.catalog import Catalog
+from services.policy.catalog import Catalog
 
 EMPTY_TYPE = "You have not purchased licenses of this type"
 KIND_NAMES = {

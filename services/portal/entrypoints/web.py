@@ -31,7 +31,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.catalog import Brand, Catalog
+from services.policy.catalog import Brand, Catalog
 from services.runtime.errors import ApiError
 from services.runtime.service import Runtime
 

@@ -11,8 +11,8 @@ import pytest
 from entitle_events import Event, new_event
 from entitle_events.portal import SignInRequested
 
-from services.catalog import load_catalog
 from services.notification.handlers.events import on_sign_in_requested
+from services.policy.catalog import load_catalog
 from services.runtime.errors import PermanentError
 from services.runtime.sealed import new_seal_key, seal
 from tests.helpers import eventually
