@@ -1,5 +1,7 @@
 """Composition root of ticketing: the entitlement projection (licenses, coverage, orders,
-releases), the ticket API and the SLA-breach and auto-close schedulers."""
+releases) that open tickets follow, the ticket and desk API, and the schedulers (SLA
+warnings and breaches, auto-close, entitlement that changes by time, the open-tickets
+gauge)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from services.runtime.settings import load_settings
 
 from .entrypoints.http import router
 from .handlers import projection
-from .handlers.tickets import Ticketing, auto_close_due, detect_breaches
+from .handlers.common import Ticketing
+from .handlers.entitlement import following, review_due
+from .handlers.sla import auto_close_due, check_sla, refresh_open_gauge
 from .settings import TicketingSettings
 
 SETTINGS = TicketingSettings
@@ -32,14 +36,18 @@ def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
     catalog = load_catalog(settings.catalog_path)
     ticketing = Ticketing(settings, catalog)
     subscriptions = Subscriptions()
-    subscriptions.on(*projection.LICENSE_EVENTS)(projection.on_license_event)
-    subscriptions.on(*projection.COVERAGE_EVENTS)(projection.on_coverage_event)
+    # Each entitlement change is followed by the open tickets of the accounts it concerns.
+    subscriptions.on(*projection.LICENSE_EVENTS)(following(ticketing, projection.on_license_event))
+    subscriptions.on(*projection.COVERAGE_EVENTS)(
+        following(ticketing, projection.on_coverage_event)
+    )
     subscriptions.on(ReleasePublished)(projection.on_release_published)
-    subscriptions.on(OrderRefunded)(projection.on_order_refunded)
+    subscriptions.on(OrderRefunded)(following(ticketing, projection.on_order_refunded))
 
-    @subscriptions.on(OrderPlaced)
     async def order_placed(ctx: Context, event: Event[Any]) -> None:
         await projection.on_order_placed(ctx, event, catalog, settings.support_plan_months)
+
+    subscriptions.on(OrderPlaced)(following(ticketing, order_placed))
 
     async def on_start(runtime: Runtime) -> None:
         runtime.state["ticketing"] = ticketing
@@ -53,8 +61,10 @@ def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
         routers=[router],
         publishes=[TICKETING_TICKETS],
         jobs=lambda runtime: [
-            Job("sla-breaches", lambda: detect_breaches(runtime, ticketing), interval=5),
+            Job("sla", lambda: check_sla(runtime, ticketing), interval=5),
             Job("auto-close", lambda: auto_close_due(runtime, ticketing), interval=30),
+            Job("entitlement-review", lambda: review_due(runtime, ticketing), interval=30),
+            Job("open-tickets-gauge", lambda: refresh_open_gauge(runtime), interval=30),
         ],
         on_start=on_start,
         projections=[

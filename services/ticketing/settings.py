@@ -13,6 +13,11 @@ class TicketingSettings(RuntimeSettings):
         default="https://support.example.com/tickets/",
         description="Customer portal; a ticket's link is this URL followed by its number.",
     )
+    desk_url: str = Field(
+        default="https://support.example.com/desk/tickets/",
+        description="The support desk; a ticket's page there is this URL followed by its number"
+        " (the link in SLA warnings to the assignee).",
+    )
     forum_only_without_plan: bool = Field(
         default=False,
         description="No tickets without a plan: such requests are refused with the forum URL.",

@@ -65,8 +65,10 @@ async def on_license_event(ctx: Context, event: Event[Any]) -> None:
     if isinstance(data, LicenseIssued):
         await conn.execute(
             "insert into ent_licenses (license_id, account_id, product, kind, purchased_at,"
-            " expires_at, major_version, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " on conflict (license_id) do nothing",
+            " expires_at, major_version, updated_at, license_key, edition)"
+            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " on conflict (license_id) do update set license_key = excluded.license_key,"
+            " edition = excluded.edition where ent_licenses.license_key is null",
             data.license_id,
             data.account_id,
             data.product,
@@ -75,6 +77,8 @@ async def on_license_event(ctx: Context, event: Event[Any]) -> None:
             data.expires_at,
             data.major_version,
             now,
+            data.license_key,
+            data.edition,
         )
     elif isinstance(data, LicenseRenewed):
         await conn.execute(
