@@ -24,7 +24,7 @@ from .adapters.services_api import Endpoints, Services
 from .adapters.templates import environment
 from .domain import sign_in as rules
 from .domain.principals import Role
-from .entrypoints import account_pages, web
+from .entrypoints import account_pages, license_pages, public_pages, support_pages, web
 from .entrypoints.sign_in_pages import add_sign_in_routes
 from .handlers.directory import DIRECTORY_EVENTS, on_directory_event
 from .handlers.sign_in import AreaSignIn, SignInPolicy
@@ -75,7 +75,7 @@ def build(settings: PortalSettings | None = None) -> ServiceDefinition:
     add_sign_in_routes(
         router, PORTAL_SIGN_IN, lambda: sign_in_policy(settings), "", "/licenses", only_account
     )
-    for pages in (account_pages,):
+    for pages in (account_pages, license_pages, support_pages, public_pages):
         router.include_router(pages.router)
 
     async def on_start(runtime: Runtime) -> None:

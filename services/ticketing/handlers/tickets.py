@@ -50,7 +50,7 @@ class Ticketing:
         self.sla = dict(default_sla_policy(self.calendar))
 
     def link(self, number: str) -> str:
-        return self.settings.portal_url.rstrip("/") + "/" + number
+        return f"{self.settings.portal_url.rstrip('/')}/tickets/{number}"
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,36 @@ def _ref(cfg: Ticketing, row: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- opening ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    decision: TierDecision
+    first_response_due: datetime | None
+
+
+async def preview_ticket(
+    runtime: Runtime, cfg: Ticketing, account_id: str, product: str, version: str, kind: Any
+) -> Preview:
+    """What opening this request now would give: its tier and first-response due time, or
+    the refusal. Nothing is stored and no credit is used."""
+    now = runtime.clock.now().astimezone(UTC)
+    async with runtime.pool.acquire() as conn:
+        facts = await store.entitlement_facts(
+            conn,
+            account_id,
+            product,
+            version,
+            now,
+            catalog=cfg.catalog,
+            setup_products=frozenset(cfg.settings.setup_assistance_products),
+        )
+    decision = decide_support(facts, cfg.policy, kind, now)
+    targets = cfg.sla.get(decision.tier) if decision.accepted else None
+    due = None
+    if targets is not None and targets.first_response is not None:
+        due = due_at(cfg.calendar, now, targets.first_response)
+    return Preview(decision, due)
 
 
 async def open_ticket(
