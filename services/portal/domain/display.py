@@ -35,19 +35,24 @@ def zone_names() -> list[str]:
     return sorted(_zones())
 
 
-def local_time(value: datetime | str | None, zone: ZoneInfo, with_time: bool = True) -> str:
-    """`21 Nov 2026, 11:00 (Europe/Berlin)`: always with the zone's name."""
-    if value is None:
-        return "—"
+def _local(value: datetime | str, zone: ZoneInfo) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    local = value.astimezone(zone)
-    text = local.strftime("%-d %b %Y, %H:%M") if with_time else local.strftime("%-d %b %Y")
-    return f"{text} ({zone.key})"
+    return value.astimezone(zone)
+
+
+def local_time(value: datetime | str | None, zone: ZoneInfo) -> str:
+    """`21 Nov 2026, 11:00 (Europe/Berlin)`: a time always names its zone."""
+    if value is None:
+        return "—"
+    return f"{_local(value, zone).strftime('%-d %b %Y, %H:%M')} ({zone.key})"
 
 
 def local_date(value: datetime | str | None, zone: ZoneInfo) -> str:
-    return local_time(value, zone, with_time=False)
+    """`21 Nov 2026`, the day in the viewer's zone (named once, in the page's footer)."""
+    if value is None:
+        return "—"
+    return _local(value, zone).strftime("%-d %b %Y")
 
 
 def machine_time(value: datetime | str | None) -> str:

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -163,7 +163,9 @@ async def viewer(request: Request) -> Viewer:
             set_cookies[SESSION_COOKIE] = None
         else:
             principal, memberships = await _principal(web, session, row)
-    zone = display.zone_or_default(request.cookies.get(ZONE_COOKIE), web.settings.default_timezone)
+    zone = display.zone_or_default(
+        unquote(request.cookies.get(ZONE_COOKIE, "")), web.settings.default_timezone
+    )
     return Viewer(web, request, browser, principal, memberships, zone, set_cookies)
 
 

@@ -4,9 +4,8 @@
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   var shown = document.documentElement.getAttribute("data-zone");
   if (zone && zone !== shown && document.cookie.indexOf("entitle_tz_auto=") === -1) {
-    document.cookie = "entitle_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    document.cookie = "entitle_tz=" + zone.replace(/[^A-Za-z0-9/_+-]/g, "") + "; path=/; max-age=31536000; samesite=lax";
     document.cookie = "entitle_tz_auto=1; path=/; max-age=31536000; samesite=lax";
-    location.reload();
   }
   // Copy buttons.
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
