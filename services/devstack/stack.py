@@ -30,6 +30,12 @@ from .mail import MailCapture
 from .postgres import EmbeddedPostgres
 
 SERVICES = ("ingress", "licensing", "maintenance", "ticketing", "notification", "portal")
+# Keys that sign what others trust (license keys, the portal's access tokens): kept in
+# secrets.json only, never in dev.json.
+PRIVATE_KEYS = {
+    "ENTITLE_SIGNING_KEY": "signing_key",
+    "ENTITLE_ACCESS_TOKEN_SIGNING_KEY": "access_token_key",
+}
 
 
 def _running(pid: int) -> bool:
@@ -349,6 +355,6 @@ class Stack:
             "environment": {
                 name: value
                 for name, value in self.environment().items()
-                if name != "ENTITLE_SIGNING_KEY"
+                if name not in PRIVATE_KEYS
             },
         }

@@ -197,12 +197,18 @@ async def _associate_page(
             "key": key,
             "problem": problem,
             "warning": warning,
+            "term_of": lambda code: code["term_months"] or _plan_term(seen, code["plan"]),
             "type_name": lambda lic: rules.type_name(
                 seen.web.catalog, lic["product"], lic["edition"], lic["kind"]
             ),
         },
         status,
     )
+
+
+def _plan_term(seen: Viewer, plan_code: str) -> int | str:
+    plan = seen.web.catalog.plan(plan_code)
+    return plan.term_months if plan else "?"
 
 
 @router.post("/maintenance/associate")
