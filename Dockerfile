@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# One image for the five Entitle services; the argument picks the service:
+# One image for the six Entitle services; the argument picks the service:
 #
 #   docker build -t entitle .
 #   docker run --rm -p 8101:8101 -e ENTITLE_SIGNING_KEY=... -e ENTITLE_DATABASE_URL=... \
@@ -42,7 +42,7 @@ RUN pip install . \
 FROM ${PYTHON_IMAGE} AS runtime
 
 LABEL org.opencontainers.image.title="entitle" \
-      org.opencontainers.image.description="Entitle services: ingress, licensing, maintenance, ticketing, notification" \
+      org.opencontainers.image.description="Entitle services: ingress, licensing, maintenance, ticketing, notification, portal" \
       org.opencontainers.image.licenses="Apache-2.0"
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -62,7 +62,7 @@ USER 10001:10001
 
 # Default ports: ingress 8100, licensing 8101, maintenance 8102, ticketing 8103,
 # notification 8104 (ENTITLE_HTTP_PORT overrides).
-EXPOSE 8100 8101 8102 8103 8104
+EXPOSE 8100 8101 8102 8103 8104 8105
 
 # Liveness of the HTTP server, stdlib only. The port is ENTITLE_HTTP_PORT; when that is unset
 # it is the service's default port, the service being the last argument of PID 1.

@@ -7,3 +7,4 @@ CREATE DATABASE entitle_licensing;
 CREATE DATABASE entitle_maintenance;
 CREATE DATABASE entitle_ticketing;
 CREATE DATABASE entitle_notification;
+CREATE DATABASE entitle_portal;

@@ -54,8 +54,13 @@ def use_dev_stack_environment(path: Path = DEV_INFO) -> bool:
     info = dev_info(path)
     environment: dict[str, str] = info.get("environment", {})
     secrets_file = Path(info.get("secrets_file", path.parent / "secrets.json"))
-    if environment and secrets_file.exists():  # the signing key is kept there only
-        environment["ENTITLE_SIGNING_KEY"] = json.loads(secrets_file.read_text())["signing_key"]
+    if environment and secrets_file.exists():  # the signing keys are kept there only
+        from services.devstack.stack import PRIVATE_KEYS
+
+        kept = json.loads(secrets_file.read_text())
+        for variable, field in PRIVATE_KEYS.items():
+            if field in kept:
+                environment[variable] = kept[field]
     for name, value in environment.items():
         os.environ.setdefault(name, value)
     return bool(environment)

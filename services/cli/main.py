@@ -71,7 +71,7 @@ def dev(
     ),
     pg_port: Annotated[int, typer.Option(help="Embedded PostgreSQL port.")] = 5432,
 ) -> None:
-    """Start everything on this machine: PostgreSQL, the broker, SMTP capture, five services."""
+    """Start everything on this machine: PostgreSQL, the broker, SMTP capture, six services."""
     from services.devstack.stack import Stack, StackConfig, free_port
     from services.runtime.settings import DEFAULT_PORTS
 
@@ -90,10 +90,11 @@ def dev(
     try:
         with console.status("starting PostgreSQL, broker and SMTP capture") as status:
             stack.start_infrastructure()
-            status.update("starting the five services")
+            status.update("starting the six services")
             stack.start_services()
             stack.wait_ready(timeout=90, cancelled=stopping.is_set)
         info_path = stack.write_info()
+        _seed_demo_account(stack.describe())
         _summary(stack.describe(), time.monotonic() - started, info_path)
         while not stopping.is_set():
             stopping.wait(0.5)
@@ -121,6 +122,30 @@ def _port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+DEMO_ACCOUNT = ("acme", "it@acme.example")
+
+
+def _seed_demo_account(info: dict[str, Any]) -> None:
+    """One order for the demo account, so that the portal has someone to sign in as. The
+    same order id every start: the shop's webhook is answered as a duplicate after the first."""
+    from services.cli.webhook_client import post_order, sample_order
+
+    account, email = DEMO_ACCOUNT
+    order = sample_order(
+        order_id="DEMO-1000",
+        account=account,
+        email=email,
+        lines=[
+            {"line_id": "1", "sku": "BP-SRV", "quantity": 2, "unit_price": "199.00"},
+            {"line_id": "2", "sku": "BP-DESK", "quantity": 1, "unit_price": "79.00"},
+        ],
+    )
+    with httpx.Client(timeout=10) as client:
+        answer = post_order(client, info["webhook_url"], info["webhook_secret"], order)
+    if answer.status_code not in (202, 409):  # 409: placed at an earlier start
+        console.print(f"[yellow]demo order not placed: {answer.status_code} {answer.text}")
+
+
 def _summary(info: dict[str, object], seconds: float, path: Path) -> None:
     table = Table(title=f"Entitle is running (ready in {seconds:.1f}s)")
     table.add_column("what")
@@ -133,6 +158,10 @@ def _summary(info: dict[str, object], seconds: float, path: Path) -> None:
     table.add_row("postgres", str(info["database_url"]))
     table.add_row("smtp capture", f"{info['smtp']} -> {info['mail_dir']}")
     console.print(table)
+    console.print(
+        f"Portal: [bold]{services['portal']}[/bold] - sign in as [bold]{DEMO_ACCOUNT[1]}[/bold];"
+        f" the sign-in email lands in {info['mail_dir']}"
+    )
     console.print(f"Webhook secret, admin API key and more: [bold]{path}[/bold]")
     console.print("Send sample orders with [bold]entitle demo[/bold]; stop with Ctrl-C.")
 
@@ -191,6 +220,9 @@ def demo(
             table.add_row(order_id, "-", "-", f"no email after {timeout:.0f}s")
     console.print(table)
     console.print(f"Captured mail: {info['mail_dir']}")
+    portal = info["services"].get("portal")
+    if portal:
+        console.print(f"See them in the portal: {portal} (sign in as {DEMO_ACCOUNT[1]})")
 
 
 notification_app = typer.Typer(help="Customer emails.", no_args_is_help=True)

@@ -1,4 +1,4 @@
-"""The five services by name: their settings classes and composition roots."""
+"""The six services by name: their settings classes and composition roots."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import ModuleType
 from services.runtime.service import ServiceDefinition
 from services.runtime.settings import RuntimeSettings, load_settings
 
-SERVICE_NAMES = ("ingress", "licensing", "maintenance", "ticketing", "notification")
+SERVICE_NAMES = ("ingress", "licensing", "maintenance", "ticketing", "notification", "portal")
 
 
 def _bootstrap(name: str) -> ModuleType:

@@ -21,13 +21,21 @@ from typing import Any
 import httpx
 
 from services.licensing.domain.keys import generate_private_key
+from services.runtime.auth import public_key_of
+from services.runtime.sealed import new_seal_key
 from services.runtime.settings import DEFAULT_PORTS
 
 from .broker import EmbeddedBroker
 from .mail import MailCapture
 from .postgres import EmbeddedPostgres
 
-SERVICES = ("ingress", "licensing", "maintenance", "ticketing", "notification")
+SERVICES = ("ingress", "licensing", "maintenance", "ticketing", "notification", "portal")
+# Keys that sign what others trust (license keys, the portal's access tokens): kept in
+# secrets.json only, never in dev.json.
+PRIVATE_KEYS = {
+    "ENTITLE_SIGNING_KEY": "signing_key",
+    "ENTITLE_ACCESS_TOKEN_SIGNING_KEY": "access_token_key",
+}
 
 
 def _running(pid: int) -> bool:
@@ -90,6 +98,9 @@ class Secrets:
     admin_api_key: str
     signing_key: str
     unsubscribe_secret: str
+    access_token_key: str
+    sign_in_seal_key: str
+    session_secret: str
 
     @classmethod
     def load_or_create(cls, path: Path) -> Secrets:
@@ -98,6 +109,9 @@ class Secrets:
             "admin_api_key": "ent_admin_" + secrets.token_urlsafe(24),
             "signing_key": generate_private_key(),
             "unsubscribe_secret": secrets.token_urlsafe(32),
+            "access_token_key": generate_private_key(),
+            "sign_in_seal_key": new_seal_key(),
+            "session_secret": secrets.token_urlsafe(32),
         }
         kept = json.loads(path.read_text()) if path.exists() else {}
         made = cls(**{**fresh, **kept})
@@ -203,7 +217,18 @@ class Stack:
             "ENTITLE_SMTP_PORT": str(self.config.smtp_port),
             "ENTITLE_CLOCK_OFFSET_FILE": str(self.clock_file),
             "ENTITLE_UNSUBSCRIBE_SECRET": self.secrets.unsubscribe_secret,
-            "ENTITLE_PUBLIC_URL": self.url("notification"),
+            # Every link in every email opens a page of this stack's portal.
+            "ENTITLE_PORTAL_URL": self.url("portal"),
+            "ENTITLE_ACCESS_TOKEN_SIGNING_KEY": self.secrets.access_token_key,
+            "ENTITLE_ACCESS_TOKEN_PUBLIC_KEYS": json.dumps(
+                {"p1": public_key_of(self.secrets.access_token_key)}
+            ),
+            "ENTITLE_SIGN_IN_SEAL_KEY": self.secrets.sign_in_seal_key,
+            "ENTITLE_SESSION_SECRET": self.secrets.session_secret,
+            **{
+                f"ENTITLE_{name.upper()}_URL": self.url(name)
+                for name in ("licensing", "maintenance", "ticketing", "notification")
+            },
             **self.config.extra_env,
         }
 
@@ -330,6 +355,6 @@ class Stack:
             "environment": {
                 name: value
                 for name, value in self.environment().items()
-                if name != "ENTITLE_SIGNING_KEY"
+                if name not in PRIVATE_KEYS
             },
         }

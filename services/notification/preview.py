@@ -70,6 +70,17 @@ def sample_emails(catalog: Catalog) -> dict[str, PlannedEmail]:
         ],
         catalog,
     )
+    found["sign_in"] = PlannedEmail(
+        "sign_in",
+        "it@acme.example",
+        transactional=True,
+        data={
+            "link": "https://support.example.com/sign-in/link#token=Rk9SR0VE",
+            "area": "portal",
+            "expires_at": start,
+            "brand": catalog.brand.model_dump(),
+        },
+    )
     return found
 
 

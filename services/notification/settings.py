@@ -14,8 +14,13 @@ class NotificationSettings(RuntimeSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     mail_from: str = Field(default="Entitle <licenses@entitle.example>")
-    public_url: str = Field(
-        default="http://127.0.0.1:8104", description="Where customers reach this service."
+    portal_url: str = Field(
+        default="https://support.example.com",
+        description="The customer portal: license links and the unsubscribe page point there.",
+    )
+    sign_in_seal_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 bytes shared with the portal: opens the sealed sign-in links.",
     )
     unsubscribe_secret: SecretStr | None = Field(
         default=None, description="Signs one-click unsubscribe links."

@@ -98,6 +98,8 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
     for transient in TRANSIENT_EXCEPTIONS:
         app.add_exception_handler(transient, _unavailable)  # type: ignore[arg-type]
     app.add_middleware(_Observe)
+    if definition.configure_app is not None:
+        definition.configure_app(app)
     if definition.fast_routes:  # they answer before anything else runs
         app.add_middleware(FastRoutes, routes=definition.fast_routes, runtime=runtime)
     app.add_middleware(BodyLimit, limit=definition.settings.body_limit)  # outermost

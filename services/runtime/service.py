@@ -19,7 +19,7 @@ from entitle_events.topics import dead_letter_topic
 from fastapi import APIRouter
 
 from . import db, kafka
-from .auth import ApiKeys
+from .auth import AccessTokenVerifier, ApiKeys
 from .clock import Clock, OffsetFileClock, SystemClock
 from .consumer import EventConsumer, Subscriptions
 from .context import Context
@@ -47,6 +47,8 @@ class ServiceDefinition:
     on_start: Callable[[Runtime], Awaitable[None]] | None = None
     projections: Sequence[Projection] = ()
     fast_routes: Sequence[FastRoute] = ()
+    configure_app: Callable[[Any], None] | None = None
+    """Last touches to the FastAPI app (the portal's HTML error pages, static files)."""
 
 
 def tune_garbage_collector() -> None:
@@ -70,7 +72,9 @@ class Runtime:
         )
         admin_key = self.settings.admin_api_key
         self.api_keys = ApiKeys.load(
-            admin_key.get_secret_value() if admin_key else None, self.settings.api_keys_file
+            admin_key.get_secret_value() if admin_key else None,
+            self.settings.api_keys_file,
+            AccessTokenVerifier(self.settings.access_token_public_keys, self.clock.now),
         )
         self.state: dict[str, Any] = {}
         self.ready = False

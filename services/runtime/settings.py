@@ -20,6 +20,7 @@ DEFAULT_PORTS = {
     "maintenance": 8102,
     "ticketing": 8103,
     "notification": 8104,
+    "portal": 8105,
 }
 
 
@@ -74,13 +75,18 @@ class RuntimeSettings(BaseSettings):
         description="Processes serving this service; each is a full copy (HTTP, consumer in"
         " the group, outbox relay, jobs), like running more copies.",
     )
-    http_port: int = Field(default=0, description="HTTP port; default per service (8100-8104).")
+    http_port: int = Field(default=0, description="HTTP port; default per service (8100-8105).")
     http_max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body; larger ones get 413."
     )
     admin_api_key: SecretStr | None = Field(default=None, description="Key with every scope.")
     api_keys_file: Path | None = Field(
         default=None, description="JSON list of {key, scopes, account_id} for scoped API keys."
+    )
+    access_token_public_keys: dict[str, str] = Field(
+        default={},
+        description="JSON {kid: base64 Ed25519 public key}: the portal's keys for the"
+        " short-lived account-bound access tokens it sends for the person signed in.",
     )
     catalog_path: Path | None = Field(
         default=None, description="Product catalog (TOML); default: the bundled demo catalog."

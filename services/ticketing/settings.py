@@ -10,13 +10,8 @@ from .domain.tiers import SupportPolicy
 class TicketingSettings(RuntimeSettings):
     service: str = "ticketing"
     portal_url: str = Field(
-        default="https://support.example.com/tickets/",
-        description="Customer portal; a ticket's link is this URL followed by its number.",
-    )
-    desk_url: str = Field(
-        default="https://support.example.com/desk/tickets/",
-        description="The support desk; a ticket's page there is this URL followed by its number"
-        " (the link in SLA warnings to the assignee).",
+        default="https://support.example.com",
+        description="The customer portal; a ticket's link is this URL + `/tickets/` + its number.",
     )
     forum_only_without_plan: bool = Field(
         default=False,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, cast
 
 from pydantic import Field, TypeAdapter, create_model
 
-from . import commerce, licensing, maintenance, notification, ticketing
+from . import commerce, licensing, maintenance, notification, portal, ticketing
 from .envelope import Event, EventData
 
 EVENT_DATA: tuple[type[EventData], ...] = (
@@ -50,6 +50,7 @@ EVENT_DATA: tuple[type[EventData], ...] = (
     notification.NotificationSent,
     notification.NotificationFailed,
     notification.NotificationSuppressed,
+    portal.SignInRequested,
 )
 
 DATA_BY_TYPE: dict[str, type[EventData]] = {d.event_type: d for d in EVENT_DATA}

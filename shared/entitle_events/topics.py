@@ -10,6 +10,7 @@ LICENSING_RELEASES = "licensing.releases"
 MAINTENANCE_COVERAGE = "maintenance.coverage"
 TICKETING_TICKETS = "ticketing.tickets"
 NOTIFICATION_DELIVERIES = "notification.deliveries"
+PORTAL_SIGN_INS = "portal.sign-ins"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ TOPICS: dict[str, Topic] = {
             "notification",
             "delivery id",
             "What happened to every email Entitle sent.",
+        ),
+        Topic(
+            PORTAL_SIGN_INS,
+            "portal",
+            "address digest",
+            "Sign-in links to email (sealed: readers of the topic cannot use them).",
         ),
     )
 }

@@ -19,6 +19,10 @@ SECRETS = {
     "ENTITLE_ADMIN_API_KEY": "ent_admin_test",
     "ENTITLE_WEBHOOK_SECRETS": "whsec_dGVzdA==",
     "ENTITLE_SIGNING_KEY": "dGVzdA==",
+    "ENTITLE_ACCESS_TOKEN_SIGNING_KEY": "dGVzdA==",
+    "ENTITLE_ACCESS_TOKEN_PUBLIC_KEYS": '{"p1": "dGVzdA=="}',
+    "ENTITLE_SIGN_IN_SEAL_KEY": "dGVzdA==",
+    "ENTITLE_SESSION_SECRET": "test",
 }
 
 

@@ -28,9 +28,12 @@ def test_dev_json_is_private_and_holds_no_signing_key(
     assert stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode) == 0o600
     text = path.read_text()
     assert stack.secrets.signing_key not in text
+    assert stack.secrets.access_token_key not in text
     assert "ENTITLE_SIGNING_KEY" not in json.loads(text)["environment"]
     # The ops commands still get the key, from secrets.json.
     monkeypatch.delenv("ENTITLE_DATABASE_URL", raising=False)
     monkeypatch.delenv("ENTITLE_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("ENTITLE_ACCESS_TOKEN_SIGNING_KEY", raising=False)
     assert use_dev_stack_environment(path)
     assert os.environ["ENTITLE_SIGNING_KEY"] == stack.secrets.signing_key
+    assert os.environ["ENTITLE_ACCESS_TOKEN_SIGNING_KEY"] == stack.secrets.access_token_key

@@ -235,6 +235,16 @@ async def insert_release(
     return bool(inserted)
 
 
+async def releases_of(pool: Any, product: str, limit: int) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "select product, version, release_kind, released_at from releases where product = $1"
+        " order by major desc, minor desc, patch desc limit $2",
+        product,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
 async def highest_major(conn: Connection, product: str) -> int | None:
     value = await conn.fetchval("select max(major) from releases where product = $1", product)
     return int(value) if value is not None else None

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from entitle_events.common import Email, Line
 from entitle_events.license_file import FORMAT, canonical
 from entitle_events.versions import Version
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from services.catalog import Catalog
@@ -388,14 +388,27 @@ async def get_license(
     return await _view(runtime, row)
 
 
+async def _file_reader(request: Request) -> Principal | None:
+    """The license key is its own credential (as for activation): without an Authorization
+    header the caller holds the key, and gets the key's own file. With one, the key's scopes
+    and account decide."""
+    if request.headers.get("authorization") is None:
+        return None
+    return await require("licenses:read")(request)
+
+
 @router.get("/licenses/{key}/file", tags=["licenses"], responses=errors(401, 403, 404, 409))
 async def license_file(
     key: str,
     runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require("licenses:read"))],
+    principal: Annotated[Principal | None, Depends(_file_reader)],
 ) -> dict[str, Any]:
     """A signed license file an installed product verifies offline
-    (`entitle_events.license_file.verify_license_file`)."""
+    (`entitle_events.license_file.verify_license_file`). An installed product holding only
+    its key fetches it without an API key; the portal fetches it for the person signed in."""
+    if principal is None:
+        _verified(runtime, key)  # a forged key costs no database lookup
+        principal = Principal("license-key", frozenset({"licenses:read"}))
     row = await licenses.validation_facts(runtime.pool, key, None, None)
     full = await licenses.get_by_key(runtime.pool, key)
     if row is None or full is None or not _visible(principal, full):
@@ -436,6 +449,23 @@ async def license_file(
         "payload": payload,
         "signature": base64.b64encode(ring.sign(canonical(payload))).decode(),
     }
+
+
+@router.get(
+    "/releases",
+    response_model=list[ReleaseView],
+    tags=["releases"],
+    responses=errors(401, 403),
+)
+async def list_releases(
+    product: Annotated[str, Query(min_length=1, max_length=80)],
+    runtime: RuntimeDep,
+    _: Annotated[Principal, Depends(require("catalog:read"))],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[ReleaseView]:
+    """The versions published for a product, newest first."""
+    rows = await licenses.releases_of(runtime.pool, product, limit)
+    return [ReleaseView(**r) for r in rows]
 
 
 def _reseller(principal: Principal) -> str | None:

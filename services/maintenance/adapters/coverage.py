@@ -22,8 +22,9 @@ async def insert_license(
     """Start tracking a license; False when it is already known."""
     inserted = await conn.fetchval(
         "insert into coverage (license_id, license_key, product, edition, account_id,"
-        " contact_email, plan, purchased_at, major_version, perpetual, created_at, base_license_id)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::uuid)"
+        " contact_email, plan, purchased_at, major_version, perpetual, created_at, base_license_id,"
+        " reseller_account_id)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::uuid, $13)"
         " on conflict do nothing returning true",
         lic.license_id,
         lic.license_key,
@@ -37,8 +38,27 @@ async def insert_license(
         perpetual,
         at,
         lic.base_license_id,
+        lic.reseller_account_id,
     )
     return bool(inserted)
+
+
+async def codes_of(
+    pool: asyncpg.Pool, account_id: str | None, unused: bool | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "select m.code, m.sku, m.plan, m.product, m.term_months, m.order_id, m.account_id,"
+        " m.bought_at, m.used_at, c.license_key as used_by_license_key"
+        " from maintenance_codes m left join coverage c on c.license_id = m.used_by_license"
+        " where ($1::text is null or m.account_id = $1)"
+        " and ($2::boolean is null or (m.used_by_license is null) = $2)"
+        " order by m.bought_at desc, m.code limit $3 offset $4",
+        account_id,
+        unused,
+        limit,
+        offset,
+    )
+    return [dict(r) for r in rows]
 
 
 async def add_periods(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from entitle_events.common import CoveragePeriod, Line
 from entitle_events.maintenance import CoverageExtended
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, PlainSerializer
 
 from services.catalog import Catalog
@@ -93,6 +93,24 @@ class EligibilityView(BaseModel):
     )
 
 
+class CodeView(BaseModel):
+    code: str
+    sku: str
+    plan: str
+    product: str
+    term_months: int
+    order_id: str
+    account_id: str
+    bought_at: datetime
+    used_at: datetime | None
+    used_by_license_key: str | None
+
+
+class CodeList(BaseModel):
+    items: list[CodeView]
+    next_offset: int | None = None
+
+
 class AssociationIn(BaseModel):
     maintenance_code: Line = Field(min_length=1, max_length=100)
     license_key: Line = Field(min_length=1, max_length=1000)
@@ -111,9 +129,14 @@ async def _visible(
     runtime: Runtime, principal: Principal, key: str
 ) -> tuple[dict[str, Any], list[Period]]:
     found = await coverage.get_by_key(runtime.pool, key)
-    if found is None or not principal.may_see(found[0]["account_id"]):
+    if found is None or not _may_see(principal, found[0]):
         raise _not_found()
     return found
+
+
+def _may_see(principal: Principal, row: dict[str, Any]) -> bool:
+    """An account-bound key sees its own licenses and, for a reseller, those it sold."""
+    return principal.may_see_any((row["account_id"], row.get("reseller_account_id")))
 
 
 def coverage_view(
@@ -219,6 +242,28 @@ async def get_eligibility(
     return view
 
 
+@router.get("/maintenance-codes", response_model=CodeList, responses=errors(401, 403))
+async def list_codes(
+    runtime: RuntimeDep,
+    principal: ReadPrincipal,
+    account: str | None = None,
+    unused: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CodeList:
+    """Maintenance codes bought separately (seed 002's "Associate maintenance" list); an
+    account-bound key sees its own account's codes."""
+    if principal.account_id is not None:
+        if account is not None and account != principal.account_id:
+            raise ApiError(403, "FORBIDDEN", "this API key sees only its own account")
+        account = principal.account_id
+    rows = await coverage.codes_of(runtime.pool, account, unused, limit + 1, offset)
+    return CodeList(
+        items=[CodeView(**r) for r in rows[:limit]],
+        next_offset=offset + limit if len(rows) > limit else None,
+    )
+
+
 @router.post(
     "/associations",
     response_model=CoverageView,
@@ -233,7 +278,7 @@ async def post_association(
     code_text = body.maintenance_code.strip().upper()
     async with runtime.transaction() as ctx:
         found = await coverage.lock_by_key(ctx.conn, body.license_key)
-        if found is None or not principal.may_see(found[0]["account_id"]):
+        if found is None or not _may_see(principal, found[0]):
             raise _not_found()
         row, periods = found
         code = await ctx.conn.fetchrow(

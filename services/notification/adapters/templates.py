@@ -48,6 +48,13 @@ def _environment() -> Environment:
 
 
 ENVIRONMENT = _environment()
+DEFAULT_PORTAL_URL = "https://support.example.com"
+ENVIRONMENT.globals["portal_url"] = DEFAULT_PORTAL_URL
+
+
+def use_portal(url: str) -> None:
+    """Where the links of every email point (ENTITLE_PORTAL_URL)."""
+    ENVIRONMENT.globals["portal_url"] = url.rstrip("/")
 
 
 def template_names() -> list[str]:

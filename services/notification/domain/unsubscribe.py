@@ -43,4 +43,4 @@ def unsubscribe_links(settings: NotificationSettings) -> UnsubscribeLinks:
         secret = secrets.token_bytes(32)
     else:
         secret = settings.unsubscribe_secret.get_secret_value().encode()
-    return UnsubscribeLinks(settings.public_url, secret)
+    return UnsubscribeLinks(settings.portal_url, secret)

@@ -7,10 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 from entitle_events import Event
+from entitle_events.portal import SignInRequested
 
 from services.catalog import Catalog
 from services.runtime import tracing
 from services.runtime.context import Context
+from services.runtime.errors import PermanentError
+from services.runtime.sealed import SealError, unseal
 from services.runtime.service import Runtime
 
 from ..adapters import deliveries, digests
@@ -42,6 +45,37 @@ async def on_customer_event(
                 await digests.mark_sent(ctx.conn, item.order_id)
     for email in emails:
         await _record(ctx, event, email, mail_domain)
+
+
+async def on_sign_in_requested(
+    ctx: Context,
+    event: Event[SignInRequested],
+    catalog: Catalog,
+    seal_key: str | None,
+    mail_domain: str,
+) -> None:
+    """The portal's sign-in link, opened here and nowhere else on its way."""
+    data = event.data
+    if seal_key is None:
+        raise PermanentError(
+            "SEAL_KEY_MISSING", "ENTITLE_SIGN_IN_SEAL_KEY is not set: sign-in links cannot open"
+        )
+    try:
+        link = unseal(seal_key, data.sealed_link, data.email)
+    except SealError as exc:
+        raise PermanentError("SEALED_LINK_INVALID", str(exc)) from exc
+    email = PlannedEmail(
+        "sign_in",
+        data.email,
+        transactional=True,
+        data={
+            "link": link,
+            "area": data.area,
+            "expires_at": data.expires_at,
+            "brand": catalog.brand.model_dump(),
+        },
+    )
+    await _record(ctx, event, email, mail_domain)
 
 
 async def _record(ctx: Context, event: Event[Any], email: PlannedEmail, mail_domain: str) -> None:

@@ -33,6 +33,7 @@ from ..handlers.tickets import (
     add_note,
     assign,
     open_ticket,
+    preview_ticket,
     run_command,
 )
 from ..handlers.views import entitlement_panel, queue_view, sla_view
@@ -110,6 +111,16 @@ class SlaView(BaseModel):
         description="While pending: when the ticket closes itself without a reply (after the"
         " last contact attempt is made)."
     )
+
+
+class SupportOptions(BaseModel):
+    accepted: bool
+    tier: SupportTier
+    allowed_kinds: list[TicketKind]
+    first_response_due: datetime | None
+    code: str | None = Field(default=None, description="Why a request would be refused.")
+    reason: str | None = None
+    pointer: str | None = Field(default=None, description="Where to go instead (forum, ...).")
 
 
 class TicketView(BaseModel):
@@ -396,6 +407,35 @@ async def create_ticket(
         "ticket_id": row["ticket_id"],
         "link": cfg.link(row["number"]),
     }
+
+
+@router.get(
+    "/support-options",
+    response_model=SupportOptions,
+    summary="The tier and first-response time a request opened now would get, or its refusal",
+    responses=errors(401, 403),
+)
+async def support_options(
+    account: Annotated[str, Query(min_length=1, max_length=120)],
+    product: Annotated[str, Query(min_length=1, max_length=120)],
+    version: Annotated[str, Query(min_length=1, max_length=40)],
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require("tickets:read"))],
+    kind: TicketKind = "technical",
+) -> SupportOptions:
+    if not principal.may_see(account):
+        raise ApiError(403, "FORBIDDEN", "this API key sees only its own account")
+    found = await preview_ticket(runtime, _cfg(runtime), account, product, version, kind)
+    d = found.decision
+    return SupportOptions(
+        accepted=d.accepted,
+        tier=d.tier,
+        allowed_kinds=sorted(d.allowed_kinds),
+        first_response_due=found.first_response_due,
+        code=d.code,
+        reason=d.reason,
+        pointer=d.pointer,
+    )
 
 
 @router.get(

@@ -46,10 +46,11 @@ class Ticketing:
             self.sla = {tier: t for tier, t in default_sla_policy(self.calendar).items()}
 
     def link(self, number: str) -> str:
-        return self.settings.portal_url.rstrip("/") + "/" + number
+        return f"{self.settings.portal_url.rstrip('/')}/tickets/{number}"
 
     def desk_link(self, number: str) -> str:
-        return self.settings.desk_url.rstrip("/") + "/" + number
+        """The ticket in the support desk, the portal's `/desk` area."""
+        return f"{self.settings.portal_url.rstrip('/')}/desk/tickets/{number}"
 
 
 @dataclass(frozen=True)

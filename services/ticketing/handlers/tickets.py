@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from entitle_events.ticketing import (
@@ -29,6 +29,7 @@ from services.runtime.service import Runtime
 from ..adapters import store
 from ..domain import cycles
 from ..domain import lifecycle as lc
+from ..domain.sla import due_at
 from ..domain.tiers import TierDecision, decide_support, explain
 from .common import Actor, Tally, Ticketing, derive, finish_cycles, load_row, ref
 from .entitlement import check_license_key, key_note, next_review
@@ -96,6 +97,36 @@ async def _refuse(ctx: Context, req: NewTicket, decision: TierDecision, key: str
             subject=request_id,
         )
     return Refused(decision, request_id)
+
+
+@dataclass(frozen=True)
+class Preview:
+    decision: TierDecision
+    first_response_due: datetime | None
+
+
+async def preview_ticket(
+    runtime: Runtime, cfg: Ticketing, account_id: str, product: str, version: str, kind: Any
+) -> Preview:
+    """What opening this request now would give: its tier and first-response due time, or
+    the refusal. Nothing is stored and no credit is used."""
+    now = runtime.clock.now().astimezone(UTC)
+    async with runtime.pool.acquire() as conn:
+        facts = await store.entitlement_facts(
+            conn,
+            account_id,
+            product,
+            version,
+            now,
+            catalog=cfg.catalog,
+            setup_products=frozenset(cfg.settings.setup_assistance_products),
+        )
+    decision = decide_support(facts, cfg.policy, kind, now)
+    targets = cfg.sla.get(decision.tier) if decision.accepted else None
+    due = None
+    if targets is not None and targets.first_response is not None:
+        due = due_at(cfg.calendar, now, targets.first_response)
+    return Preview(decision, due)
 
 
 async def open_ticket(

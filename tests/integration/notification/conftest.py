@@ -107,7 +107,7 @@ async def start_notification(infra: Infra, tmp_path: Path) -> AsyncIterator[Star
             "api_keys_file": keys_file,
             "send_backoff_initial": 0.05,
             "unsubscribe_secret": "s3cret",
-            "public_url": "http://notify.example",
+            "portal_url": "http://notify.example",
             **settings,
         }
         app = create_app(build(settings_for(infra, NotificationSettings, **values)))

@@ -1,0 +1,236 @@
+"""The other services' HTTP APIs, called for the person signed in.
+
+Every call carries a fresh access token naming the session's account (and nothing else):
+the services check it themselves, so a mistake here cannot show another account's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from services.runtime.auth import AccessTokenIssuer
+
+
+class ServiceError(Exception):
+    """A service answered with an error: its status, stable code and sentence."""
+
+    def __init__(self, status: int, code: str, detail: str, body: dict[str, Any]) -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.body = body
+
+
+class ServiceUnavailable(Exception):
+    """A service could not be reached."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    licensing: str
+    maintenance: str
+    ticketing: str
+    notification: str
+
+
+class Services:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        issuer: AccessTokenIssuer | None,
+        now: Callable[[], datetime],
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.endpoints = endpoints
+        self._issuer = issuer
+        self._now = now
+        self._client = client or httpx.AsyncClient(timeout=10)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def for_account(self, subject: str, account_id: str, scopes: frozenset[str]) -> AccountApi:
+        if self._issuer is None:
+            raise ServiceUnavailable("ENTITLE_ACCESS_TOKEN_SIGNING_KEY is not set")
+        token = self._issuer.mint(subject, account_id, scopes, self._now())
+        return AccountApi(self, {"authorization": f"Bearer {token}"}, account_id)
+
+    def anonymous(self) -> AccountApi:
+        """Calls whose credential is in the request itself (a license key, a signed link)."""
+        return AccountApi(self, {}, None)
+
+    async def call(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = await self._client.request(
+                method, url, params=clean, json=json, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"{url}: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise ServiceUnavailable(f"{url}: HTTP {response.status_code}")
+        if response.status_code == 204:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code >= 400:
+            if not isinstance(body, dict):
+                body = {}
+            raise ServiceError(
+                response.status_code,
+                str(body.get("code", f"HTTP_{response.status_code}")),
+                str(body.get("detail", "the request was refused")),
+                body,
+            )
+        return body
+
+
+class AccountApi:
+    """The calls the portal's pages make, for one account (or with no account)."""
+
+    def __init__(self, services: Services, headers: dict[str, str], account_id: str | None):
+        self._s = services
+        self._e = services.endpoints
+        self._h = headers
+        self.account_id = account_id
+
+    async def _get(self, url: str, **params: Any) -> Any:
+        return await self._s.call("GET", url, self._h, params=params)
+
+    async def _post(self, url: str, body: Any = None, **params: Any) -> Any:
+        return await self._s.call("POST", url, self._h, params=params, json=body)
+
+    # licensing
+    async def licenses(self, **filters: Any) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses", **filters)
+        return result
+
+    async def license(self, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses/{_seg(key)}")
+        return result
+
+    async def license_file(self, key: str) -> dict[str, Any]:
+        url = f"{self._e.licensing}/licenses/{_seg(key)}/file"
+        result: dict[str, Any] = await self._get(url)
+        return result
+
+    async def deactivate_machine(self, key: str, fingerprint: str) -> None:
+        url = f"{self._e.licensing}/licenses/{_seg(key)}/activations/{_seg(fingerprint)}"
+        await self._s.call("DELETE", url, self._h)
+
+    async def releases(self, product: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self._get(
+            f"{self._e.licensing}/releases", product=product
+        )
+        return result
+
+    async def validate(self, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._post(
+            f"{self._e.licensing}/licenses/validate", {"key": key}
+        )
+        return result
+
+    async def transfer_license(self, key: str, owner: dict[str, str]) -> dict[str, Any]:
+        url = f"{self._e.licensing}/licenses/{_seg(key)}/transfer"
+        result: dict[str, Any] = await self._post(url, owner)
+        return result
+
+    async def transfer_order(self, order_id: str, owner: dict[str, str]) -> dict[str, Any]:
+        url = f"{self._e.licensing}/orders/{_seg(order_id)}/transfer"
+        result: dict[str, Any] = await self._post(url, owner)
+        return result
+
+    async def assign_license(self, key: str, owner: dict[str, str]) -> dict[str, Any]:
+        url = f"{self._e.licensing}/licenses/{_seg(key)}/assign"
+        result: dict[str, Any] = await self._post(url, owner)
+        return result
+
+    # maintenance
+    async def coverage(self, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._e.maintenance}/coverage/{_seg(key)}")
+        return result
+
+    async def eligibility(self, key: str, version: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(
+            f"{self._e.maintenance}/eligibility", key=key, version=version
+        )
+        return result
+
+    async def renewal_quote(self, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._e.maintenance}/renewal-quote", key=key)
+        return result
+
+    async def maintenance_codes(self, unused: bool | None = True) -> list[dict[str, Any]]:
+        body = await self._get(f"{self._e.maintenance}/maintenance-codes", unused=unused, limit=500)
+        items: list[dict[str, Any]] = body["items"]
+        return items
+
+    async def associate(self, code: str, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._post(
+            f"{self._e.maintenance}/associations",
+            {"maintenance_code": code, "license_key": key},
+        )
+        return result
+
+    # ticketing
+    async def support_options(self, product: str, version: str, kind: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(
+            f"{self._e.ticketing}/support-options",
+            account=self.account_id,
+            product=product,
+            version=version,
+            kind=kind,
+        )
+        return result
+
+    async def tickets(self, limit: int, offset: int, status: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(
+            f"{self._e.ticketing}/tickets", limit=limit, offset=offset, status=status
+        )
+        return result
+
+    async def ticket(self, number: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}")
+        return result
+
+    async def open_ticket(self, body: dict[str, Any], request_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._s.call(
+            "POST",
+            f"{self._e.ticketing}/tickets",
+            {**self._h, "idempotency-key": request_id},
+            json=body,
+        )
+        return result
+
+    async def ticket_command(
+        self, number: str, command: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        url = f"{self._e.ticketing}/tickets/{_seg(number)}/{command}"
+        result: dict[str, Any] = await self._post(url, body)
+        return result
+
+    # notification
+    async def unsubscribe(self, email: str, token: str) -> None:
+        await self._post(f"{self._e.notification}/unsubscribe", email=email, token=token)
+
+
+def _seg(value: str) -> str:
+    """One path segment, whatever the value holds."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")

@@ -1,0 +1,123 @@
+"""Pages without sign-in: key status (seed 004's "enter your key on our NovaCare page") and
+the unsubscribe page of non-transactional mail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from ..adapters import store
+from ..adapters.services_api import ServiceError
+from ..domain import licenses as rules
+from ..domain.sign_in import RateLimit
+from .support_pages import TIERS
+from .web import PageError, Viewer, anyone, client_address, form_with_csrf, render
+
+router = APIRouter()
+Seen = Annotated[Viewer, Depends(anyone)]
+
+
+@router.get("/key-status")
+async def key_status_form(seen: Seen) -> Response:
+    return render(seen, "key_status.html", {"result": None, "key": ""})
+
+
+def _coverage_of(payload: dict[str, Any], now: datetime) -> tuple[str, str | None]:
+    cover = payload.get("coverage") or {}
+    if cover.get("perpetual") and payload.get("status") == "active":
+        return "perpetual", None
+    ends = cover.get("ends_at")
+    if not ends:
+        return "none", None
+    return ("active" if datetime.fromisoformat(ends) > now else "lapsed"), ends
+
+
+@router.post("/key-status")
+async def key_status(request: Request, seen: Seen) -> Response:
+    form = await form_with_csrf(request, seen)
+    key = str(form.get("key", "")).strip()[:1000]
+    web = seen.web
+    now = web.runtime.clock.now()
+    limit = RateLimit(web.settings.key_status_per_client)
+    client = client_address(request)
+    if not limit.allows(
+        await store.count_key_lookups(web.runtime.pool, client, limit.since(now), now)
+    ):
+        raise PageError(
+            429,
+            "KEY_STATUS_RATE_LIMITED",
+            "Too many keys were looked up from here. Try again in 15 minutes.",
+        )
+    if not key:
+        return render(
+            seen,
+            "key_status.html",
+            {"result": None, "key": "", "problem": ("KEY_MISSING", "Enter a license key.")},
+            422,
+        )
+    try:
+        # The key is the credential: licensing answers with the key's own signed file.
+        payload = (await web.services.anonymous().license_file(key))["payload"]
+    except ServiceError as exc:
+        if exc.status != 404:
+            raise
+        return render(
+            seen,
+            "key_status.html",
+            {
+                "result": None,
+                "key": key,
+                "problem": ("LICENSE_NOT_FOUND", "No license has this key. Check it and retry."),
+            },
+            404,
+        )
+    coverage, ends = _coverage_of(payload, now)
+    product = web.catalog.product(payload["product"])
+    tier = await _tier(seen, payload, product.current_major if product else 1)
+    result = {
+        "product": rules.type_name(
+            web.catalog, payload["product"], payload["edition"], payload["kind"]
+        ),
+        "status": payload["status"],
+        "coverage": rules.coverage_status_text(coverage),
+        "ends_at": ends,
+        "tier": TIERS.get(tier, tier) if tier else None,
+    }
+    return render(seen, "key_status.html", {"result": result, "key": key})
+
+
+async def _tier(seen: Viewer, payload: dict[str, Any], major: int) -> str | None:
+    """The support tier of the key's account for this product: asked with a token bound to
+    that account that may only read tickets."""
+    try:
+        api = seen.web.services.for_account(
+            "key-status", payload["account_id"], frozenset({"tickets:read"})
+        )
+        options = await api.support_options(payload["product"], f"{major}.0.0", "technical")
+    except ServiceError:
+        return None
+    tier: str = options["tier"]
+    return tier
+
+
+@router.get("/unsubscribe")
+async def unsubscribe_page(seen: Seen, email: str = "", token: str = "") -> Response:
+    return render(seen, "unsubscribe.html", {"email": email, "token": token, "done": False})
+
+
+@router.post("/unsubscribe")
+async def unsubscribe(request: Request, seen: Seen, email: str = "", token: str = "") -> Response:
+    """The button of the page, and RFC 8058's one-click POST from mail clients (which sends
+    no CSRF token: the link's own signed token authorises it)."""
+    try:
+        await seen.web.services.anonymous().unsubscribe(email, token)
+    except ServiceError as exc:
+        raise PageError(
+            404 if exc.status in (403, 404, 422) else exc.status,
+            "UNSUBSCRIBE_LINK_INVALID",
+            "This unsubscribe link is not valid. Use the link from the latest email.",
+        ) from None
+    return render(seen, "unsubscribe.html", {"email": email, "token": token, "done": True})

@@ -1,0 +1,150 @@
+"""Sign-in pages, built once per area: ask for a link, open it, sign out.
+
+The emailed link opens a page whose button posts the token: a mail scanner that fetches
+the link signs nobody in and uses nothing up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from services.runtime.db import Connection
+
+from ..adapters import store
+from ..domain import sign_in as rules
+from ..handlers.sign_in import (
+    AreaSignIn,
+    LinkRefused,
+    RateLimited,
+    SignInPolicy,
+    consume_link,
+    link_state,
+    request_link,
+    session_hash,
+)
+from .web import (
+    PageError,
+    Viewer,
+    anyone,
+    client_address,
+    end_session_cookie,
+    form_with_csrf,
+    redirect,
+    render,
+    start_session,
+)
+
+PolicyOf = Callable[[], SignInPolicy]
+AccountFor = Callable[[Connection, str], Awaitable[str | None]]
+Seen = Annotated[Viewer, Depends(anyone)]
+LINK_PAGES = {
+    "expired": (410, "SIGN_IN_LINK_EXPIRED", "This sign-in link has expired."),
+    "used": (410, "SIGN_IN_LINK_USED", "This sign-in link was already used."),
+    "unknown": (404, "SIGN_IN_LINK_INVALID", "This sign-in link is not valid."),
+}
+
+
+def add_sign_in_routes(
+    router: APIRouter,
+    area: AreaSignIn,
+    policy: PolicyOf,
+    prefix: str,
+    home: str,
+    account_for: AccountFor,
+) -> None:
+    """`/sign-in`, `/sign-in/link` and `/sign-out` under `prefix` for one area."""
+
+    @router.get(f"{prefix}/sign-in", include_in_schema=False)
+    async def sign_in_form(seen: Seen, next: str = home) -> Response:
+        return render(
+            seen,
+            "sign_in.html",
+            {"next": rules.safe_next(next, home), "prefix": prefix, "area": area.area},
+        )
+
+    @router.post(f"{prefix}/sign-in", include_in_schema=False)
+    async def send_link(request: Request, seen: Seen) -> Response:
+        form = await form_with_csrf(request, seen)
+        email = str(form.get("email", "")).strip()
+        next_path = rules.safe_next(str(form.get("next", home)), home)
+        if not rules.looks_like_email(email):
+            return render(
+                seen,
+                "sign_in.html",
+                {
+                    "next": next_path,
+                    "prefix": prefix,
+                    "area": area.area,
+                    "email": email[:254],
+                    "error": ("EMAIL_INVALID", "Enter an email address like name@example.com."),
+                },
+                status=422,
+            )
+        try:
+            await request_link(
+                seen.web.runtime, policy(), area, email, client_address(request), next_path
+            )
+        except RateLimited as exc:
+            minutes = int(exc.retry_after / timedelta(minutes=1))
+            raise PageError(
+                429,
+                "SIGN_IN_RATE_LIMITED",
+                f"Too many sign-in links were asked for. Try again in {minutes} minutes.",
+            ) from None
+        minutes = seen.web.settings.sign_in_link_minutes
+        return render(
+            seen, "sign_in_sent.html", {"email": email, "minutes": minutes, "prefix": prefix}
+        )
+
+    @router.get(f"{prefix}/sign-in/link", include_in_schema=False)
+    async def open_link(seen: Seen, token: str = "") -> Response:
+        state = await link_state(seen.web.runtime, token) if token else "unknown"
+        if state != "valid":
+            return _refused(seen, state, prefix)
+        return render(seen, "sign_in_confirm.html", {"token": token, "prefix": prefix})
+
+    @router.post(f"{prefix}/sign-in/link", include_in_schema=False)
+    async def use_link(request: Request, seen: Seen) -> Response:
+        form = await form_with_csrf(request, seen)
+        token = str(form.get("token", ""))
+        web = seen.web
+        try:
+            session = await consume_link(
+                web.runtime,
+                area,
+                token,
+                seen.principal.session_id if seen.principal else None,
+                timedelta(hours=web.settings.session_hours),
+                account_for,
+            )
+        except LinkRefused as exc:
+            return _refused(seen, exc.state, prefix)
+        start_session(seen, session.cookie_value)
+        return redirect(seen, rules.safe_next(session.next_path, home))
+
+    @router.post(f"{prefix}/sign-out", include_in_schema=False)
+    async def sign_out(request: Request, seen: Seen) -> Response:
+        await form_with_csrf(request, seen)
+        if seen.principal is not None:
+            await store.end_session(seen.web.runtime.pool, session_hash(seen.principal.session_id))
+        end_session_cookie(seen)
+        return redirect(seen, f"{prefix}/sign-in", signed_out="1")
+
+
+def _refused(seen: Viewer, state: rules.LinkState, prefix: str) -> Response:
+    status, code, sentence = LINK_PAGES[state]
+    return render(
+        seen,
+        "error.html",
+        {
+            "code": code,
+            "sentence": sentence,
+            "action": (f"{prefix}/sign-in", "Ask for a new sign-in link"),
+        },
+        status,
+    )

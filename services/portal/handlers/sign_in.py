@@ -1,0 +1,150 @@
+"""Sign-in by emailed link: issue (rate-limited, same answer for unknown addresses) and
+consume (single use, a new session id)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from entitle_events.portal import SignInRequested
+
+from services.runtime.db import Connection
+from services.runtime.sealed import seal
+from services.runtime.service import Runtime
+
+from ..adapters import store
+from ..domain import sign_in as rules
+from ..domain.principals import Area, Role
+
+
+@dataclass(frozen=True)
+class AreaSignIn:
+    """How one area (portal, desk) signs people in: who is known, with which role."""
+
+    area: Area
+    role_of: Callable[[Connection, str], Awaitable[Role | None]]
+    link_path: str
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    link_lifetime: timedelta
+    per_address: rules.RateLimit
+    per_client: rules.RateLimit
+    portal_url: str
+    seal_key: str | None
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: timedelta) -> None:
+        super().__init__("too many sign-in requests")
+        self.retry_after = retry_after
+
+
+async def request_link(
+    runtime: Runtime,
+    policy: SignInPolicy,
+    area: AreaSignIn,
+    email: str,
+    client: str,
+    next_path: str,
+) -> None:
+    """Email a sign-in link if the address is known; the caller shows the same page either
+    way. Raises RateLimited past the limits (counted for known and unknown addresses)."""
+    email = rules.normalise_email(email)
+    async with runtime.transaction() as ctx:
+        now = ctx.now()
+        by_address = rules.address_bucket(email)
+        by_client = rules.client_bucket(client)
+        for bucket, limit in ((by_address, policy.per_address), (by_client, policy.per_client)):
+            if not limit.allows(await store.count_attempts(ctx.conn, bucket, limit.since(now))):
+                raise RateLimited(limit.window)
+        await store.add_attempt(ctx.conn, by_address, now)
+        await store.add_attempt(ctx.conn, by_client, now)
+        if policy.seal_key is None or await area.role_of(ctx.conn, email) is None:
+            return
+        token = rules.new_token()
+        expires = now + policy.link_lifetime
+        await store.store_token(
+            ctx.conn, rules.token_hash(token), email, area.area, next_path, now, expires
+        )
+        link = f"{policy.portal_url.rstrip('/')}{area.link_path}?{urlencode({'token': token})}"
+        ctx.emit(
+            SignInRequested(
+                email=email,
+                area=area.area,
+                requested_at=now,
+                expires_at=expires,
+                sealed_link=seal(policy.seal_key, link, email),
+            ),
+            subject=hashlib.sha256(email.encode()).hexdigest()[:32],
+        )
+
+
+@dataclass(frozen=True)
+class NewSession:
+    cookie_value: str
+    email: str
+    area: Area
+    role: Role
+    next_path: str
+
+
+class LinkRefused(Exception):
+    def __init__(self, state: rules.LinkState) -> None:
+        super().__init__(state)
+        self.state = state
+
+
+async def link_state(runtime: Runtime, token: str) -> rules.LinkState:
+    row = await store.find_token(runtime.pool, rules.token_hash(token))
+    if row is None:
+        return "unknown"
+    return rules.link_state(row["expires_at"], row["used_at"], runtime.clock.now())
+
+
+async def consume_link(
+    runtime: Runtime,
+    area: AreaSignIn,
+    token: str,
+    previous_session: str | None,
+    session_lifetime: timedelta,
+    account_for: Callable[[Connection, str], Awaitable[str | None]],
+) -> NewSession:
+    """Use the link once and open a session under a new id (the previous one ends)."""
+    async with runtime.transaction() as ctx:
+        now = ctx.now()
+        row = await store.use_token(ctx.conn, rules.token_hash(token), now)
+        if row is None or row["area"] != area.area:
+            found = await store.find_token(ctx.conn, rules.token_hash(token))
+            state = (
+                "unknown"
+                if found is None or found["area"] != area.area
+                else rules.link_state(found["expires_at"], found["used_at"], now)
+            )
+            raise LinkRefused(state if state != "valid" else "unknown")
+        role = await area.role_of(ctx.conn, row["email"])
+        if role is None:
+            raise LinkRefused("unknown")
+        if previous_session:
+            await store.end_session(ctx.conn, session_hash(previous_session))
+        cookie = secrets.token_urlsafe(32)
+        await store.create_session(
+            ctx.conn,
+            session_hash(cookie),
+            area.area,
+            role,
+            row["email"],
+            await account_for(ctx.conn, row["email"]),
+            now,
+            now + session_lifetime,
+        )
+    return NewSession(cookie, row["email"], area.area, role, row["next_path"])
+
+
+def session_hash(cookie_value: str) -> str:
+    return hashlib.sha256(cookie_value.encode()).hexdigest()

@@ -1,0 +1,82 @@
+"""Orders as the shop sends them, and the calls an installed product or agent makes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from services.cli.webhook_client import post_order
+from services.devstack.stack import Stack
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def line(sku: str, quantity: int = 1, line_id: str = "1", key: str | None = None) -> dict[str, Any]:
+    return {
+        "line_id": line_id,
+        "sku": sku,
+        "quantity": quantity,
+        "unit_price": "10.00",
+        "license_key": key,
+    }
+
+
+def order(
+    stack: Stack,
+    account: str,
+    email: str,
+    company: str,
+    lines: list[dict[str, Any]],
+    reseller: bool = False,
+    end_customer: dict[str, Any] | None = None,
+) -> str:
+    body = {
+        "order_id": unique("O-"),
+        "placed_at": datetime.now(UTC).isoformat(),
+        "currency": "EUR",
+        "payment_mode": "annual",
+        "buyer": {"account_id": account, "company": company, "email": email, "reseller": reseller},
+        "end_customer": end_customer,
+        "lines": lines,
+    }
+    with httpx.Client(timeout=10) as client:
+        answer = post_order(
+            client, f"{stack.url('ingress')}/webhooks/orders", stack.secrets.webhook_secret, body
+        )
+    assert answer.status_code == 202, answer.text
+    return str(body["order_id"])
+
+
+def admin(stack: Stack) -> dict[str, str]:
+    return {"authorization": f"Bearer {stack.secrets.admin_api_key}"}
+
+
+def licenses_of(stack: Stack, account: str, expected: int) -> list[dict[str, Any]]:
+    """The account's licenses once licensing has issued `expected` of them."""
+    import time
+
+    deadline = time.monotonic() + 60
+    with httpx.Client(timeout=10) as client:
+        while True:
+            items: list[dict[str, Any]] = client.get(
+                f"{stack.url('licensing')}/licenses",
+                params={"account": account},
+                headers=admin(stack),
+            ).json()["items"]
+            if len(items) >= expected or time.monotonic() > deadline:
+                return items
+            time.sleep(0.3)
+
+
+def activate(stack: Stack, key: str, hostname: str, fingerprint: str) -> None:
+    with httpx.Client(timeout=10) as client:
+        answer = client.post(
+            f"{stack.url('licensing')}/licenses/{key}/activations",
+            json={"fingerprint": fingerprint, "platform": "windows", "hostname": hostname},
+        )
+    assert answer.status_code in (200, 201), answer.text

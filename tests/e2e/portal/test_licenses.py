@@ -1,0 +1,116 @@
+"""A customer signs in from the emailed link, filters their licenses, deactivates a
+machine, downloads the license file and verifies it offline."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import httpx
+from entitle_events.license_file import verify_license_file
+
+from services.devstack.stack import Stack
+
+from .browser import Browser, link_in, wait_for_mail
+from .shop import activate, licenses_of, line, order, unique
+
+
+def test_sign_in_from_the_email_then_filter_and_search(browser: Browser, stack: Stack) -> None:
+    account, email = unique("acct-"), f"{unique('it')}@customer.example"
+    order(stack, account, email, "Filter GmbH", [line("BP-SRV", 2), line("BP-DESK", 1, "2")])
+    server, _, desk = sorted(licenses_of(stack, account, 3), key=lambda lic: lic["edition"])
+    activate(stack, server["key"], "backup-01", unique("fp-"))
+
+    browser.open("/licenses")  # not signed in: the sign-in page, keeping where to go
+    assert "/sign-in" in browser.driver.current_url
+    browser.check("sign-in")
+    browser.fill("#email", email)
+    browser.submit_with("Email me a sign-in link")
+    assert "Check your email" in browser.text
+    browser.check("sign-in-sent")
+    message = wait_for_mail(stack, email, "sign_in")
+    link = link_in(message, "/sign-in/link")
+    browser.open(link)
+    assert "/sign-in/link" in browser.driver.current_url  # opening it signs nobody in
+    browser.check("sign-in-confirm")
+    browser.submit_with("Sign in")
+    assert browser.driver.current_url.endswith("/licenses")
+    text = browser.text
+    assert "Backup Pro Server · Perpetual" in text and "Backup Pro Desktop · Perpetual" in text
+    assert "You have not purchased licenses of this type" in text  # e.g. the Site edition
+    assert "Times are shown in America/New_York" in text  # the viewer's own zone
+    browser.check("licenses")
+
+    browser.click("#usage-used")
+    browser.submit_with("Apply")
+    assert "1 license match." in browser.text
+    assert server["key"][:18] in browser.driver.page_source
+    browser.check("licenses-filtered")
+    browser.open("/licenses")
+    browser.fill("#q", desk["key"][:30])
+    browser.submit_with("Apply")
+    assert "1 license match." in browser.text
+    assert desk["key"][:18] in browser.driver.page_source
+
+    # The link works once; a forged one shows a page too, and neither signs in.
+    browser.open(link)
+    assert "This sign-in link was already used." in browser.text
+    assert "SIGN_IN_LINK_USED" in browser.text
+    browser.check("sign-in-link-used")
+    browser.open("/sign-in/link?token=forged")
+    assert "SIGN_IN_LINK_INVALID" in browser.text
+
+
+def test_a_license_page_deactivates_and_downloads_a_verifiable_file(
+    browser: Browser, stack: Stack
+) -> None:
+    account, email = unique("acct-"), f"{unique('ops')}@customer.example"
+    order(stack, account, email, "Machines AG", [line("BP-SRV")])
+    (lic,) = licenses_of(stack, account, 1)
+    fingerprint = unique("fp-")
+    activate(stack, lic["key"], "db-server-07", fingerprint)
+    with httpx.Client(timeout=10) as client:
+        published = client.post(
+            f"{stack.url('licensing')}/releases",
+            json={
+                "product": "backup-pro",
+                "version": f"5.{int(time.time()) % 100000}.0",
+                "released_at": datetime.now(UTC).isoformat(),
+            },
+            headers={"authorization": f"Bearer {stack.secrets.admin_api_key}"},
+        )
+        assert published.status_code == 201, published.text
+    delivered = wait_for_mail(stack, email, "license_delivered")
+    browser.sign_in(email)
+    browser.open(link_in(delivered, "/licenses/"))  # the license email's link
+    text = browser.text
+    assert lic["key"] in text and "db-server-07" in text
+    assert "Complimentary" in text and "entitled" in text
+    browser.check("license")
+
+    browser.click("button[aria-label='Deactivate db-server-07']", navigates=True)
+    assert "The machine was deactivated" in browser.text
+    assert "db-server-07" not in browser.text
+    browser.check("license-deactivated")
+
+    browser.click("a[href$='/file']")
+    deadline = time.monotonic() + 20
+    while not list(browser.downloads.glob("license-*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    (downloaded,) = browser.downloads.glob("license-*.json")
+    keys = httpx.get(f"{stack.url('licensing')}/.well-known/entitle-signing-key").json()["keys"]
+    payload = verify_license_file(
+        json.loads(downloaded.read_text()),
+        {k["kid"]: k["public_key"] for k in keys},
+        datetime.now(UTC),
+    )
+    assert payload["key"] == lic["key"] and payload["activations"] == []
+
+    # The installed product fetches the same file with nothing but its key.
+    with httpx.Client(timeout=10) as client:
+        own = client.get(f"{stack.url('licensing')}/licenses/{lic['key']}/file")
+        assert own.status_code == 200
+        assert own.json()["payload"]["license_id"] == payload["license_id"]
+        forged = client.get(f"{stack.url('licensing')}/licenses/{lic['key'][:-4]}AAAA/file")
+        assert forged.status_code == 404
