@@ -182,18 +182,11 @@ async def _topic_state(
 
 
 async def _lag(bootstrap: str, group: str, ends: dict[TopicPartition, int]) -> int:
-    """Records behind the group's committed offsets. A consumer with the group id that never
-    subscribes reads the commits without joining (and so without a rebalance)."""
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
-    await reader.start()
-    try:
-        behind = 0
-        for tp, end in ends.items():
-            committed = await reader.committed(tp)
-            behind += end - (committed or 0)
-        return behind
-    finally:
-        await reader.stop()
+    """Records behind the group's committed offsets."""
+    from services.runtime.operations import committed_offsets
+
+    committed = await committed_offsets(bootstrap, group, list(ends))
+    return sum(end - (committed[tp] or 0) for tp, end in ends.items())
 
 
 @app.command()

@@ -14,7 +14,7 @@ async def licenses(conn: Connection, account_id: str, product: str) -> list[dict
         """
         select l.license_id, l.license_key, l.kind, l.edition, l.status, l.purchased_at,
                l.expires_at, l.major_version, c.covered, c.ends_at as coverage_ends_at,
-               c.perpetual
+               c.perpetual, c.plan
         from ent_licenses l left join ent_coverage c using (license_id)
         where l.account_id = $1 and l.product = $2
         order by l.purchased_at, l.license_id

@@ -219,9 +219,15 @@ def _day(value: datetime, policy: SupportPolicy) -> str:
     return value.astimezone(ZoneInfo(policy.timezone)).date().isoformat()
 
 
+def _short(ref: str) -> str:
+    """A license key is long: its first characters name it in a sentence."""
+    return ref if len(ref) <= 16 else ref[:12] + "…"
+
+
 def _plan_words(basis: PlanBasis | None, policy: SupportPolicy) -> str:
     if basis is None:
         return "an active support plan"
+    basis = PlanBasis(basis.kind, _short(basis.ref), basis.until)
     until = f"until {_day(basis.until, policy)}" if basis.until else "with no end date"
     if basis.kind == "subscription":
         return f"subscription license {basis.ref} is active {until}"

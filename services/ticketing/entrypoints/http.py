@@ -46,8 +46,9 @@ ActorName = Annotated[
     Field(
         default=None,
         max_length=200,
-        description="Who acts (an agent's address); default: the API key's name. Recorded in"
-        " the timeline and on the events.",
+        description="Who acts (an agent's address) when an API key is used; a staff or access"
+        " token names its person itself. Default: the API key's name. Recorded in the timeline"
+        " and on the events.",
     ),
 ]
 # Refusals about entitlement are 403; a request about a discontinued version is 422.
@@ -237,6 +238,8 @@ class Queue(BaseModel):
 class PanelCoverage(BaseModel):
     status: Literal["active", "lapsed", "perpetual", "ended", "none"]
     ends_at: datetime | None
+    plan: str | None = Field(description="The maintenance plan the cover comes from.")
+    plan_name: str | None
 
 
 class PanelLicense(BaseModel):
@@ -340,7 +343,9 @@ def _agent_only(principal: Principal) -> None:
 
 
 def _actor(principal: Principal, role: Author, given: str | None) -> Actor:
-    return Actor(role, given or principal.name)
+    """Who acts: the person a token names (verified), else the one an API key's caller names,
+    else the key itself."""
+    return Actor(role, principal.person or given or principal.name)
 
 
 @router.post(
@@ -383,6 +388,7 @@ async def create_ticket(
         kind=body.kind,
         subject=body.subject,
         body=body.body,
+        actor=principal.person,
     )
     outcome = await open_ticket(runtime, cfg, request, idempotency_key or body.request_id)
     if isinstance(outcome, Refused):

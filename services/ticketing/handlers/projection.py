@@ -115,18 +115,20 @@ async def on_coverage_event(ctx: Context, event: Event[Any]) -> None:
     if isinstance(data, CoverageStarted | CoverageExtended):
         await conn.execute(
             "insert into ent_coverage (license_id, account_id, product, covered, ends_at,"
-            " perpetual, updated_at) values ($1, $2, $3, true, $4, $5, $6)"
+            " perpetual, updated_at, plan) values ($1, $2, $3, true, $4, $5, $6, $7)"
             " on conflict (license_id) do update set account_id = excluded.account_id,"
             " covered = true, ends_at = case when ent_coverage.ends_at is null"
             " or excluded.ends_at is null then excluded.ends_at"
             " else greatest(ent_coverage.ends_at, excluded.ends_at) end,"
-            " perpetual = excluded.perpetual, updated_at = excluded.updated_at",
+            " perpetual = excluded.perpetual, updated_at = excluded.updated_at,"
+            " plan = excluded.plan",
             data.license_id,
             data.account_id,
             data.product,
             data.ends_at,
             data.ends_at is None,
             now,
+            data.plan,
         )
     elif isinstance(data, CoverageLapsed | CoverageEnded):
         await conn.execute(

@@ -119,6 +119,11 @@ def _coverage_status(license_row: dict[str, Any], now: datetime) -> str:
     return "lapsed"
 
 
+def _plan_name(cfg: Ticketing, code: str | None) -> str | None:
+    plan = cfg.catalog.plan(code) if code and cfg.catalog else None
+    return plan.name if plan else code
+
+
 async def entitlement_panel(
     conn: Connection, cfg: Ticketing, row: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
@@ -139,6 +144,8 @@ async def entitlement_panel(
                 "coverage": {
                     "status": _coverage_status(lic, now),
                     "ends_at": lic["coverage_ends_at"],
+                    "plan": lic["plan"],
+                    "plan_name": _plan_name(cfg, lic["plan"]),
                 },
                 "named_on_ticket": lic["license_id"] == row["license_id"],
             }

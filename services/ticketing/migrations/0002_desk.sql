@@ -61,3 +61,6 @@ alter table ent_licenses
     add column edition text;
 
 create index ent_licenses_key on ent_licenses (license_key);
+
+-- The maintenance plan a license's cover comes from, for the panel.
+alter table ent_coverage add column plan text;

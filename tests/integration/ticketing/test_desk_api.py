@@ -5,6 +5,7 @@ panel, and tiers that follow a renewal or a lapse while the ticket is open."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,9 +13,12 @@ from entitle_events.common import CoveragePeriod
 from entitle_events.licensing import ReleasePublished
 from entitle_events.maintenance import CoverageExtended, CoverageLapsed
 
+from services.licensing.domain.keys import generate_private_key
+from services.runtime.auth import STAFF_SCOPES, AccessTokenIssuer, public_key_of
 from services.ticketing.handlers.entitlement import review_due
+from tests.infra import Infra
 
-from .conftest import ACME, ADMIN, NOW, PRODUCT, TicketingService
+from .conftest import ACME, ADMIN, NOW, PRODUCT, TicketingService, running
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ALICE = "alice@vendor.example"
@@ -236,6 +240,10 @@ async def test_the_entitlement_panel_shows_what_the_customer_is_owed(
         "active",
     )
     assert lic["coverage"]["status"] == "active"
+    assert (lic["coverage"]["plan"], lic["coverage"]["plan_name"]) == (
+        "care",
+        "Care, one year from purchase",
+    )
     assert datetime.fromisoformat(lic["coverage"]["ends_at"]) == NOW + timedelta(days=365)
     assert panel["incident_credits"] == {"granted": 0, "used": 0, "left": 0}
     assert panel["version"]["supported"] is True
@@ -321,3 +329,37 @@ async def test_a_cover_that_runs_out_without_an_event_lowers_the_tier_on_time(
     assert await review_due(ticketing.runtime, ticketing.cfg) == 1
     assert await review_due(ticketing.runtime, ticketing.cfg) == 0
     assert (await _get(ticketing, f"/tickets/{number}"))["tier"] == "basic"
+
+
+async def test_a_staff_token_acts_as_its_person_and_a_customer_token_cannot(
+    infra: Infra, tmp_path: Path
+) -> None:
+    key = generate_private_key()
+    issuer = AccessTokenIssuer("p1", key, timedelta(minutes=5))
+    keys = {"p1": public_key_of(key)}
+    async with running(infra, tmp_path, access_token_public_keys=keys) as ticketing:
+        await ticketing.buy_license("acme")
+        number = await _open(ticketing)
+        now = ticketing.clock.now()
+        agent = issuer.mint_staff(ALICE, "agent", STAFF_SCOPES["agent"], now)
+        as_agent = {"authorization": f"Bearer {agent}"}
+        # The token names the person: a body naming someone else changes nothing.
+        reply = await ticketing.client.post(
+            f"/tickets/{number}/comments",
+            json={"author": "agent", "body": "On it", "actor": "mallory@vendor.example"},
+            headers=as_agent,
+        )
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["timeline"][-1]["actor"] == ALICE
+        queue = await ticketing.client.get("/queue", headers=as_agent)
+        assert [t["number"] for t in queue.json()["items"]] == [number]
+        customer = issuer.mint("it@acme.example", "acme", {"tickets:read", "tickets:write"}, now)
+        as_customer = {"authorization": f"Bearer {customer}"}
+        refused = await ticketing.client.get("/queue", headers=as_customer)
+        assert refused.json()["code"] == "AGENTS_ONLY"
+        own = await ticketing.client.post(
+            f"/tickets/{number}/comments",
+            json={"author": "customer", "body": "Thanks"},
+            headers=as_customer,
+        )
+        assert own.json()["timeline"][-1]["actor"] == "it@acme.example"

@@ -121,6 +121,13 @@ POLICY = SupportPolicy()
         ),
         (
             EntitlementFacts(
+                has_active_plan=True,
+                plan_basis=PlanBasis("maintenance", "eyJsIjoiOGU1Yjg1MDQtYmY4Yy", None),
+            ),
+            "Priority support: license eyJsIjoiOGU1… is covered while it stays active.",
+        ),
+        (
+            EntitlementFacts(
                 has_active_subscription=True, plan_basis=PlanBasis("subscription", "KEY-2", None)
             ),
             "Priority support: subscription license KEY-2 is active with no end date.",
