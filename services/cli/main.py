@@ -14,7 +14,7 @@ import httpx
 import typer
 from rich.table import Table
 
-from . import asgi, broker_commands, check, database_commands, registry
+from . import agent_commands, asgi, broker_commands, check, database_commands, registry
 from .connect import console, definition_or_exit
 from .registry import SERVICE_NAMES
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Signing keys for license keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(agent_commands.app, name="agents")
 for commands in (broker_commands.app, database_commands.app, check.app):
     app.add_typer(commands)
 
