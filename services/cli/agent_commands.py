@@ -39,6 +39,22 @@ def _with_portal(work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+DEMO_DESK_ADMIN = "desk@entitle.example"
+
+
+async def seed_demo_admin(database_url: str, database: str = "entitle_portal") -> None:
+    """A desk admin for the stack `entitle dev` runs, so the desk has someone to sign in as
+    (the portal has migrated its database by the time the stack is ready)."""
+    from services.portal.adapters.agents import find, upsert
+
+    pool = await db.create_pool(db.with_database(database_url, database), 1)
+    try:
+        if await find(pool, DEMO_DESK_ADMIN) is None:
+            await upsert(pool, DEMO_DESK_ADMIN, "admin", "entitle dev", datetime.now(UTC))
+    finally:
+        await pool.close()
+
+
 def _refused(exc: Exception) -> None:
     from services.portal.handlers.agents import AgentRefused
 

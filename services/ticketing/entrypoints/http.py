@@ -221,6 +221,7 @@ class QueueItem(BaseModel):
     sla_state: SlaState
     next_deadline: Deadline | None
     contact_attempts: int
+    auto_close_attempts: int
     closes_without_reply_at: datetime | None
 
 

@@ -82,6 +82,7 @@ def queue_item(cfg: Ticketing, row: dict[str, Any], now: datetime) -> dict[str, 
         "sla_state": row["sla_state"],
         "next_deadline": view["next_deadline"],
         "contact_attempts": view["contact_attempts"],
+        "auto_close_attempts": AUTO_CLOSE_ATTEMPTS,
         "closes_without_reply_at": view["closes_without_reply_at"],
     }
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from services.cli.agent_commands import DEMO_DESK_ADMIN, seed_demo_admin
 from services.portal.adapters import agents
 from services.portal.bootstrap import build, sign_in_policy
 from services.portal.handlers import agents as desk_accounts
@@ -104,3 +105,11 @@ async def test_disabling_ends_the_sessions_and_protects_the_last_admin(portal: R
     assert [a.email for a in listed] == ["bob@vendor.example", "boss@vendor.example"]
     with pytest.raises(AgentRefused, match="agent or admin"):
         await desk_accounts.add_agent(portal.pool, "x@vendor.example", "owner", boss.email, now)
+
+
+async def test_entitle_dev_seeds_one_demo_admin(portal: Runtime) -> None:
+    s = portal.settings
+    for _ in range(2):  # every start of the stack: still one account
+        await seed_demo_admin(s.database_url, s.database_name)
+    (demo,) = await agents.all_agents(portal.pool)
+    assert (demo.email, demo.role, demo.active) == (DEMO_DESK_ADMIN, "admin", True)
