@@ -26,6 +26,7 @@ test: $(STAMP)  ## Lint, type-check and run every test
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## Throughput and latency against limits measured in the same run
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 faults: $(STAMP)  ## Kill services, restart PostgreSQL, inject bad events while orders flow

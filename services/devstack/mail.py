@@ -31,5 +31,11 @@ class MailCapture:
     def start(self) -> None:
         self._controller.start()
 
+    @property
+    def thread_id(self) -> int | None:
+        """The native id of the thread serving SMTP (the benchmark counts its CPU)."""
+        thread = self._controller._thread
+        return thread.native_id if thread is not None else None
+
     def stop(self) -> None:
         self._controller.stop()

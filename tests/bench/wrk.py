@@ -1,29 +1,44 @@
-"""HTTP load with wrk (Debian's `wrk`): a C load generator, so the measurement is not limited
-by a Python client sharing the cores. Requests are prepared beforehand (signed webhooks with
-unique ids) and replayed by a small Lua script."""
+"""HTTP load with wrk (Debian's `wrk`): a C load generator, so that the measurement is not
+limited by a client sharing the cores with what it measures. Requests are prepared beforehand
+(signed webhooks with unique ids) and replayed by a small Lua script; a given rate is kept
+with wrk's `delay()` hook.
+
+A run also reports the generator's own CPU: a figure is refused when the generator, not the
+server, was the limit.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .load import Rate
 
+THREADS = 2
+
 _SCRIPT = """
 local requests = {}
 local i = 0
+local pause = tonumber(os.getenv("WRK_DELAY_MS") or "0")
 init = function(args)
   local f = io.open(args[1], "r")
   while true do
     local headers = f:read("*l")
     if not headers then break end
     local body = f:read("*l")
-    local h = {["Content-Type"] = "application/json"}
+    local method = "POST"
+    if body == "" then method = "GET"; body = nil end
+    local h = {}
+    if body then h["Content-Type"] = "application/json" end
     for name, value in string.gmatch(headers, "([^\\t]+)\\t([^\\t]+)\\t") do h[name] = value end
-    requests[#requests + 1] = wrk.format("POST", nil, h, body)
+    requests[#requests + 1] = wrk.format(method, nil, h, body)
   end
   f:close()
 end
@@ -31,18 +46,47 @@ request = function()
   i = i % #requests + 1
   return requests[i]
 end
+delay = function()
+  return pause
+end
 """
 
 
-def available() -> bool:
-    return shutil.which("wrk") is not None
+def ensure() -> str | None:
+    """The path of wrk, installing Debian's package when it is missing and this machine can
+    (root and apt-get); None when no compiled generator can be had."""
+    if shutil.which("wrk") or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return shutil.which("wrk")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-qq", "wrk"]
+    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+        subprocess.run(install, env=env, capture_output=True)
+    return shutil.which("wrk")
+
+
+@dataclass(frozen=True)
+class Load:
+    """One wrk run: what the server answered and what the generator spent."""
+
+    rate: Rate
+    generator_cpu_seconds: float
+
+    @property
+    def generator_busy(self) -> float:
+        """Share of its threads' time the generator was on a CPU."""
+        return self.generator_cpu_seconds / (self.rate.seconds * THREADS)
 
 
 def run(
-    url: str, requests: list[tuple[dict[str, str], str]], seconds: float, connections: int
-) -> Rate:
-    """POST the prepared (headers, body) requests in turn; each is used once if there are
-    enough of them."""
+    url: str,
+    requests: list[tuple[dict[str, str], str]],
+    seconds: float,
+    connections: int,
+    rate: float | None = None,
+) -> Load:
+    """Send the prepared (headers, body) requests in turn (an empty body is a GET), as fast
+    as the server answers, or at about `rate` requests per second."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "requests.txt"
         with data.open("w") as out:
@@ -51,12 +95,23 @@ def run(
                 out.write(body + "\n")
         script = Path(tmp) / "replay.lua"
         script.write_text(_SCRIPT)
+        delay_ms = 0 if rate is None else max(1, round(connections * 1000 / rate))
+        before = _children_cpu()
+        started = time.monotonic()
         result = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--latency",
+            ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds:.0f}s", "--latency",
              "-s", str(script), url, "--", str(data)],
             capture_output=True, text=True, check=True,
+            env={**os.environ, "WRK_DELAY_MS": str(delay_ms)},
         )  # fmt: skip
-    return _parse(result.stdout)
+        wall = time.monotonic() - started
+    parsed = _parse(result.stdout)
+    return Load(parsed, min(_children_cpu() - before, wall * THREADS))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _parse(text: str) -> Rate:
@@ -75,4 +130,4 @@ def _parse(text: str) -> Rate:
     if errors:
         raise RuntimeError(f"{errors.group(1)} requests failed:\n{text}")
     # wrk reports percentiles, not every latency: keep them as the distribution's points.
-    return Rate(total, seconds, [], points={50: ms("50"), 90: ms("90"), 99: ms("99")})
+    return Rate(total, seconds, [], points={50: ms("50"), 75: ms("75"), 90: ms("90"), 99: ms("99")})
