@@ -80,3 +80,16 @@ def activate(stack: Stack, key: str, hostname: str, fingerprint: str) -> None:
             json={"fingerprint": fingerprint, "platform": "windows", "hostname": hostname},
         )
     assert answer.status_code in (200, 201), answer.text
+
+
+def supported_version(stack: Stack) -> str:
+    """A version support still accepts: of the newest major published (other tests publish
+    new majors, after which older ones may be discontinued)."""
+    with httpx.Client(timeout=10) as client:
+        releases = client.get(
+            f"{stack.url('licensing')}/releases",
+            params={"product": "backup-pro", "limit": 1},
+            headers=admin(stack),
+        ).json()
+    major = max([5, *(int(r["version"].split(".")[0]) for r in releases)])
+    return f"{major}.0.1"
