@@ -16,7 +16,7 @@ from services.devstack.stack import Stack
 from tests.integration.kafka_tools import read_all
 
 from .browser import Browser, link_in, wait_for_mail
-from .shop import activate, licenses_of, line, order, unique
+from .shop import activate, licenses_of, line, order, portal_knows, unique
 
 
 def test_sign_in_from_the_email_then_filter_and_search(browser: Browser, stack: Stack) -> None:
@@ -25,6 +25,7 @@ def test_sign_in_from_the_email_then_filter_and_search(browser: Browser, stack: 
     server, _, desk = sorted(licenses_of(stack, account, 3), key=lambda lic: lic["edition"])
     activate(stack, server["key"], "backup-01", unique("fp-"))
 
+    portal_knows(stack, email)
     browser.open("/licenses")  # not signed in: the sign-in page, keeping where to go
     assert "/sign-in" in browser.driver.current_url
     browser.check("sign-in")
