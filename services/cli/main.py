@@ -233,6 +233,30 @@ def demo(
         console.print(f"See them in the portal: {portal} (sign in as {DEMO_ACCOUNT[1]})")
 
 
+@app.command()
+def mail(
+    to: Annotated[str | None, typer.Option(help="Only emails to this address.")] = None,
+    var: Annotated[Path, typer.Option(help="The folder `entitle dev` writes to.")] = Path("var"),
+) -> None:
+    """Print the newest email the SMTP capture of `entitle dev` received (e.g. a sign-in
+    link), decoded."""
+    import email
+    import email.policy
+
+    found = []
+    for path in sorted((var / "mail").glob("*.eml"), key=lambda p: p.stat().st_mtime):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if to is None or str(message["To"]).lower() == to.lower():
+            found.append(message)
+    if not found:
+        console.print(f"[red]no captured email{' to ' + to if to else ''}[/red] in {var / 'mail'}")
+        raise typer.Exit(1)
+    newest = found[-1]
+    body = newest.get_body(("plain",))
+    typer.echo(f"To: {newest['To']}\nSubject: {newest['Subject']}\n")
+    typer.echo(body.get_content() if body is not None else "")
+
+
 notification_app = typer.Typer(help="Customer emails.", no_args_is_help=True)
 app.add_typer(notification_app, name="notification")
 

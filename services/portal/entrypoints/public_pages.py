@@ -75,8 +75,7 @@ async def key_status(request: Request, seen: Seen) -> Response:
             404,
         )
     coverage, ends = _coverage_of(payload, now)
-    product = web.catalog.product(payload["product"])
-    tier = await _tier(seen, payload, product.current_major if product else 1)
+    tier = await _tier(seen, payload, int(payload.get("major_version") or 1))
     result = {
         "product": rules.type_name(
             web.catalog, payload["product"], payload["edition"], payload["kind"]

@@ -159,7 +159,17 @@ async def submit_request(request: Request, seen: Customer) -> Response:
 @router.get("/tickets/{number}")
 async def ticket_page(number: str, seen: Customer, done: str = "") -> Response:
     ticket = await seen.api().ticket(number)
-    return render(seen, "ticket.html", {"ticket": ticket, "done": DONE.get(done), **_labels()})
+    product = seen.web.catalog.product(ticket["product"])
+    return render(
+        seen,
+        "ticket.html",
+        {
+            "ticket": ticket,
+            "product_name": product.name if product else ticket["product"],
+            "done": DONE.get(done),
+            **_labels(),
+        },
+    )
 
 
 @router.get("/tickets/{number}/survey")

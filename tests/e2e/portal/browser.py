@@ -160,6 +160,9 @@ class Browser:
 
     def sign_in(self, email: str, next_path: str = "/licenses") -> None:
         """Sign in as a person does: ask for a link, open the email, press the button."""
+        from .shop import portal_knows
+
+        portal_knows(self.stack, email)
         before = {m["Message-ID"] for m in mails(self.stack.mail_dir)}
         self.open(f"/sign-in?next={next_path}")
         self.fill("#email", email)

@@ -80,3 +80,43 @@ def activate(stack: Stack, key: str, hostname: str, fingerprint: str) -> None:
             json={"fingerprint": fingerprint, "platform": "windows", "hostname": hostname},
         )
     assert answer.status_code in (200, 201), answer.text
+
+
+def supported_version(stack: Stack) -> str:
+    """A version support still accepts: of the newest major published (other tests publish
+    new majors, after which older ones may be discontinued)."""
+    with httpx.Client(timeout=10) as client:
+        releases = client.get(
+            f"{stack.url('licensing')}/releases",
+            params={"product": "backup-pro", "limit": 1},
+            headers=admin(stack),
+        ).json()
+    major = max([5, *(int(r["version"].split(".")[0]) for r in releases)])
+    return f"{major}.0.1"
+
+
+def portal_knows(stack: Stack, email: str, timeout: float = 30) -> None:
+    """Wait until the portal's directory (a projection of order and license events) has the
+    address: the sign-in page answers alike for known and unknown addresses, so the test
+    looks in the portal's own table."""
+    import asyncio
+    import time
+
+    import asyncpg
+
+    from services.runtime.db import with_database
+
+    async def known() -> bool:
+        conn = await asyncpg.connect(with_database(stack.database_url, "entitle_portal"))
+        try:
+            found = await conn.fetchval(
+                "select count(*) from directory where email = lower($1)", email
+            )
+        finally:
+            await conn.close()
+        return bool(found)
+
+    deadline = time.monotonic() + timeout
+    while not asyncio.run(known()):
+        assert time.monotonic() < deadline, f"the portal never learnt of {email}"
+        time.sleep(0.2)

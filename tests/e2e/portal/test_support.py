@@ -13,7 +13,7 @@ import httpx
 from services.devstack.stack import Stack
 
 from .browser import Browser, links_in, wait_for_mail
-from .shop import admin, licenses_of, line, order, unique
+from .shop import admin, licenses_of, line, order, supported_version, unique
 
 
 def _agent(stack: Stack, number: str, command: str, body: dict[str, str] | None = None) -> None:
@@ -39,7 +39,7 @@ def test_a_request_from_submission_to_survey(browser: Browser, stack: Stack) -> 
     browser.check("support-empty")
 
     browser.open("/support/new")
-    browser.fill("#version", "5.1.0")
+    browser.fill("#version", supported_version(stack))
     browser.select("#kind", "restore")
     browser.submit_with("Check what support I get")
     assert "You get Priority support" in browser.text and "a first answer by" in browser.text
@@ -119,7 +119,7 @@ def test_a_refused_request_shows_where_to_go_and_the_unsubscribe_link_works(
     order(stack, account, email, "Offers BV", [line("BP-SRV")])
     (lic,) = licenses_of(stack, account, 1)
     browser.sign_in(email, next_path="/support/new")
-    browser.fill("#version", "5.1.0")
+    browser.fill("#version", supported_version(stack))
     browser.select("#kind", "setup")
     browser.submit_with("Check what support I get")
     assert "SETUP_NOT_INCLUDED" in browser.text and "Where to go instead" in browser.text
