@@ -4,17 +4,15 @@ desk's admin pages call these routes with an admin's staff token."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from . import kafka
 from .auth import Principal
-from .dead_letters import list_dead_letters, replay, show_dead_letter
+from .dead_letters import DeadLetter, list_dead_letters, replay, show_dead_letter, shown
 from .errors import ApiError
 from .http import RuntimeDep, errors, require
 from .service import Runtime
@@ -24,28 +22,18 @@ Reader = Annotated[Principal, Depends(require("operations:read"))]
 Writer = Annotated[Principal, Depends(require("operations:write"))]
 
 
-class DeadLetterView(BaseModel):
-    id: int
-    consumer: str
-    topic: str
-    partition: int
-    offset: int
-    event_id: str | None
-    event_type: str | None
-    error_class: str
-    error_message: str
-    created_at: datetime
-    replayed_at: datetime | None
-
-
 class DeadLetterList(BaseModel):
     service: str
-    items: list[DeadLetterView]
+    items: list[DeadLetter]
 
 
-class DeadLetterDetail(DeadLetterView):
-    headers: dict[str, str]
-    value: Any = Field(description="The original record's value: JSON when it parses.")
+# The detail is the dead letter's fields with the original record's headers and value.
+DeadLetterDetail = create_model(
+    "DeadLetterDetail",
+    **{name: (kind, ...) for name, kind in get_type_hints(DeadLetter).items()},  # type: ignore[call-overload]
+    headers=(dict[str, str], ...),
+    value=(Any, Field(description="The original record's value: JSON when it parses.")),
+)
 
 
 class ReplayRequest(BaseModel):
@@ -83,7 +71,7 @@ async def dead_letters(
     runtime: RuntimeDep, _: Reader, include_replayed: bool = False
 ) -> dict[str, Any]:
     letters = await list_dead_letters(runtime.pool, include_replayed)
-    return {"service": runtime.name, "items": [d.__dict__ for d in letters]}
+    return {"service": runtime.name, "items": letters}
 
 
 @router.get(
@@ -98,13 +86,7 @@ async def dead_letter(
     found = await show_dead_letter(runtime.pool, dead_letter_id)
     if found is None:
         raise ApiError(404, "DEAD_LETTER_NOT_FOUND", f"no dead letter {dead_letter_id}")
-    letter, headers, value = found
-    body: Any
-    try:
-        body = json.loads(value or b"")
-    except ValueError:
-        body = (value or b"").decode("utf-8", "backslashreplace")
-    return {**letter.__dict__, "headers": headers, "value": body}
+    return shown(*found)
 
 
 @router.post(

@@ -136,6 +136,30 @@ def derive(
     row["auto_close_at"] = ticket.auto_close_due_at()
 
 
+async def _first_sla_event(
+    ctx: Context,
+    row: dict[str, Any],
+    kind: Literal["warning", "breach"],
+    cycle: cycles.Cycle,
+    due: datetime,
+    **detail: Any,
+) -> bool:
+    """Record the warning or breach of a target's cycle with its internal timeline entry;
+    False when that cycle already had one (nothing is written then)."""
+    now = ctx.now()
+    tid = row["ticket_id"]
+    if not await store.record_sla_event(
+        ctx.conn, tid, cycle.target, cycle.number, kind, due, now, row["tier"]
+    ):
+        return False
+    entry = {"target": cycle.target, "cycle": cycle.number, "due_at": due.isoformat(), **detail}
+    entry_type = "sla_warning" if kind == "warning" else "sla_breached"
+    await store.add_timeline(
+        ctx.conn, tid, now, entry_type, "system", None, entry, actor=SYSTEM, internal=True
+    )
+    return True
+
+
 async def record_breach(
     ctx: Context,
     cfg: Ticketing,
@@ -144,12 +168,8 @@ async def record_breach(
     due: datetime,
     tally: Tally,
 ) -> None:
-    """One `ticket.sla-breached` per target and cycle, with its timeline entry."""
-    now = ctx.now()
-    fresh = await store.record_sla_event(
-        ctx.conn, row["ticket_id"], cycle.target, cycle.number, "breach", due, now, row["tier"]
-    )
-    if not fresh:
+    """One `ticket.sla-breached` per target and cycle."""
+    if not await _first_sla_event(ctx, row, "breach", cycle, due):
         return
     ctx.emit(
         TicketSlaBreached(
@@ -163,17 +183,6 @@ async def record_breach(
         ),
         subject=row["ticket_id"],
     )
-    await store.add_timeline(
-        ctx.conn,
-        row["ticket_id"],
-        now,
-        "sla_breached",
-        "system",
-        None,
-        {"target": cycle.target, "cycle": cycle.number, "due_at": due.isoformat()},
-        actor=SYSTEM,
-        internal=True,
-    )
     tally.breaches.append((row["tier"], cycle.target))
 
 
@@ -185,28 +194,19 @@ async def record_warning(
     tally: Tally,
 ) -> None:
     """One `ticket.sla-warning` per target and cycle (the caller checked business hours)."""
-    now = ctx.now()
     cycle = warning.cycle
-    fresh = await store.record_sla_event(
-        ctx.conn,
-        row["ticket_id"],
-        cycle.target,
-        cycle.number,
-        "warning",
-        warning.due,
-        now,
-        row["tier"],
-    )
-    if not fresh:
-        return
     left = max(warning.left // timedelta(minutes=1), 0)
+    if not await _first_sla_event(
+        ctx, row, "warning", cycle, warning.due, business_minutes_left=left
+    ):
+        return
     ctx.emit(
         TicketSlaWarning(
             **ref(cfg, row, SYSTEM),
             target=cycle.target,
             cycle=cycle.number,
             due_at=warning.due,
-            warned_at=now,
+            warned_at=ctx.now(),
             business_minutes_left=left,
             tier=row["tier"],
             subject=row["subject"],
@@ -214,22 +214,6 @@ async def record_warning(
             desk_link=cfg.desk_link(row["number"]),
         ),
         subject=row["ticket_id"],
-    )
-    await store.add_timeline(
-        ctx.conn,
-        row["ticket_id"],
-        now,
-        "sla_warning",
-        "system",
-        None,
-        {
-            "target": cycle.target,
-            "cycle": cycle.number,
-            "due_at": warning.due.isoformat(),
-            "business_minutes_left": left,
-        },
-        actor=SYSTEM,
-        internal=True,
     )
     tally.warnings.append((row["tier"], cycle.target))
 
