@@ -201,6 +201,11 @@ async def next_entitlement_change(
     return value  # type: ignore[no-any-return]
 
 
+async def review_all_open_tickets(conn: Connection, now: datetime) -> None:
+    """Every open ticket's tier is decided again soon (after a projection rebuild)."""
+    await conn.execute("update tickets set reevaluate_at = $1 where status <> 'closed'", now)
+
+
 async def license_by_key(conn: Connection, key: str) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         "select license_id, account_id, product from ent_licenses where license_key = $1", key

@@ -185,6 +185,24 @@ def test_an_at_risk_ticket_shows_its_warning_and_the_assignee_is_emailed(
         set_clock(stack, None)
 
 
+def test_the_queue_refreshes_itself_without_a_reload(browser: Browser, stack: Stack) -> None:
+    agent = f"{unique('agent')}@vendor.example"
+    agents_command(stack, "add", agent, "--role", "agent")
+    account, customer = unique("acct-"), f"{unique('poll')}@customer.example"
+    order(stack, account, customer, "Polling OÜ", [line("BP-SRV")])
+    licenses_of(stack, account, 1)
+    desk_sign_in(browser, agent)
+    browser.driver.execute_script("window.deskPageMarker = 'still the same page';")
+    number = open_ticket(stack, account, customer, "Appeared while the queue was open")
+
+    def shown() -> bool:
+        return number in browser.find("#queue-table").text
+
+    eventually(shown, timeout=45, what="the new ticket in the open queue")
+    marker = browser.driver.execute_script("return window.deskPageMarker || null;")
+    assert marker == "still the same page"  # swapped in by the polling, not a page load
+
+
 def test_the_entitlement_panel_follows_a_renewal_order(browser: Browser, stack: Stack) -> None:
     agent = f"{unique('agent')}@vendor.example"
     agents_command(stack, "add", agent, "--role", "agent")
