@@ -14,7 +14,7 @@ import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.table import Table
 
-from services.runtime.dead_letters import DeadLetter, list_dead_letters
+from services.runtime.dead_letters import list_dead_letters
 
 from .connect import (
     BootstrapOption,
@@ -86,7 +86,7 @@ def dlt_show(
     database: NameOption = None,
 ) -> None:
     """One dead letter in full: origin, error, headers and the record's value."""
-    from services.runtime.dead_letters import show_dead_letter
+    from services.runtime.dead_letters import show_dead_letter, shown
 
     found = _with_pool(
         service_database_url(service, database_url, database),
@@ -95,17 +95,7 @@ def dlt_show(
     if found is None:
         console.print(f"[red]no dead letter {dead_letter_id} in {service}[/red]")
         raise typer.Exit(1)
-    letter, headers, value = found
-    typer.echo(json.dumps(_shown(letter, headers, value), indent=2, default=str))
-
-
-def _shown(letter: DeadLetter, headers: dict[str, str], value: bytes | None) -> dict[str, object]:
-    body: object
-    try:
-        body = json.loads(value or b"")
-    except ValueError:
-        body = (value or b"").decode("utf-8", "backslashreplace")
-    return {**letter.__dict__, "headers": headers, "value": body}
+    typer.echo(json.dumps(shown(*found), indent=2, default=str))
 
 
 @dlt_app.command("replay")
@@ -182,18 +172,11 @@ async def _topic_state(
 
 
 async def _lag(bootstrap: str, group: str, ends: dict[TopicPartition, int]) -> int:
-    """Records behind the group's committed offsets. A consumer with the group id that never
-    subscribes reads the commits without joining (and so without a rebalance)."""
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
-    await reader.start()
-    try:
-        behind = 0
-        for tp, end in ends.items():
-            committed = await reader.committed(tp)
-            behind += end - (committed or 0)
-        return behind
-    finally:
-        await reader.stop()
+    """Records behind the group's committed offsets."""
+    from services.runtime.operations import committed_offsets
+
+    committed = await committed_offsets(bootstrap, group, list(ends))
+    return sum(end - (committed[tp] or 0) for tp, end in ends.items())
 
 
 @app.command()

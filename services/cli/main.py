@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import signal
@@ -14,7 +15,7 @@ import httpx
 import typer
 from rich.table import Table
 
-from . import asgi, broker_commands, check, database_commands, registry
+from . import agent_commands, asgi, broker_commands, check, database_commands, registry
 from .connect import console, definition_or_exit
 from .registry import SERVICE_NAMES
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Signing keys for license keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(agent_commands.app, name="agents")
 for commands in (broker_commands.app, database_commands.app, check.app):
     app.add_typer(commands)
 
@@ -95,6 +97,7 @@ def dev(
             stack.wait_ready(timeout=90, cancelled=stopping.is_set)
         info_path = stack.write_info()
         _seed_demo_account(stack.describe())
+        asyncio.run(agent_commands.seed_demo_admin(stack.database_url))
         _summary(stack.describe(), time.monotonic() - started, info_path)
         while not stopping.is_set():
             stopping.wait(0.5)
@@ -161,6 +164,11 @@ def _summary(info: dict[str, object], seconds: float, path: Path) -> None:
     console.print(
         f"Portal: [bold]{services['portal']}[/bold] - sign in as [bold]{DEMO_ACCOUNT[1]}[/bold];"
         f" the sign-in email lands in {info['mail_dir']}"
+    )
+    console.print(
+        f"Support desk: [bold]{services['portal']}/desk[/bold] - sign in as"
+        f" [bold]{agent_commands.DEMO_DESK_ADMIN}[/bold] (an admin; add agents with"
+        " [bold]entitle agents add[/bold])"
     )
     console.print(f"Webhook secret, admin API key and more: [bold]{path}[/bold]")
     console.print("Send sample orders with [bold]entitle demo[/bold]; stop with Ctrl-C.")

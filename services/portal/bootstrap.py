@@ -24,7 +24,15 @@ from .adapters.services_api import Endpoints, Services
 from .adapters.templates import environment
 from .domain import sign_in as rules
 from .domain.principals import Role
-from .entrypoints import account_pages, license_pages, public_pages, support_pages, web
+from .entrypoints import (
+    account_pages,
+    desk_admin_pages,
+    desk_pages,
+    license_pages,
+    public_pages,
+    support_pages,
+    web,
+)
 from .entrypoints.sign_in_pages import add_sign_in_routes
 from .handlers.directory import DIRECTORY_EVENTS, on_directory_event
 from .handlers.sign_in import AreaSignIn, SignInPolicy
@@ -38,6 +46,11 @@ PORTAL_NAV = [
     ("/transfer", "Transfer"),
     ("/support", "Support"),
     ("/key-status", "Key status"),
+]
+DESK_NAV = [
+    ("/desk/queue", "Queue"),
+    ("/desk/admin", "Admin"),
+    ("/desk/account", "My account"),
 ]
 
 
@@ -77,6 +90,8 @@ def build(settings: PortalSettings | None = None) -> ServiceDefinition:
     )
     for pages in (account_pages, license_pages, support_pages, public_pages):
         router.include_router(pages.router)
+    desk_pages.add_desk_routes(router, lambda: sign_in_policy(settings))
+    router.include_router(desk_admin_pages.router)
 
     async def on_start(runtime: Runtime) -> None:
         key = settings.access_token_signing_key
@@ -106,7 +121,7 @@ def build(settings: PortalSettings | None = None) -> ServiceDefinition:
                 runtime.clock.now,
             ),
             csrf_key=(secret.get_secret_value().encode() if secret else secrets.token_bytes(32)),
-            nav={"portal": PORTAL_NAV},
+            nav={"portal": PORTAL_NAV, "desk": DESK_NAV},
         )
 
     async def forget(runtime: Runtime) -> int:

@@ -7,6 +7,10 @@ An access token is what the portal sends on behalf of the person signed in: Ed25
 claims naming one account, its scopes and an expiry of minutes. Every service verifies it
 with the portal's public key, so the portal cannot read another account's data by mistake:
 the token it holds names one account, and the services refuse the rest.
+
+A staff token is what the support desk sends for an agent or an admin: it names the person
+and their role instead of an account, and carries only that role's scopes (an agent acts on
+tickets only). The services record the person as who did it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,22 @@ from .errors import ApiError
 ACCESS_TOKEN_PREFIX = "eat1."
 # Scopes a token may never carry: they act beyond one account.
 _UNBOUND_SCOPES = frozenset({"admin", "releases:write", "suppressions:write", "deliveries:read"})
+# What a staff token may carry, by role.
+STAFF_SCOPES: dict[str, frozenset[str]] = {
+    "agent": frozenset({"tickets:read", "tickets:write"}),
+    "admin": frozenset(
+        {
+            "tickets:read",
+            "tickets:write",
+            "catalog:read",
+            "licenses:read",
+            "licenses:status",
+            "releases:write",
+            "operations:read",
+            "operations:write",
+        }
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +56,8 @@ class Principal:
     name: str
     scopes: frozenset[str]
     account_id: str | None = None
+    person: str | None = None
+    """The person an access or staff token was minted for (verified), e.g. an agent."""
 
     def allows(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
@@ -131,6 +153,24 @@ class AccessTokenIssuer:
             "iat": int(now.timestamp()),
             "exp": int((now + self.lifetime).timestamp()),
         }
+        return self._signed(claims)
+
+    def mint_staff(self, subject: str, role: str, scopes: Iterable[str], now: datetime) -> str:
+        """A token for a support agent or admin: no account, only the role's scopes."""
+        granted = sorted(set(scopes))
+        if role not in STAFF_SCOPES or not set(granted) <= STAFF_SCOPES[role]:
+            raise ValueError(f"a {role} token carries only {sorted(STAFF_SCOPES.get(role, ()))}")
+        claims = {
+            "kid": self.key_id,
+            "sub": subject,
+            "role": role,
+            "scp": granted,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self.lifetime).timestamp()),
+        }
+        return self._signed(claims)
+
+    def _signed(self, claims: dict[str, Any]) -> str:
         payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
         signature = _b64url(self._key.sign(payload.encode()))
         return f"{ACCESS_TOKEN_PREFIX}{payload}.{signature}"
@@ -150,7 +190,10 @@ class AccessTokenVerifier:
         claims = self._claims(token)
         if claims["exp"] <= self._now().timestamp():
             raise ApiError(401, "ACCESS_TOKEN_EXPIRED", "the access token has expired")
-        return Principal(f"token:{claims['sub']}", frozenset(claims["scp"]), claims["acct"])
+        scopes = frozenset(claims["scp"])
+        if "role" in claims:
+            return Principal(f"{claims['role']}:{claims['sub']}", scopes, None, claims["sub"])
+        return Principal(f"token:{claims['sub']}", scopes, claims["acct"], claims["sub"])
 
     def _claims(self, token: str) -> dict[str, Any]:
         invalid = ApiError(401, "INVALID_ACCESS_TOKEN", "the access token is not valid")
@@ -161,15 +204,29 @@ class AccessTokenVerifier:
             key.verify(_unb64url(signature), payload.encode())
         except (ValueError, KeyError, TypeError, binascii.Error, InvalidSignature):
             raise invalid from None
-        well_formed = (
-            isinstance(claims.get("acct"), str)
-            and claims["acct"]
-            and isinstance(claims.get("sub"), str)
+        common = (
+            isinstance(claims.get("sub"), str)
+            and claims["sub"]
             and isinstance(claims.get("exp"), int)
             and isinstance(claims.get("scp"), list)
             and all(isinstance(s, str) for s in claims["scp"])
-            and not _UNBOUND_SCOPES.intersection(claims["scp"])
         )
+        if "role" in claims:  # a staff token: a person and a role, never an account
+            role = claims["role"]
+            well_formed = (
+                common
+                and "acct" not in claims
+                and isinstance(role, str)
+                and role in STAFF_SCOPES
+                and set(claims["scp"]) <= STAFF_SCOPES[role]
+            )
+        else:
+            well_formed = (
+                common
+                and isinstance(claims.get("acct"), str)
+                and claims["acct"]
+                and not _UNBOUND_SCOPES.intersection(claims["scp"])
+            )
         if not well_formed:
             raise invalid
         return dict(claims)

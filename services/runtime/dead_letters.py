@@ -7,6 +7,7 @@ should a crash fall between the publish and the commit, the consumer's inbox dro
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,6 +59,17 @@ async def show_dead_letter(
     }
     value = fields.pop("value")
     return DeadLetter(**fields), headers, value
+
+
+def shown(letter: DeadLetter, headers: dict[str, str], value: bytes | None) -> dict[str, object]:
+    """A dead letter as a document: its fields, the original headers and the value (JSON
+    when it parses, else the text)."""
+    body: object
+    try:
+        body = json.loads(value or b"")
+    except ValueError:
+        body = (value or b"").decode("utf-8", "backslashreplace")
+    return {**letter.__dict__, "headers": headers, "value": body}
 
 
 async def replay(

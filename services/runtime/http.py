@@ -86,6 +86,9 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
     async def asyncapi() -> dict[str, Any]:
         return asyncapi_document(definition)
 
+    from .operations import router as operations  # it builds on this module's dependencies
+
+    app.include_router(operations)
     for router in definition.routers:
         app.include_router(router)
     app.openapi = _openapi_with_our_errors(app)  # type: ignore[method-assign]

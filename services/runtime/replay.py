@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,11 @@ class Projection:
     name: str
     tables: tuple[str, ...]
     event_types: tuple[type[EventData], ...]
+    handlers: Mapping[str, Handler] | None = None
+    """The handlers that rebuild it, by event type; default: the service's subscriptions
+    (give plain upserts here when the subscribed handlers also act on what they project)."""
+    finish: Callable[[Any, datetime], Awaitable[None]] | None = None
+    """Run in the rebuild's transaction after the events (connection, now)."""
 
     @property
     def topics(self) -> list[str]:
@@ -78,7 +84,9 @@ async def rebuild(
 ) -> ReplayReport:
     if reset and (start.offset or start.at):
         raise ReplayError("--reset empties the tables, so it replays from the beginning only")
-    handlers = {t.event_type: subscriptions.handlers[t.event_type] for t in projection.event_types}
+    handlers = dict(projection.handlers or {}) or {
+        t.event_type: subscriptions.handlers[t.event_type] for t in projection.event_types
+    }
     report = ReplayReport(projection.name, reset)
     started = time.perf_counter()
     consumer = AIOKafkaConsumer(
@@ -100,6 +108,8 @@ async def rebuild(
                     allow_gap=allow_gap or not reset,
                     apply=_Applier(conn, clock, service, handlers, report),
                 )
+            if projection.finish is not None:
+                await projection.finish(conn, clock.now())
     finally:
         await consumer.stop()
     report.seconds = time.perf_counter() - started

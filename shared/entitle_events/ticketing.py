@@ -20,6 +20,11 @@ class TicketRef(EventData):
     account_id: AccountId
     email: Email
     link: str = Field(description="Where the customer follows the ticket.")
+    actor: str | None = Field(
+        default=None,
+        description="Who did it: an agent's or the customer's address, an API key's name, or"
+        " `system` for the schedulers.",
+    )
 
 
 class TicketOpened(TicketRef):
@@ -98,13 +103,73 @@ class TicketReopened(TicketRef):
     reopened_at: AwareDatetime
 
 
+SlaTargetName = Literal["first_response", "update", "resolution"]
+
+
 class TicketSlaBreached(TicketRef):
     event_type: ClassVar[str] = "entitle.ticketing.ticket.sla-breached.v1"
     topic: ClassVar[str] = TICKETING_TICKETS
 
-    target: Literal["first_response", "update", "resolution"]
+    target: SlaTargetName
     due_at: AwareDatetime
     tier: SupportTier
+    cycle: Annotated[int, Field(ge=1)] = Field(
+        default=1,
+        description="Which cycle of the target: the update target re-arms after every"
+        " customer reply, a reopen starts new cycles. One breach per target and cycle.",
+    )
+    assignee: Email | None = Field(default=None, description="The agent the ticket is assigned to.")
+    desk_link: str | None = Field(default=None, description="The ticket in the support desk.")
+
+
+class TicketSlaWarning(TicketRef):
+    """A target is about to be missed; sent once per target and cycle, only at an instant
+    inside business hours."""
+
+    event_type: ClassVar[str] = "entitle.ticketing.ticket.sla-warning.v1"
+    topic: ClassVar[str] = TICKETING_TICKETS
+
+    target: SlaTargetName
+    cycle: Annotated[int, Field(ge=1)]
+    due_at: AwareDatetime
+    warned_at: AwareDatetime
+    business_minutes_left: Annotated[int, Field(ge=0)]
+    tier: SupportTier
+    subject: str
+    assignee: Email | None = Field(default=None, description="The agent the ticket is assigned to.")
+    desk_link: str = Field(description="The ticket in the support desk.")
+
+
+class TicketAssigned(TicketRef):
+    event_type: ClassVar[str] = "entitle.ticketing.ticket.assigned.v1"
+    topic: ClassVar[str] = TICKETING_TICKETS
+
+    assignee: Email | None = Field(description="The agent now responsible; null: unassigned.")
+    previous_assignee: Email | None = None
+    assigned_at: AwareDatetime
+
+
+class TicketNoteAdded(TicketRef):
+    """An internal note by an agent: never shown or emailed to the customer."""
+
+    event_type: ClassVar[str] = "entitle.ticketing.ticket.note-added.v1"
+    topic: ClassVar[str] = TICKETING_TICKETS
+
+    body: str
+    noted_at: AwareDatetime
+
+
+class TicketTierChanged(TicketRef):
+    """The customer's entitlement changed while the ticket was open (a renewal, a lapse, a
+    plan bought or refunded): the ticket's tier follows it."""
+
+    event_type: ClassVar[str] = "entitle.ticketing.ticket.tier-changed.v1"
+    topic: ClassVar[str] = TICKETING_TICKETS
+
+    previous_tier: SupportTier
+    tier: SupportTier
+    reason: str = Field(description="Why the ticket has its new tier, in words.")
+    changed_at: AwareDatetime
 
 
 class SurveyAnswered(TicketRef):

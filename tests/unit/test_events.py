@@ -266,6 +266,7 @@ MINIMUM_CATALOG = [
             "solved",
             "closed",
             "reopened",
+            "sla-warning",
             "sla-breached",
         )
     ),

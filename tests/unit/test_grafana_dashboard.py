@@ -14,7 +14,11 @@ from prometheus_client import REGISTRY
 from tests.helpers import OPERATIONS_SERIES
 
 DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "entitle-dashboard.json"
-METRIC_MODULES = ("services.runtime.metrics", "services.notification.metrics")
+METRIC_MODULES = (
+    "services.runtime.metrics",
+    "services.notification.metrics",
+    "services.ticketing.metrics",
+)
 # The sample names Prometheus stores for a family, by type.
 SUFFIXES = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_count", "_sum")}
 

@@ -10,6 +10,12 @@ from entitle_events import Event, new_event
 from entitle_events.common import CoveragePeriod, CoverageSource
 from entitle_events.licensing import LicenseExpired, LicenseIssued
 from entitle_events.maintenance import CoverageStarted, CoverageWithdrawn
+from entitle_events.ticketing import (
+    TicketAssigned,
+    TicketNoteAdded,
+    TicketSlaWarning,
+    TicketTierChanged,
+)
 from jinja2 import UndefinedError
 from markupsafe import escape
 from typer.testing import CliRunner
@@ -179,6 +185,56 @@ def test_other_events_send_nothing() -> None:
         expired_at=PURCHASED,
     )
     assert plan_emails(event(expired), CATALOG) == []
+
+
+def _warning(assignee: str | None) -> TicketSlaWarning:
+    return TicketSlaWarning(
+        ticket_id="t-1",
+        number="T-2026-000001",
+        account_id="acme",
+        email="it@acme.example",
+        link="https://support.example.com/tickets/T-2026-000001",
+        target="first_response",
+        cycle=1,
+        due_at=COVER_END,
+        warned_at=PURCHASED,
+        business_minutes_left=45,
+        tier="per_incident",
+        subject="Backup <fails>",
+        assignee=assignee,
+        desk_link="https://support.example.com/desk/tickets/T-2026-000001",
+    )
+
+
+def test_an_sla_warning_is_emailed_to_the_assignee_only() -> None:
+    (email,) = plan_emails(event(_warning("alice@vendor.example")), CATALOG)
+    assert (email.template, email.recipient) == ("agent_sla_warning", "alice@vendor.example")
+    rendered = render(email.template, email.data)
+    assert rendered.subject.startswith("SLA warning [T-2026-000001] first response due")
+    assert "45 business minutes left" in rendered.text
+    assert "/desk/tickets/T-2026-000001" in rendered.text
+    assert "Backup &lt;fails&gt;" in rendered.html
+    assert "it@acme.example" not in rendered.text  # the customer gets nothing of it
+    assert plan_emails(event(_warning(None)), CATALOG) == []
+
+
+def test_internal_notes_assignments_and_tier_changes_send_nothing() -> None:
+    ref = {
+        "ticket_id": "t-1",
+        "number": "T-2026-000001",
+        "account_id": "acme",
+        "email": "it@acme.example",
+        "link": "https://support.example.com/tickets/T-2026-000001",
+        "actor": "alice@vendor.example",
+    }
+    for data in (
+        TicketNoteAdded(**ref, body="internal", noted_at=PURCHASED),
+        TicketAssigned(**ref, assignee="alice@vendor.example", assigned_at=PURCHASED),
+        TicketTierChanged(
+            **ref, previous_tier="basic", tier="priority", reason="r", changed_at=PURCHASED
+        ),
+    ):
+        assert plan_emails(event(data), CATALOG) == []
 
 
 # --------------------------------------------------------------------------- templates

@@ -319,6 +319,10 @@ async def list_licenses(
     usage: Literal["used", "unused"] | None = None,
     auto_renew: bool | None = None,
     product: str | None = None,
+    order: Annotated[str | None, Query(max_length=200, description="An order id.")] = None,
+    email: Annotated[
+        str | None, Query(max_length=320, description="The license's contact address.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> LicenseList:
@@ -343,6 +347,10 @@ async def list_licenses(
         scope.append(f"l.kind = {arg(kind)}")
     if product is not None:
         scope.append(f"l.product = {arg(product)}")
+    if order is not None:
+        scope.append(f"l.order_id = {arg(order)}")
+    if email is not None:
+        scope.append(f"lower(l.contact_email) = lower({arg(email)})")
     scope_args = list(args)
     where = list(scope)
     if state == "valid":
@@ -533,7 +541,7 @@ def _status_route(command: str, summary: str) -> None:
     async def change(
         key: str,
         runtime: RuntimeDep,
-        _: Annotated[Principal, Depends(require("admin"))],
+        _: Annotated[Principal, Depends(require("licenses:status"))],
         body: StatusRequest | None = None,
     ) -> LicenseView:
         async with runtime.transaction() as ctx:

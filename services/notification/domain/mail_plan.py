@@ -34,6 +34,8 @@ from entitle_events.ticketing import (
     TicketPending,
     TicketRejected,
     TicketResponded,
+    TicketSlaBreached,
+    TicketSlaWarning,
     TicketSolved,
 )
 
@@ -82,6 +84,18 @@ def _upgrade(data: UpgradeAvailable, catalog: Catalog) -> list[PlannedEmail]:
     return [dataclasses.replace(email, transactional=False)]
 
 
+def _to_assignee(template: str) -> Rule:
+    """Internal mail to the agent a ticket is assigned to; nothing while unassigned (the desk
+    shows the ticket at risk to everyone)."""
+
+    def rule(data: TicketSlaWarning | TicketSlaBreached, catalog: Catalog) -> list[PlannedEmail]:
+        if data.assignee is None or data.desk_link is None:
+            return []
+        return [_email(template, data.assignee, data, catalog)]
+
+    return rule
+
+
 def _one(template: str, recipient: str) -> Rule:
     def rule(data: Any, catalog: Catalog) -> list[PlannedEmail]:
         return [_email(template, getattr(data, recipient), data, catalog)]
@@ -107,6 +121,8 @@ RULES: dict[type[EventData], Rule] = {
     TicketPending: _one("ticket_pending", "email"),
     TicketSolved: _one("ticket_solved", "email"),
     TicketClosed: _one("ticket_closed", "email"),
+    TicketSlaWarning: _to_assignee("agent_sla_warning"),
+    TicketSlaBreached: _to_assignee("agent_sla_breached"),
 }
 
 

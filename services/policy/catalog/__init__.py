@@ -5,6 +5,7 @@ Every service reads the same file; no policy lives in code.
 
 from .loader import DEMO_CATALOG, load_catalog
 from .model import Brand, Catalog, Edition, MaintenancePlan, Product, Sku, SkuKind
+from .support import SupportConfig
 
 __all__ = [
     "DEMO_CATALOG",
@@ -15,5 +16,6 @@ __all__ = [
     "Product",
     "Sku",
     "SkuKind",
+    "SupportConfig",
     "load_catalog",
 ]

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from entitle_events.common import LicenseKind
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .support import SupportConfig
+
 Code = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._-]+$")]
 Platform = Literal["windows", "macos", "linux"]
 SkuKind = Literal["license", "maintenance", "upgrade", "incident_pack", "support_plan"]
@@ -178,6 +180,7 @@ class Catalog(_Entry):
     products: list[Product]
     plans: list[MaintenancePlan] = []
     skus: list[Sku]
+    support: SupportConfig = SupportConfig()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:

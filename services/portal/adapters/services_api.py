@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from services.runtime.auth import AccessTokenIssuer
+from services.runtime.auth import STAFF_SCOPES, AccessTokenIssuer
 
 
 class ServiceError(Exception):
@@ -60,6 +60,13 @@ class Services:
             raise ServiceUnavailable("ENTITLE_ACCESS_TOKEN_SIGNING_KEY is not set")
         token = self._issuer.mint(subject, account_id, scopes, self._now())
         return AccountApi(self, {"authorization": f"Bearer {token}"}, account_id)
+
+    def staff_headers(self, subject: str, role: str) -> dict[str, str]:
+        """The Authorization of a desk user: a staff token with their role's scopes only."""
+        if self._issuer is None:
+            raise ServiceUnavailable("ENTITLE_ACCESS_TOKEN_SIGNING_KEY is not set")
+        token = self._issuer.mint_staff(subject, role, STAFF_SCOPES[role], self._now())
+        return {"authorization": f"Bearer {token}"}
 
     def anonymous(self) -> AccountApi:
         """Calls whose credential is in the request itself (a license key, a signed link)."""

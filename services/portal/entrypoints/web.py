@@ -50,7 +50,16 @@ SESSION_COOKIE = "entitle_session"
 BROWSER_COOKIE = "entitle_browser"
 ZONE_COOKIE = "entitle_tz"
 CSRF_FIELD = "csrf_token"
-OPERATIONS = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/asyncapi.json")
+OPERATIONS = (
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/docs",
+    "/openapi.json",
+    "/asyncapi.json",
+    "/dead-letters",
+    "/consumer-lag",
+)
 
 
 class PageError(Exception):

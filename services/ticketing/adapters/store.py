@@ -3,22 +3,49 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from services.policy.catalog import Catalog
-from services.policy.lifecycle import DEFAULT_SUPPORT_MONTHS, is_supported
+from services.policy.lifecycle import (
+    DEFAULT_SUPPORT_MONTHS,
+    is_supported,
+    support_ends_at,
+)
 from services.policy.releases import Release
 from services.runtime.db import Connection
 
+from ..domain.cycles import Cycle, Leg, SlaClock
 from ..domain.lifecycle import Survey, Ticket
 from ..domain.sla import Pause
-from ..domain.tiers import EntitlementFacts
+from ..domain.tiers import EntitlementFacts, PlanBasis
 
 TICKET_COLUMNS = (
     "ticket_id, number, account_id, email, license_key, product, version, kind, subject, body,"
     " tier, status, opened_at, updated_at, first_response_due, awaiting_agent_since,"
-    " sla_check_at, auto_close_at, state"
+    " sla_check_at, auto_close_at, state, sla, assignee, next_due_at, next_target,"
+    " at_risk_from, tier_at_open, tier_reason, license_id, license_key_status, credit_used,"
+    " reevaluate_at"
+)
+# Columns a command or a job rewrites (all but the ticket's identity and request).
+_MUTABLE = (
+    "tier",
+    "status",
+    "updated_at",
+    "awaiting_agent_since",
+    "sla_check_at",
+    "auto_close_at",
+    "state",
+    "sla",
+    "assignee",
+    "next_due_at",
+    "next_target",
+    "at_risk_from",
+    "tier_reason",
+    "license_id",
+    "license_key_status",
+    "reevaluate_at",
 )
 
 
@@ -31,23 +58,43 @@ async def available_credits(conn: Connection, account_id: str) -> int:
     return max(int(value or 0), 0)
 
 
-async def version_supported(
+@dataclass(frozen=True)
+class VersionSupport:
+    """Whether a version is supported and until when (None: no end known yet); `known`:
+    the product's releases are known and the version parses."""
+
+    supported: bool
+    until: datetime | None
+    known: bool
+
+
+async def version_support(
     conn: Connection, product: str, version: str, now: datetime, catalog: Catalog | None
-) -> bool:
+) -> VersionSupport:
     """Support lifecycle (DESIGN §4.3): unknown until the product's releases are known."""
     rows = await conn.fetch(
         "select version, released_at from ent_releases where product = $1", product
     )
     if not rows:
-        return True
+        return VersionSupport(True, None, False)
     try:
         releases = [Release.of(r["version"], r["released_at"], product) for r in rows]
         major = Release.of(version, now).major
     except ValueError:
-        return True
+        return VersionSupport(True, None, False)
     known = catalog.product(product) if catalog is not None else None
     months = known.support_months_after_next_major if known else DEFAULT_SUPPORT_MONTHS
-    return is_supported(major, releases, now, months)
+    return VersionSupport(
+        is_supported(major, releases, now, months),
+        support_ends_at(major, releases, months),
+        True,
+    )
+
+
+async def version_supported(
+    conn: Connection, product: str, version: str, now: datetime, catalog: Catalog | None
+) -> bool:
+    return (await version_support(conn, product, version, now, catalog)).supported
 
 
 async def entitlement_facts(
@@ -59,20 +106,32 @@ async def entitlement_facts(
     *,
     catalog: Catalog | None = None,
     setup_products: frozenset[str] = frozenset(),
+    license_id: str | None = None,
 ) -> EntitlementFacts:
+    """The requester's entitlement for `product`. With `license_id` (a license of the
+    account named on the ticket), license-bound facts (maintenance, subscription, trial)
+    come from that license alone; support plans, credits and partnership are the account's.
+    """
     row = await conn.fetchrow(
         """
         select
-          exists (select 1 from ent_licenses where account_id = $1 and product = $2
-                  and kind in ('subscription', 'msp') and status = 'active'
-                  and (expires_at is null or expires_at > $3)) as subscription,
-          exists (select 1 from ent_coverage c left join ent_licenses l using (license_id)
-                  where c.account_id = $1 and c.product = $2 and c.covered
-                  and (c.perpetual or c.ends_at > $3)
-                  and coalesce(l.status, 'active') = 'active')
-          or exists (select 1 from ent_support_plans where account_id = $1 and product = $2
-                  and starts_at <= $3 and (ends_at is null or ends_at > $3)) as plan,
+          (select array[l.license_key, l.expires_at::text] from ent_licenses l
+            where l.account_id = $1 and l.product = $2 and ($4::text is null or l.license_id = $4)
+            and l.kind in ('subscription', 'msp') and l.status = 'active'
+            and (l.expires_at is null or l.expires_at > $3)
+            order by l.expires_at desc nulls first limit 1) as subscription,
+          (select array[coalesce(l.license_key, c.license_id), c.ends_at::text]
+            from ent_coverage c left join ent_licenses l using (license_id)
+            where c.account_id = $1 and c.product = $2 and ($4::text is null or c.license_id = $4)
+            and c.covered and (c.perpetual or c.ends_at > $3)
+            and coalesce(l.status, 'active') = 'active'
+            order by c.perpetual desc, c.ends_at desc limit 1) as maintenance,
+          (select array[order_id, ends_at::text] from ent_support_plans
+            where account_id = $1 and product = $2
+            and starts_at <= $3 and (ends_at is null or ends_at > $3)
+            order by ends_at desc nulls first limit 1) as support_plan,
           (select max(purchased_at) from ent_licenses where account_id = $1 and product = $2
+                  and ($4::text is null or license_id = $4)
                   and kind = 'trial' and status not in ('revoked', 'deactivated'))
                   as registered_at,
           exists (select 1 from ent_partners where account_id = $1) as partner
@@ -80,17 +139,78 @@ async def entitlement_facts(
         account_id,
         product,
         now,
+        license_id,
     )
     assert row is not None
+    basis = None
+    for kind in ("subscription", "maintenance", "support_plan"):
+        found = row[kind]
+        if found is not None:
+            ref, until = found
+            basis = PlanBasis(kind, ref, datetime.fromisoformat(until) if until else None)
+            break
     return EntitlementFacts(
-        has_active_plan=row["plan"],
-        has_active_subscription=row["subscription"],
+        has_active_plan=row["maintenance"] is not None or row["support_plan"] is not None,
+        has_active_subscription=row["subscription"] is not None,
         incident_credits=await available_credits(conn, account_id),
         registered_at=row["registered_at"],
         is_partner=row["partner"],
         setup_assistance=product in setup_products,
         version_supported=await version_supported(conn, product, version, now, catalog),
+        plan_basis=basis,
     )
+
+
+async def next_entitlement_change(
+    conn: Connection,
+    account_id: str,
+    product: str,
+    license_id: str | None,
+    now: datetime,
+    trial_days: int,
+    timezone: str,
+) -> datetime | None:
+    """The next instant at which the facts change by the passing of time alone (a cover, a
+    subscription or a support plan ends, a plan starts, a trial runs out); None: no such."""
+    value = await conn.fetchval(
+        """
+        select min(t) from (
+          select ends_at as t from ent_coverage where account_id = $1 and product = $2
+            and ($3::text is null or license_id = $3) and covered and not perpetual
+          union all
+          select expires_at from ent_licenses where account_id = $1 and product = $2
+            and ($3::text is null or license_id = $3) and status = 'active'
+          union all
+          select (date_trunc('day', purchased_at at time zone $6)
+                  + make_interval(days => $5)) at time zone $6 from ent_licenses
+            where account_id = $1 and product = $2 and ($3::text is null or license_id = $3)
+            and kind = 'trial'
+          union all
+          select ends_at from ent_support_plans where account_id = $1 and product = $2
+          union all
+          select starts_at from ent_support_plans where account_id = $1 and product = $2
+        ) s where t > $4
+        """,
+        account_id,
+        product,
+        license_id,
+        now,
+        trial_days,
+        timezone,
+    )
+    return value  # type: ignore[no-any-return]
+
+
+async def review_all_open_tickets(conn: Connection, now: datetime) -> None:
+    """Every open ticket's tier is decided again soon (after a projection rebuild)."""
+    await conn.execute("update tickets set reevaluate_at = $1 where status <> 'closed'", now)
+
+
+async def license_by_key(conn: Connection, key: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "select license_id, account_id, product from ent_licenses where license_key = $1", key
+    )
+    return None if row is None else dict(row)
 
 
 # -- ticket state as JSON ---------------------------------------------------------------
@@ -164,6 +284,43 @@ def load_ticket(text: str) -> Ticket:
     )
 
 
+def dump_clock(clock: SlaClock) -> str:
+    return json.dumps(
+        {
+            "running": [
+                {
+                    "target": c.target,
+                    "number": c.number,
+                    "started": _t(c.started),
+                    "legs": [[_t(leg.since), leg.minutes, leg.lead] for leg in c.legs],
+                    "warned": c.warned,
+                    "breached": c.breached,
+                }
+                for c in clock.running
+            ],
+            "numbers": clock.numbers,
+            "awaiting_since": _t(clock.awaiting_since),
+        }
+    )
+
+
+def load_clock(text: str) -> SlaClock:
+    d: dict[str, Any] = json.loads(text)
+    running = []
+    for c in d["running"]:
+        started = _d(c["started"])
+        assert started is not None
+        legs = []
+        for since, minutes, lead in c["legs"]:
+            begun = _d(since)
+            assert begun is not None
+            legs.append(Leg(begun, minutes, lead))
+        running.append(
+            Cycle(c["target"], c["number"], started, tuple(legs), c["warned"], c["breached"])
+        )
+    return SlaClock(tuple(running), dict(d["numbers"]), _d(d["awaiting_since"]))
+
+
 # -- tickets ----------------------------------------------------------------------------
 
 
@@ -187,46 +344,22 @@ async def ticket_by_key(conn: Connection, account_id: str, key: str) -> dict[str
 
 
 async def insert_ticket(conn: Connection, row: dict[str, Any], key: str | None) -> None:
+    columns = [c.strip() for c in TICKET_COLUMNS.split(",")]
+    values = [row[c] for c in columns]
+    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 2))
     await conn.execute(
-        "insert into tickets (ticket_id, number, account_id, email, license_key, product,"
-        " version, kind, subject, body, tier, status, opened_at, updated_at,"
-        " first_response_due, awaiting_agent_since, sla_check_at, auto_close_at, state,"
-        " idempotency_key) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-        " $14, $15, $16, $17, $18, $19, $20)",
-        row["ticket_id"],
-        row["number"],
-        row["account_id"],
-        row["email"],
-        row["license_key"],
-        row["product"],
-        row["version"],
-        row["kind"],
-        row["subject"],
-        row["body"],
-        row["tier"],
-        row["status"],
-        row["opened_at"],
-        row["updated_at"],
-        row["first_response_due"],
-        row["awaiting_agent_since"],
-        row["sla_check_at"],
-        row["auto_close_at"],
-        row["state"],
+        f"insert into tickets ({', '.join(columns)}, idempotency_key) values ({placeholders})",
+        *values,
         key,
     )
 
 
 async def update_ticket(conn: Connection, row: dict[str, Any]) -> None:
+    sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(_MUTABLE, start=2))
     await conn.execute(
-        "update tickets set status = $2, updated_at = $3, awaiting_agent_since = $4,"
-        " sla_check_at = $5, auto_close_at = $6, state = $7 where ticket_id = $1",
+        f"update tickets set {sets} where ticket_id = $1",
         row["ticket_id"],
-        row["status"],
-        row["updated_at"],
-        row["awaiting_agent_since"],
-        row["sla_check_at"],
-        row["auto_close_at"],
-        row["state"],
+        *(row[c] for c in _MUTABLE),
     )
 
 
@@ -238,31 +371,124 @@ async def add_timeline(
     author: str | None = None,
     body: str | None = None,
     detail: dict[str, Any] | None = None,
+    *,
+    actor: str | None = None,
+    internal: bool = False,
 ) -> None:
     await conn.execute(
-        "insert into ticket_timeline (ticket_id, at, type, author, body, detail)"
-        " values ($1, $2, $3, $4, $5, $6)",
+        "insert into ticket_timeline (ticket_id, at, type, author, body, detail, actor,"
+        " visibility) values ($1, $2, $3, $4, $5, $6, $7, $8)",
         ticket_id,
         at,
         type_,
         author,
         body,
         json.dumps(detail or {}),
+        actor,
+        "internal" if internal else "public",
     )
 
 
-async def timeline(conn: Connection, ticket_id: str) -> list[dict[str, Any]]:
+async def timeline(
+    conn: Connection, ticket_id: str, *, internal: bool = True
+) -> list[dict[str, Any]]:
+    """The ticket's history in order; without `internal`, only what the customer may see."""
     rows = await conn.fetch(
-        "select at, type, author, body, detail from ticket_timeline where ticket_id = $1"
-        " order by id",
+        "select at, type, author, actor, visibility, body, detail from ticket_timeline"
+        " where ticket_id = $1 and ($2 or visibility = 'public') order by id",
         ticket_id,
+        internal,
     )
     return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
 
+async def record_sla_event(
+    conn: Connection,
+    ticket_id: str,
+    target: str,
+    cycle: int,
+    kind: str,
+    due: datetime,
+    at: datetime,
+    tier: str,
+) -> bool:
+    """Record a warning or breach; False when that target and cycle already had one."""
+    inserted = await conn.fetchval(
+        "insert into sla_events (ticket_id, target, cycle, kind, due_at, at, tier)"
+        " values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing returning true",
+        ticket_id,
+        target,
+        cycle,
+        kind,
+        due,
+        at,
+        tier,
+    )
+    return bool(inserted)
+
+
+async def sla_events(conn: Connection, ticket_id: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "select target, cycle, kind, due_at, at, tier from sla_events where ticket_id = $1"
+        " order by at",
+        ticket_id,
+    )
+    return [dict(r) for r in rows]
+
+
 async def breached_targets(conn: Connection, ticket_id: str) -> set[str]:
-    rows = await conn.fetch("select target from sla_breaches where ticket_id = $1", ticket_id)
+    rows = await conn.fetch(
+        "select distinct target from sla_events where ticket_id = $1 and kind = 'breach'",
+        ticket_id,
+    )
     return {r["target"] for r in rows}
+
+
+async def open_tickets_of(conn: Connection, accounts: list[str]) -> list[dict[str, Any]]:
+    """Tickets not closed of these accounts, locked for the caller's transaction."""
+    rows = await conn.fetch(
+        f"select {TICKET_COLUMNS} from tickets where account_id = any($1::text[])"
+        " and status <> 'closed' order by ticket_id for update",
+        accounts,
+    )
+    return [dict(r) for r in rows]
+
+
+async def accounts_of_license_or_order(
+    conn: Connection, license_id: str | None, order_id: str | None
+) -> set[str]:
+    """Accounts whose projected entitlement mentions this license or order."""
+    rows = await conn.fetch(
+        """
+        select account_id from ent_licenses where license_id = $1
+        union select account_id from ent_coverage where license_id = $1
+        union select account_id from ent_support_plans where order_id = $2
+        union select account_id from ent_credit_grants where order_id = $2
+        """,
+        license_id,
+        order_id,
+    )
+    return {r["account_id"] for r in rows}
+
+
+async def claim_due(
+    conn: Connection, column: str, now: datetime, batch: int, *, strict: bool = False
+) -> list[dict[str, Any]]:
+    """Tickets whose `column` (a due-work time) has come (`strict`: lies in the past),
+    locked, skipping those another copy holds."""
+    assert column in ("sla_check_at", "auto_close_at", "reevaluate_at")
+    rows = await conn.fetch(
+        f"select {TICKET_COLUMNS} from tickets where {column} {'<' if strict else '<='} $1"
+        f" order by {column} limit $2 for update skip locked",
+        now,
+        batch,
+    )
+    return [dict(r) for r in rows]
+
+
+_BREACHED = (
+    "exists (select 1 from sla_events b where b.ticket_id = t.ticket_id and b.kind = 'breach')"
+)
 
 
 async def list_tickets(
@@ -282,14 +508,11 @@ async def list_tickets(
             args.append(value)
             where.append(f"t.{column} = ${len(args)}")
     if breached is not None:
-        where.append(
-            ("" if breached else "not ")
-            + "exists (select 1 from sla_breaches b where b.ticket_id = t.ticket_id)"
-        )
+        where.append(("" if breached else "not ") + _BREACHED)
     args += [limit, offset]
     sql = (
         f"select {', '.join('t.' + c.strip() for c in TICKET_COLUMNS.split(','))},"
-        " exists (select 1 from sla_breaches b where b.ticket_id = t.ticket_id) as breached"
+        f" {_BREACHED} as breached"
         " from tickets t"
         + (" where " + " and ".join(where) if where else "")
         + f" order by t.opened_at desc, t.number desc limit ${len(args) - 1}"

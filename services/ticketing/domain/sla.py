@@ -47,17 +47,39 @@ def business_days(n: int, calendar: BusinessCalendar) -> int:
 
 
 @dataclass(frozen=True)
+class WarningRule:
+    """How long before a due time `ticket.sla-warning` goes out: `before` business minutes,
+    or when a `share` of the target is left (0.25 of 180 minutes: 45 minutes before)."""
+
+    before: int | None = None
+    share: float | None = 0.25
+
+    def lead(self, target: int) -> int:
+        """Business minutes before the due time; 0: no warning (a zero target has none)."""
+        if target <= 0:
+            return 0
+        if self.before is not None:
+            return max(self.before, 0)
+        if not self.share:
+            return 0
+        return max(round(target * self.share), 1)
+
+
+@dataclass(frozen=True)
 class SlaTargets:
     """Business-minute targets of one tier; None: no commitment for that timer.
 
-    * first_response: from the ticket's opening to the first agent response;
-    * update: from a customer reply (or a reopen) to the next agent message;
-    * resolution: from the opening to solved.
+    * first_response: from the ticket's opening (or a reopen before any answer) to the
+      first agent message;
+    * update: from a customer reply (or a reopen) to the next agent message; re-armed by
+      every customer reply that follows an agent message;
+    * resolution: from the opening (or a reopen) to solved.
     """
 
     first_response: int | None
     update: int | None = None
     resolution: int | None = None
+    warning: WarningRule = WarningRule()
 
     def __post_init__(self) -> None:
         for name in ("first_response", "update", "resolution"):
@@ -71,6 +93,13 @@ class SlaTargets:
 
 
 SlaPolicy = Mapping[SupportTier, SlaTargets]
+TIERS_WITH_TICKETS: tuple[SupportTier, ...] = (
+    "priority",
+    "per_incident",
+    "partner",
+    "trial",
+    "basic",
+)
 
 
 def default_sla_policy(calendar: BusinessCalendar) -> dict[SupportTier, SlaTargets]:
@@ -80,15 +109,18 @@ def default_sla_policy(calendar: BusinessCalendar) -> dict[SupportTier, SlaTarge
     * per_incident: "initial response within three business hours" (seed 004); updates
       within one business day (the online reaction time).
     * trial, basic, partner: one business day (seed 004's online support).
-    No seed promises a resolution time, so none is set.
+    No seed promises a resolution time; Entitle's defaults are 5 business days (priority,
+    partner, trial), 3 for a paid incident and 10 for basic email-only support.
     """
     day = business_days(1, calendar)
     return {
-        "priority": SlaTargets(first_response=day, update=day),
-        "per_incident": SlaTargets(first_response=business_hours(3), update=day),
-        "trial": SlaTargets(first_response=day, update=day),
-        "basic": SlaTargets(first_response=day, update=day),
-        "partner": SlaTargets(first_response=day, update=day),
+        "priority": SlaTargets(first_response=day, update=day, resolution=5 * day),
+        "per_incident": SlaTargets(
+            first_response=business_hours(3), update=day, resolution=3 * day
+        ),
+        "trial": SlaTargets(first_response=day, update=day, resolution=5 * day),
+        "basic": SlaTargets(first_response=day, update=day, resolution=10 * day),
+        "partner": SlaTargets(first_response=day, update=day, resolution=5 * day),
     }
 
 

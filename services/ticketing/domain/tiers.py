@@ -50,13 +50,28 @@ RefusalCode = Literal[
 ALL_KINDS: frozenset[TicketKind] = frozenset({"technical", "restore", "setup", "presales"})
 
 
+PlanKind = Literal["subscription", "maintenance", "support_plan"]
+
+
+@dataclass(frozen=True)
+class PlanBasis:
+    """What gives the requester an active plan: a subscription license, a license under
+    maintenance or a support plan bought as an order line; `ref` names it, `until` is its end
+    (None: no end while the license stays active)."""
+
+    kind: PlanKind
+    ref: str
+    until: datetime | None = None
+
+
 @dataclass(frozen=True)
 class EntitlementFacts:
     """What the ticketing projection knows about the requester at the time of the request.
 
     ``setup_assistance``: the product bought includes setup assistance (seed 004: server
     products). ``version_supported``: the version asked about is still supported (decided by
-    the support lifecycle of DESIGN §4.3).
+    the support lifecycle of DESIGN §4.3). ``plan_basis``: what the active plan or
+    subscription is (for the explanation of the tier).
     """
 
     has_active_plan: bool = False
@@ -66,6 +81,7 @@ class EntitlementFacts:
     is_partner: bool = False
     setup_assistance: bool = False
     version_supported: bool = True
+    plan_basis: PlanBasis | None = None
 
 
 @dataclass(frozen=True)
@@ -197,3 +213,63 @@ def decide_support(
             None,
         )
     return TierDecision(tier, allowed, consumes_credit=consumes)
+
+
+def _day(value: datetime, policy: SupportPolicy) -> str:
+    return value.astimezone(ZoneInfo(policy.timezone)).date().isoformat()
+
+
+def _short(ref: str) -> str:
+    """A license key is long: its first characters name it in a sentence."""
+    return ref if len(ref) <= 16 else ref[:12] + "…"
+
+
+def _plan_words(basis: PlanBasis | None, policy: SupportPolicy) -> str:
+    if basis is None:
+        return "an active support plan"
+    basis = PlanBasis(basis.kind, _short(basis.ref), basis.until)
+    until = f"until {_day(basis.until, policy)}" if basis.until else "with no end date"
+    if basis.kind == "subscription":
+        return f"subscription license {basis.ref} is active {until}"
+    if basis.kind == "maintenance":
+        if basis.until is None:
+            return f"license {basis.ref} is covered while it stays active"
+        return f"license {basis.ref} is under maintenance {until}"
+    return f"the support plan of order {basis.ref} runs {until}"
+
+
+def explain(
+    decision: TierDecision,
+    facts: EntitlementFacts,
+    policy: SupportPolicy,
+    *,
+    credit_used: bool = False,
+) -> str:
+    """Why a request has its tier (or is refused), in one sentence an agent can repeat."""
+    if not decision.accepted:
+        return f"Refused ({decision.code}): {decision.reason}"
+    match decision.tier:
+        case "priority":
+            return f"Priority support: {_plan_words(facts.plan_basis, policy)}."
+        case "per_incident":
+            left = facts.incident_credits - (0 if credit_used else 1)
+            return (
+                "Per-incident support: this ticket uses one of the account's incident credits"
+                f" ({max(left, 0)} left)."
+            )
+        case "partner":
+            return "Partner support: the account is a channel partner."
+        case "trial":
+            assert facts.registered_at is not None
+            ends = trial_ends_at(facts.registered_at, policy) - timedelta(days=1)
+            return (
+                f"Trial support: {policy.trial_days} days from the registration on"
+                f" {_day(facts.registered_at, policy)}, until {_day(ends, policy)}."
+            )
+        case "basic":
+            return (
+                "Basic email-only support: no active maintenance, subscription, support plan,"
+                " incident credit or trial."
+            )
+        case _:
+            return "Forum only: without an active support plan, support is given in the forum."

@@ -24,19 +24,33 @@ from services.runtime.service import Runtime
 
 from ..adapters import store
 from ..domain import lifecycle as lc
+from ..domain.queue import QueueFilter, SlaState
+from ..handlers.common import Actor, Author, Ticketing
 from ..handlers.tickets import (
-    Author,
     NewTicket,
     Refused,
-    Ticketing,
     TicketNotFound,
+    add_note,
+    assign,
     open_ticket,
     preview_ticket,
     run_command,
 )
+from ..handlers.views import entitlement_panel, queue_view, sla_view
 
 router = APIRouter(tags=["tickets"])
 Status = Literal["new", "open", "pending", "solved", "closed"]
+Target = Literal["first_response", "update", "resolution"]
+ActorName = Annotated[
+    str | None,
+    Field(
+        default=None,
+        max_length=200,
+        description="Who acts (an agent's address) when an API key is used; a staff or access"
+        " token names its person itself. Default: the API key's name. Recorded in the timeline"
+        " and on the events.",
+    ),
+]
 # Refusals about entitlement are 403; a request about a discontinued version is 422.
 REFUSAL_STATUS = {"VERSION_DISCONTINUED": 422}
 
@@ -66,6 +80,38 @@ class TicketCreated(BaseModel):
     first_response_due: datetime | None
     ticket_id: str
     link: str
+
+
+class Deadline(BaseModel):
+    target: Target
+    cycle: int
+    due_at: datetime
+    business_minutes_left: int = Field(description="Negative: business minutes overdue.")
+    at_risk_from: datetime | None = Field(
+        description="When the warning lead begins (always inside business hours)."
+    )
+
+
+class RunningCycle(BaseModel):
+    target: Target
+    cycle: int
+    started_at: datetime
+    due_at: datetime | None = Field(description="Null while the ticket waits on the customer.")
+    warn_at: datetime | None
+    business_minutes_left: int
+    paused: bool
+    breached: bool
+
+
+class SlaView(BaseModel):
+    running: list[RunningCycle]
+    next_deadline: Deadline | None
+    contact_attempts: int
+    auto_close_attempts: int
+    closes_without_reply_at: datetime | None = Field(
+        description="While pending: when the ticket closes itself without a reply (after the"
+        " last contact attempt is made)."
+    )
 
 
 class SupportOptions(BaseModel):
@@ -98,20 +144,34 @@ class TicketView(BaseModel):
     auto_close_at: datetime | None
     breached: bool
     link: str
+    assignee: str | None = Field(default=None, description="Agents only; null for customers.")
+    tier_at_open: SupportTier
 
 
 class TimelineEntry(BaseModel):
     at: datetime
-    type: str
-    author: str | None
+    type: str = Field(
+        description="opened, responded, pending, customer_replied, solved, closed, reopened,"
+        " survey_answered (public); note, assigned, tier_changed, sla_warning, sla_breached"
+        " (internal: agents only)."
+    )
+    author: str | None = Field(description="agent, customer or system.")
+    actor: str | None = Field(description="Who did it.")
+    visibility: Literal["public", "internal"]
     body: str | None
     detail: dict[str, Any]
+
+
+class Timeline(BaseModel):
+    items: list[TimelineEntry]
 
 
 class TicketDetail(TicketView):
     body: str
     survey: dict[str, Any] | None
     timeline: list[TimelineEntry]
+    tier_reason: str | None = Field(default=None, description="Agents only: why this tier.")
+    sla: SlaView | None = Field(default=None, description="Agents only.")
 
 
 class TicketList(BaseModel):
@@ -122,13 +182,131 @@ class TicketList(BaseModel):
 class Comment(BaseModel):
     author: Literal["agent", "customer"]
     body: Text = Field(min_length=1, max_length=50_000)
+    actor: ActorName = None
 
 
 class PendingRequest(BaseModel):
     body: Text = Field(default="", max_length=50_000)
+    actor: ActorName = None
+
+
+class ActionRequest(BaseModel):
+    actor: ActorName = None
+
+
+class NoteRequest(BaseModel):
+    body: Text = Field(min_length=1, max_length=50_000)
+    actor: ActorName = None
+
+
+class AssignRequest(BaseModel):
+    assignee: Email | None = Field(description="The agent's address; null: unassign.")
+    actor: ActorName = None
+
+
+class QueueItem(BaseModel):
+    number: str
+    ticket_id: str
+    account_id: str
+    email: str
+    subject: str
+    product: str
+    version: str
+    kind: TicketKind
+    tier: SupportTier
+    status: Status
+    assignee: str | None
+    opened_at: datetime
+    updated_at: datetime
+    sla_state: SlaState
+    next_deadline: Deadline | None
+    contact_attempts: int
+    auto_close_attempts: int
+    closes_without_reply_at: datetime | None
+
+
+class Queue(BaseModel):
+    items: list[QueueItem]
+    counts: dict[str, dict[str, int]] = Field(
+        description="Per filter (tier, status, product, assignee, sla), the tickets each value"
+        " would show with the other filters applied; assignee `none`: unassigned."
+    )
+    total: int
+    next_offset: int | None
+    as_of: datetime
+
+
+class PanelCoverage(BaseModel):
+    status: Literal["active", "lapsed", "perpetual", "ended", "none"]
+    ends_at: datetime | None
+    plan: str | None = Field(description="The maintenance plan the cover comes from.")
+    plan_name: str | None
+
+
+class PanelLicense(BaseModel):
+    license_id: str
+    license_key: str | None
+    kind: str
+    edition: str | None
+    status: str
+    purchased_at: datetime
+    expires_at: datetime | None
+    major_version: int
+    coverage: PanelCoverage
+    named_on_ticket: bool
+
+
+class PanelTier(BaseModel):
+    current: SupportTier
+    at_open: SupportTier
+    reason: str | None
+    credit_used: bool
+
+
+class PanelKey(BaseModel):
+    key: str
+    status: str | None = Field(
+        description="verified (entitles the ticket), other_account, unknown, other_product"
+        " (ignored), unchecked (a ticket older than the check)."
+    )
+
+
+class PanelPlan(BaseModel):
+    order_id: str
+    line_id: str
+    starts_at: datetime
+    ends_at: datetime | None
+    active: bool
+
+
+class PanelCredits(BaseModel):
+    granted: int
+    used: int
+    left: int
+
+
+class PanelVersion(BaseModel):
+    version: str
+    supported: bool
+    supported_until: datetime | None = Field(description="Null: no end known yet.")
+    releases_known: bool
+
+
+class EntitlementPanel(BaseModel):
+    account_id: str
+    product: str
+    tier: PanelTier
+    license_key: PanelKey | None
+    licenses: list[PanelLicense]
+    support_plans: list[PanelPlan]
+    incident_credits: PanelCredits
+    partner_since: datetime | None
+    version: PanelVersion
+    as_of: datetime
 
 
 class CloseRequest(BaseModel):
+    actor: ActorName = None
     by: Literal["agent", "customer"] | None = Field(
         default=None,
         description="customer: closes in any state; agent: closes a solved ticket. Default:"
@@ -146,7 +324,9 @@ def _cfg(runtime: Runtime) -> Ticketing:
     return cfg
 
 
-def _view(cfg: Ticketing, row: dict[str, Any], breached: bool) -> dict[str, Any]:
+def _view(
+    cfg: Ticketing, row: dict[str, Any], breached: bool, principal: Principal
+) -> dict[str, Any]:
     ticket = store.load_ticket(row["state"])
     return {
         **{k: row[k] for k in TicketView.model_fields if k in row},
@@ -154,12 +334,19 @@ def _view(cfg: Ticketing, row: dict[str, Any], breached: bool) -> dict[str, Any]
         "contact_attempts": ticket.contact_attempts,
         "breached": breached,
         "link": cfg.link(row["number"]),
+        "assignee": row["assignee"] if principal.account_id is None else None,
     }
 
 
 def _agent_only(principal: Principal) -> None:
     if principal.account_id is not None:
         raise ApiError(403, "AGENTS_ONLY", "a customer-scoped key cannot act as an agent")
+
+
+def _actor(principal: Principal, role: Author, given: str | None) -> Actor:
+    """Who acts: the person a token names (verified), else the one an API key's caller names,
+    else the key itself."""
+    return Actor(role, principal.person or given or principal.name)
 
 
 @router.post(
@@ -202,6 +389,7 @@ async def create_ticket(
         kind=body.kind,
         subject=body.subject,
         body=body.body,
+        actor=principal.person,
     )
     outcome = await open_ticket(runtime, cfg, request, idempotency_key or body.request_id)
     if isinstance(outcome, Refused):
@@ -287,23 +475,24 @@ async def list_tickets(
         )
     more = len(rows) > limit
     return {
-        "items": [_view(cfg, r, r["breached"]) for r in rows[:limit]],
+        "items": [_view(cfg, r, r["breached"], principal) for r in rows[:limit]],
         "next_offset": offset + limit if more else None,
     }
 
 
 async def _detail(runtime: Runtime, number: str, principal: Principal) -> dict[str, Any]:
     cfg = _cfg(runtime)
+    agent = principal.account_id is None
     async with runtime.pool.acquire() as conn:
         row = await store.ticket_by_number(conn, number)
         if row is None or not principal.may_see(row["account_id"]):
             raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}")
         breached = bool(await store.breached_targets(conn, row["ticket_id"]))
-        entries = await store.timeline(conn, row["ticket_id"])
+        entries = await store.timeline(conn, row["ticket_id"], internal=agent)
     ticket = store.load_ticket(row["state"])
     survey = ticket.survey
     return {
-        **_view(cfg, row, breached),
+        **_view(cfg, row, breached, principal),
         "body": row["body"],
         "survey": None
         if survey is None
@@ -313,6 +502,8 @@ async def _detail(runtime: Runtime, number: str, principal: Principal) -> dict[s
             "answered_at": survey.answered_at,
         },
         "timeline": entries,
+        "tier_reason": row["tier_reason"] if agent else None,
+        "sla": sla_view(cfg, row, runtime.clock.now()) if agent else None,
     }
 
 
@@ -331,10 +522,10 @@ async def get_ticket(
 
 
 async def _command(
-    runtime: Runtime, principal: Principal, number: str, command: lc.Command, author: Author
+    runtime: Runtime, principal: Principal, number: str, command: lc.Command, actor: Actor
 ) -> dict[str, Any]:
     try:
-        await run_command(runtime, _cfg(runtime), number, command, author, principal.account_id)
+        await run_command(runtime, _cfg(runtime), number, command, actor, principal.account_id)
     except TicketNotFound:
         raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}") from None
     except lc.TransitionError as exc:
@@ -360,7 +551,8 @@ async def comment(number: str, body: Comment, runtime: RuntimeDep, principal: Wr
         command = lc.AgentRespond(body.body)
     else:
         command = lc.CustomerReply(body.body)
-    return await _command(runtime, principal, number, command, body.author)
+    actor = _actor(principal, body.author, body.actor)
+    return await _command(runtime, principal, number, command, actor)
 
 
 @router.post(
@@ -374,7 +566,8 @@ async def pending(
 ) -> Any:
     _agent_only(principal)
     text = body.body if body else ""
-    return await _command(runtime, principal, number, lc.AgentRequestInfo(text), "agent")
+    actor = _actor(principal, "agent", body.actor if body else None)
+    return await _command(runtime, principal, number, lc.AgentRequestInfo(text), actor)
 
 
 @router.post(
@@ -383,9 +576,12 @@ async def pending(
     summary="Mark solved",
     responses=COMMAND_ERRORS,
 )
-async def solve(number: str, runtime: RuntimeDep, principal: Writer) -> Any:
+async def solve(
+    number: str, runtime: RuntimeDep, principal: Writer, body: ActionRequest | None = None
+) -> Any:
     _agent_only(principal)
-    return await _command(runtime, principal, number, lc.Solve(), "agent")
+    actor = _actor(principal, "agent", body.actor if body else None)
+    return await _command(runtime, principal, number, lc.Solve(), actor)
 
 
 @router.post(
@@ -398,10 +594,11 @@ async def close(
     number: str, runtime: RuntimeDep, principal: Writer, body: CloseRequest | None = None
 ) -> Any:
     by = (body.by if body else None) or ("customer" if principal.account_id else "agent")
+    actor = _actor(principal, by, body.actor if body else None)
     if by == "agent":
         _agent_only(principal)
-        return await _command(runtime, principal, number, lc.Close(), "agent")
-    return await _command(runtime, principal, number, lc.CustomerClose(), "customer")
+        return await _command(runtime, principal, number, lc.Close(), actor)
+    return await _command(runtime, principal, number, lc.CustomerClose(), actor)
 
 
 @router.post(
@@ -410,9 +607,12 @@ async def close(
     summary="Reopen",
     responses=COMMAND_ERRORS,
 )
-async def reopen(number: str, runtime: RuntimeDep, principal: Writer) -> Any:
+async def reopen(
+    number: str, runtime: RuntimeDep, principal: Writer, body: ActionRequest | None = None
+) -> Any:
     author: Author = "customer" if principal.account_id else "agent"
-    return await _command(runtime, principal, number, lc.Reopen(), author)
+    actor = _actor(principal, author, body.actor if body else None)
+    return await _command(runtime, principal, number, lc.Reopen(), actor)
 
 
 @router.post(
@@ -423,4 +623,105 @@ async def reopen(number: str, runtime: RuntimeDep, principal: Writer) -> Any:
 )
 async def survey(number: str, body: SurveyRequest, runtime: RuntimeDep, principal: Writer) -> Any:
     command = lc.AnswerSurvey(body.rating, body.comment)
-    return await _command(runtime, principal, number, command, "customer")
+    actor = _actor(principal, "customer", None)
+    return await _command(runtime, principal, number, command, actor)
+
+
+@router.post(
+    "/tickets/{number}/notes",
+    response_model=TicketDetail,
+    summary="An internal note: agents only, shown in their timeline, never emailed",
+    responses=errors(401, 403, 404),
+)
+async def note(number: str, body: NoteRequest, runtime: RuntimeDep, principal: Writer) -> Any:
+    _agent_only(principal)
+    try:
+        await add_note(
+            runtime, _cfg(runtime), number, body.body, _actor(principal, "agent", body.actor)
+        )
+    except TicketNotFound:
+        raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}") from None
+    return await _detail(runtime, number, principal)
+
+
+@router.post(
+    "/tickets/{number}/assign",
+    response_model=TicketDetail,
+    summary="Assign the ticket to an agent (the desk's *Assign to me*), or unassign it",
+    responses=errors(401, 403, 404),
+)
+async def assign_ticket(
+    number: str, body: AssignRequest, runtime: RuntimeDep, principal: Writer
+) -> Any:
+    _agent_only(principal)
+    actor = _actor(principal, "agent", body.actor)
+    try:
+        await assign(runtime, _cfg(runtime), number, body.assignee, actor)
+    except TicketNotFound:
+        raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}") from None
+    return await _detail(runtime, number, principal)
+
+
+Reader = Annotated[Principal, Depends(require("tickets:read"))]
+
+
+@router.get(
+    "/tickets/{number}/timeline",
+    response_model=Timeline,
+    summary="The ticket's timeline (a customer key sees only what was sent to the customer)",
+    responses=errors(401, 403, 404),
+)
+async def ticket_timeline(number: str, runtime: RuntimeDep, principal: Reader) -> Any:
+    detail = await _detail(runtime, number, principal)
+    return {"items": detail["timeline"]}
+
+
+@router.get(
+    "/tickets/{number}/entitlement",
+    response_model=EntitlementPanel,
+    summary="The customer's entitlement beside a ticket: licenses of the product, coverage,"
+    " plans, incident credits, version support, and why the ticket has its tier",
+    responses=errors(401, 403, 404),
+)
+async def ticket_entitlement(number: str, runtime: RuntimeDep, principal: Reader) -> Any:
+    _agent_only(principal)
+    cfg = _cfg(runtime)
+    async with runtime.pool.acquire() as conn:
+        row = await store.ticket_by_number(conn, number)
+        if row is None:
+            raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}")
+        return await entitlement_panel(conn, cfg, row, runtime.clock.now())
+
+
+@router.get(
+    "/queue",
+    response_model=Queue,
+    summary="The agents' queue: tickets by their nearest SLA deadline, with filters and counts",
+    responses=errors(401, 403),
+)
+async def agent_queue(
+    runtime: RuntimeDep,
+    principal: Reader,
+    tier: SupportTier | None = None,
+    status: Annotated[
+        list[Status] | None,
+        Query(description="Repeat for several; default new, open and pending."),
+    ] = None,
+    product: Annotated[str | None, Query(max_length=120)] = None,
+    assignee: Annotated[
+        str | None, Query(max_length=320, description="An agent's address, or `none`.")
+    ] = None,
+    sla: SlaState | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> Any:
+    _agent_only(principal)
+    f = QueueFilter(
+        tier=tier,
+        statuses=tuple(status) if status else QueueFilter.statuses,
+        product=product,
+        assignee=assignee,
+        sla=sla,
+    )
+    async with runtime.pool.acquire() as conn:
+        return await queue_view(conn, _cfg(runtime), runtime.clock.now(), f, limit, offset)

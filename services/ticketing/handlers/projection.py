@@ -72,8 +72,10 @@ async def on_license_event(ctx: Context, event: Event[Any]) -> None:
     if isinstance(data, LicenseIssued):
         await conn.execute(
             "insert into ent_licenses (license_id, account_id, product, kind, purchased_at,"
-            " expires_at, major_version, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " on conflict (license_id) do nothing",
+            " expires_at, major_version, updated_at, license_key, edition)"
+            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " on conflict (license_id) do update set license_key = excluded.license_key,"
+            " edition = excluded.edition where ent_licenses.license_key is null",
             data.license_id,
             data.account_id,
             data.product,
@@ -82,6 +84,8 @@ async def on_license_event(ctx: Context, event: Event[Any]) -> None:
             data.expires_at,
             data.major_version,
             now,
+            data.license_key,
+            data.edition,
         )
     elif isinstance(data, LicenseRenewed):
         await conn.execute(
@@ -118,18 +122,20 @@ async def on_coverage_event(ctx: Context, event: Event[Any]) -> None:
     if isinstance(data, CoverageStarted | CoverageExtended):
         await conn.execute(
             "insert into ent_coverage (license_id, account_id, product, covered, ends_at,"
-            " perpetual, updated_at) values ($1, $2, $3, true, $4, $5, $6)"
+            " perpetual, updated_at, plan) values ($1, $2, $3, true, $4, $5, $6, $7)"
             " on conflict (license_id) do update set account_id = excluded.account_id,"
             " covered = true, ends_at = case when ent_coverage.ends_at is null"
             " or excluded.ends_at is null then excluded.ends_at"
             " else greatest(ent_coverage.ends_at, excluded.ends_at) end,"
-            " perpetual = excluded.perpetual, updated_at = excluded.updated_at",
+            " perpetual = excluded.perpetual, updated_at = excluded.updated_at,"
+            " plan = excluded.plan",
             data.license_id,
             data.account_id,
             data.product,
             data.ends_at,
             data.ends_at is None,
             now,
+            data.plan,
         )
     elif isinstance(data, CoverageWithdrawn):
         # A refund took cover back: what remains ends at `ends_at` (none left: not covered).

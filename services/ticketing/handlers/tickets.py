@@ -1,56 +1,38 @@
-"""Ticket commands: open a ticket (tier and SLA fixed at creation), apply lifecycle commands,
-and the schedulers (SLA breaches, auto-close). State, timeline and events commit together."""
+"""Ticket commands: open a ticket (tier and SLA from the live entitlement, or from the
+license the ticket names), apply lifecycle commands, assign, add internal notes. State,
+timeline and events commit together; every entry names who did it."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from entitle_events.ticketing import (
     SurveyAnswered,
+    TicketAssigned,
     TicketClosed,
     TicketCustomerReplied,
+    TicketNoteAdded,
     TicketOpened,
     TicketPending,
     TicketRejected,
     TicketReopened,
     TicketResponded,
-    TicketSlaBreached,
     TicketSolved,
 )
 
-from services.policy.catalog import Catalog
 from services.runtime.context import Context
 from services.runtime.service import Runtime
 
 from ..adapters import store
+from ..domain import cycles
 from ..domain import lifecycle as lc
-from ..domain.calendar import BusinessCalendar, default_calendar
-from ..domain.sla import SlaTarget, SlaTargets, default_sla_policy, due_at
-from ..domain.tiers import SupportPolicy, TierDecision, decide_support
-from ..settings import TicketingSettings
-
-Author = Literal["agent", "customer", "system"]
-
-
-@dataclass
-class Ticketing:
-    """What the ticket commands need besides the database: policy, calendar, SLA targets."""
-
-    settings: TicketingSettings
-    catalog: Catalog | None = None
-    calendar: BusinessCalendar = field(default_factory=default_calendar)
-    policy: SupportPolicy = field(init=False)
-    sla: dict[Any, SlaTargets] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.policy = self.settings.policy()
-        self.sla = dict(default_sla_policy(self.calendar))
-
-    def link(self, number: str) -> str:
-        return f"{self.settings.portal_url.rstrip('/')}/tickets/{number}"
+from ..domain.sla import due_at
+from ..domain.tiers import TierDecision, decide_support, explain
+from .common import Actor, Tally, Ticketing, derive, finish_cycles, load_row, ref
+from .entitlement import check_license_key, key_note, next_review
 
 
 @dataclass(frozen=True)
@@ -63,6 +45,7 @@ class NewTicket:
     subject: str
     body: str
     license_key: str | None = None
+    actor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,52 +60,43 @@ class Refused:
     request_id: str
 
 
-# -- SLA --------------------------------------------------------------------------------
-
-
-def sla_timers(
-    cfg: Ticketing, row: dict[str, Any], ticket: lc.Ticket
-) -> list[tuple[SlaTarget, datetime]]:
-    """Running SLA timers of a ticket with their due times (paused timers have none)."""
-    targets = cfg.sla.get(row["tier"])
-    if targets is None or ticket.status in ("solved", "closed"):
-        return []
-    timers: list[tuple[SlaTarget, datetime]] = []
-    first = targets.first_response
-    if first is not None and ticket.first_response_at is None:
-        due = due_at(cfg.calendar, ticket.opened_at, first, ticket.pauses)
-        if due is not None:
-            timers.append(("first_response", due))
-    update = targets.update
-    since = row.get("awaiting_agent_since")
-    if update is not None and since is not None and ticket.status != "pending":
-        due = due_at(cfg.calendar, since, update, ticket.pauses)
-        if due is not None:
-            timers.append(("update", due))
-    return timers
-
-
-def _derive(cfg: Ticketing, row: dict[str, Any], ticket: lc.Ticket, breached: set[str]) -> None:
-    """Fill the columns the schedulers and filters read from the ticket state."""
-    row["status"] = ticket.status
-    row["updated_at"] = ticket.updated_at
-    row["state"] = store.dump_ticket(ticket)
-    dues = [due for target, due in sla_timers(cfg, row, ticket) if target not in breached]
-    row["sla_check_at"] = min(dues, default=None)
-    row["auto_close_at"] = ticket.auto_close_due_at()
-
-
-def _ref(cfg: Ticketing, row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "ticket_id": row["ticket_id"],
-        "number": row["number"],
-        "account_id": row["account_id"],
-        "email": row["email"],
-        "link": cfg.link(row["number"]),
-    }
+class TicketNotFound(Exception):
+    pass
 
 
 # -- opening ----------------------------------------------------------------------------
+
+
+async def _refuse(ctx: Context, req: NewTicket, decision: TierDecision, key: str | None) -> Refused:
+    request_id = key or str(uuid.uuid4())
+    fresh = True
+    if key is not None:
+        fresh = bool(
+            await ctx.conn.fetchval(
+                "insert into rejected_requests (account_id, idempotency_key, code,"
+                " rejected_at) values ($1, $2, $3, $4) on conflict do nothing"
+                " returning true",
+                req.account_id,
+                key,
+                decision.code,
+                ctx.now(),
+            )
+        )
+    if fresh:
+        ctx.emit(
+            TicketRejected(
+                request_id=request_id,
+                account_id=req.account_id,
+                email=req.email,
+                product=req.product,
+                version=req.version,
+                code=decision.code or "REFUSED",
+                reason=decision.reason or "",
+                pointer=decision.pointer,
+            ),
+            subject=request_id,
+        )
+    return Refused(decision, request_id)
 
 
 @dataclass(frozen=True)
@@ -158,7 +132,7 @@ async def preview_ticket(
 async def open_ticket(
     runtime: Runtime, cfg: Ticketing, req: NewTicket, key: str | None
 ) -> Opened | Refused:
-    """Decide the tier, fix tier and SLA, consume a credit; the same key: the same ticket."""
+    """Decide the tier, start the SLA clock, consume a credit; the same key: the same ticket."""
     async with runtime.transaction() as ctx:
         conn = ctx.conn
         # One opening per account at a time: credits and idempotency keys stay exact.
@@ -170,6 +144,7 @@ async def open_ticket(
             if existing is not None:
                 return Opened(existing, created=False)
         now = ctx.now().astimezone(UTC)
+        license_check = await check_license_key(conn, req.license_key, req.account_id, req.product)
         facts = await store.entitlement_facts(
             conn,
             req.account_id,
@@ -178,46 +153,20 @@ async def open_ticket(
             now,
             catalog=cfg.catalog,
             setup_products=frozenset(cfg.settings.setup_assistance_products),
+            license_id=license_check.license_id,
         )
         decision = decide_support(facts, cfg.policy, req.kind, now)
         if not decision.accepted:
-            request_id = key or str(uuid.uuid4())
-            fresh = True
-            if key is not None:
-                fresh = bool(
-                    await conn.fetchval(
-                        "insert into rejected_requests (account_id, idempotency_key, code,"
-                        " rejected_at) values ($1, $2, $3, $4) on conflict do nothing"
-                        " returning true",
-                        req.account_id,
-                        key,
-                        decision.code,
-                        now,
-                    )
-                )
-            if fresh:
-                ctx.emit(
-                    TicketRejected(
-                        request_id=request_id,
-                        account_id=req.account_id,
-                        email=req.email,
-                        product=req.product,
-                        version=req.version,
-                        code=decision.code or "REFUSED",
-                        reason=decision.reason or "",
-                        pointer=decision.pointer,
-                    ),
-                    subject=request_id,
-                )
-            return Refused(decision, request_id)
+            return await _refuse(ctx, req, decision, key)
         seq = await conn.fetchval("select nextval('ticket_number_seq')")
         number = f"T-{now.year}-{seq:06d}"
         ticket_id = str(uuid.uuid4())
-        ticket, _ = lc.open_ticket(ticket_id, now)
-        targets = cfg.sla.get(decision.tier)
-        first_due = None
-        if targets is not None and targets.first_response is not None:
-            first_due = due_at(cfg.calendar, now, targets.first_response)
+        ticket, events = lc.open_ticket(ticket_id, now)
+        clock, _ = cycles.on_events(
+            cycles.SlaClock(), events, ticket, cfg.sla.get(decision.tier), cfg.calendar
+        )
+        first = clock.cycle("first_response")
+        first_due = cycles.cycle_due(cfg.calendar, first, ()) if first else None
         row: dict[str, Any] = {
             "ticket_id": ticket_id,
             "number": number,
@@ -230,11 +179,19 @@ async def open_ticket(
             "subject": req.subject,
             "body": req.body,
             "tier": decision.tier,
+            "tier_at_open": decision.tier,
+            "tier_reason": explain(decision, facts, cfg.policy),
             "opened_at": now,
             "first_response_due": first_due,
-            "awaiting_agent_since": None,
+            "assignee": None,
+            "license_id": license_check.license_id,
+            "license_key_status": license_check.status,
+            "credit_used": decision.consumes_credit,
+            "reevaluate_at": await next_review(
+                conn, cfg, req.account_id, req.product, license_check.license_id, now
+            ),
         }
-        _derive(cfg, row, ticket, set())
+        derive(cfg, row, ticket, clock, now)
         await store.insert_ticket(conn, row, key)
         if decision.consumes_credit:
             await conn.execute(
@@ -243,6 +200,7 @@ async def open_ticket(
                 req.account_id,
                 now,
             )
+        actor = req.actor or req.email
         await store.add_timeline(
             conn,
             ticket_id,
@@ -250,17 +208,36 @@ async def open_ticket(
             "opened",
             "customer",
             req.body,
-            {"tier": decision.tier, "credit_used": decision.consumes_credit},
+            {
+                "tier": decision.tier,
+                "credit_used": decision.consumes_credit,
+                "status": "new",
+                "reason": row["tier_reason"],
+            },
+            actor=actor,
         )
+        note = key_note(license_check, req.license_key)
+        if note is not None:
+            await store.add_timeline(
+                conn,
+                ticket_id,
+                now,
+                "note",
+                "system",
+                note,
+                {"code": license_check.status},
+                actor="system",
+                internal=True,
+            )
         ctx.emit(
             TicketOpened(
-                **_ref(cfg, row),
+                **ref(cfg, row, actor),
                 subject=req.subject,
                 product=req.product,
                 version=req.version,
                 kind=req.kind,
                 tier=decision.tier,
-                license_key=req.license_key,
+                license_key=req.license_key if license_check.trusted else None,
                 opened_at=now,
                 first_response_due=first_due,
             ),
@@ -273,100 +250,92 @@ async def open_ticket(
 # -- lifecycle --------------------------------------------------------------------------
 
 
-class TicketNotFound(Exception):
-    pass
-
-
 async def _emit(
-    ctx: Context,
-    cfg: Ticketing,
-    row: dict[str, Any],
-    events: list[lc.Event],
-    author: Author,
+    ctx: Context, cfg: Ticketing, row: dict[str, Any], events: list[lc.Event], actor: Actor
 ) -> None:
-    ref = _ref(cfg, row)
+    r = ref(cfg, row, actor.name)
     tid = row["ticket_id"]
     conn = ctx.conn
+    status = row["status"]
+
+    async def entry(
+        at: Any, type_: str, body: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
+        await store.add_timeline(
+            conn,
+            tid,
+            at,
+            type_,
+            actor.role,
+            body,
+            {**(detail or {}), "status": status},
+            actor=actor.name,
+        )
+
     for e in events:
         match e:
             case lc.Responded():
-                ctx.emit(TicketResponded(**ref, body=e.body, responded_at=e.at), subject=tid)
-                await store.add_timeline(
-                    conn, tid, e.at, "responded", author, e.body, {"first": e.first_response}
-                )
+                ctx.emit(TicketResponded(**r, body=e.body, responded_at=e.at), subject=tid)
+                await entry(e.at, "responded", e.body, {"first": e.first_response})
             case lc.Pending():
                 ctx.emit(
                     TicketPending(
-                        **ref, body=e.body, contact_attempt=e.contact_attempt, pending_at=e.at
+                        **r, body=e.body, contact_attempt=e.contact_attempt, pending_at=e.at
                     ),
                     subject=tid,
                 )
-                await store.add_timeline(
-                    conn, tid, e.at, "pending", author, e.body, {"attempt": e.contact_attempt}
-                )
+                await entry(e.at, "pending", e.body, {"attempt": e.contact_attempt})
             case lc.CustomerReplied():
-                ctx.emit(TicketCustomerReplied(**ref, body=e.body, replied_at=e.at), subject=tid)
-                await store.add_timeline(conn, tid, e.at, "customer_replied", author, e.body)
+                ctx.emit(TicketCustomerReplied(**r, body=e.body, replied_at=e.at), subject=tid)
+                await entry(e.at, "customer_replied", e.body)
             case lc.Solved():
-                ctx.emit(TicketSolved(**ref, solved_at=e.at), subject=tid)
-                await store.add_timeline(conn, tid, e.at, "solved", author)
+                ctx.emit(TicketSolved(**r, solved_at=e.at), subject=tid)
+                await entry(e.at, "solved")
             case lc.Closed():
                 ctx.emit(
                     TicketClosed(
-                        **ref,
-                        closed_at=e.at,
-                        reason=e.reason,
-                        survey_link=ref["link"] + "/survey",
+                        **r, closed_at=e.at, reason=e.reason, survey_link=r["link"] + "/survey"
                     ),
                     subject=tid,
                 )
-                await store.add_timeline(
-                    conn, tid, e.at, "closed", author, None, {"reason": e.reason}
-                )
+                await entry(e.at, "closed", None, {"reason": e.reason})
             case lc.Reopened():
-                ctx.emit(TicketReopened(**ref, reopened_at=e.at), subject=tid)
-                await store.add_timeline(conn, tid, e.at, "reopened", author)
+                ctx.emit(TicketReopened(**r, reopened_at=e.at), subject=tid)
+                await entry(e.at, "reopened")
             case lc.SurveyAnswered():
                 ctx.emit(
-                    SurveyAnswered(**ref, rating=e.rating, comment=e.comment, answered_at=e.at),
+                    SurveyAnswered(**r, rating=e.rating, comment=e.comment, answered_at=e.at),
                     subject=tid,
                 )
-                await store.add_timeline(
-                    conn, tid, e.at, "survey_answered", author, e.comment, {"rating": e.rating}
-                )
+                await entry(e.at, "survey_answered", e.comment, {"rating": e.rating})
             case lc.Opened():
                 pass
 
 
-def _awaiting_since(
-    current: datetime | None, ticket: lc.Ticket, events: list[lc.Event]
-) -> datetime | None:
-    """Start of the update timer: a customer reply or a reopen waiting on an agent."""
-    for e in events:
-        match e:
-            case lc.Responded() | lc.Pending() | lc.Solved() | lc.Closed():
-                current = None
-            case lc.Reopened():
-                current = e.at
-            case lc.CustomerReplied():
-                if ticket.first_response_at is not None and current is None:
-                    current = e.at
-            case _:
-                pass
-    return current
-
-
 async def apply_to_row(
-    ctx: Context, cfg: Ticketing, row: dict[str, Any], command: lc.Command, author: Author
+    ctx: Context,
+    cfg: Ticketing,
+    row: dict[str, Any],
+    command: lc.Command,
+    actor: Actor,
+    tally: Tally,
 ) -> dict[str, Any]:
     """Apply a command to a locked ticket row; persist, record and emit. TransitionError
     propagates with nothing written."""
-    ticket = store.load_ticket(row["state"])
+    ticket, clock = await load_row(ctx, cfg, row)
     ticket, events = lc.apply(ticket, command, ctx.now())
-    row["awaiting_agent_since"] = _awaiting_since(row["awaiting_agent_since"], ticket, events)
-    _derive(cfg, row, ticket, await store.breached_targets(ctx.conn, row["ticket_id"]))
+    clock, ended = cycles.on_events(clock, events, ticket, cfg.sla.get(row["tier"]), cfg.calendar)
+    derive(cfg, row, ticket, clock, ctx.now())
     await store.update_ticket(ctx.conn, row)
-    await _emit(ctx, cfg, row, events, author)
+    await _emit(ctx, cfg, row, events, actor)
+    await finish_cycles(ctx, cfg, row, ended, tally)
+    return row
+
+
+async def _locked(ctx: Context, number: str, visible_to: str | None) -> dict[str, Any]:
+    row = await store.ticket_by_number(ctx.conn, number, lock=True)
+    if row is None or (visible_to is not None and row["account_id"] != visible_to):
+        raise TicketNotFound(number)
     return row
 
 
@@ -375,84 +344,73 @@ async def run_command(
     cfg: Ticketing,
     number: str,
     command: lc.Command,
-    author: Author,
+    actor: Actor,
     visible_to: str | None,
 ) -> dict[str, Any]:
+    tally = Tally()
     async with runtime.transaction() as ctx:
-        row = await store.ticket_by_number(ctx.conn, number, lock=True)
-        if row is None or (visible_to is not None and row["account_id"] != visible_to):
-            raise TicketNotFound(number)
-        return await apply_to_row(ctx, cfg, row, command, author)
+        row = await _locked(ctx, number, visible_to)
+        result = await apply_to_row(ctx, cfg, row, command, actor, tally)
+    tally.flush()
+    return result
 
 
-# -- schedulers -------------------------------------------------------------------------
-
-
-async def detect_breaches(runtime: Runtime, cfg: Ticketing, batch: int = 100) -> int:
-    """Emit TicketSlaBreached once per ticket and target whose due time has passed."""
+async def assign(
+    runtime: Runtime, cfg: Ticketing, number: str, assignee: str | None, actor: Actor
+) -> dict[str, Any]:
+    """Make `assignee` (an agent's address; None: nobody) responsible for the ticket. The
+    same assignee again changes nothing and emits nothing."""
     async with runtime.transaction() as ctx:
+        row = await _locked(ctx, number, None)
+        previous = row["assignee"]
+        if previous == assignee:
+            return row
+        row["assignee"] = assignee
+        await store.update_ticket(ctx.conn, row)
         now = ctx.now()
-        rows = await ctx.conn.fetch(
-            f"select {store.TICKET_COLUMNS} from tickets where sla_check_at < $1"
-            " order by sla_check_at limit $2 for update skip locked",
+        ctx.emit(
+            TicketAssigned(
+                **ref(cfg, row, actor.name),
+                assignee=assignee,
+                previous_assignee=previous,
+                assigned_at=now,
+            ),
+            subject=row["ticket_id"],
+        )
+        await store.add_timeline(
+            ctx.conn,
+            row["ticket_id"],
             now,
-            batch,
+            "assigned",
+            actor.role,
+            None,
+            {"assignee": assignee, "previous": previous},
+            actor=actor.name,
+            internal=True,
         )
-        for record in rows:
-            row = dict(record)
-            ticket = store.load_ticket(row["state"])
-            breached = await store.breached_targets(ctx.conn, row["ticket_id"])
-            for target, due in sla_timers(cfg, row, ticket):
-                if target in breached or not now > due:
-                    continue
-                inserted = await ctx.conn.fetchval(
-                    "insert into sla_breaches (ticket_id, target, due_at, detected_at)"
-                    " values ($1, $2, $3, $4) on conflict do nothing returning true",
-                    row["ticket_id"],
-                    target,
-                    due,
-                    now,
-                )
-                breached.add(target)
-                if inserted:
-                    ctx.emit(
-                        TicketSlaBreached(
-                            **_ref(cfg, row), target=target, due_at=due, tier=row["tier"]
-                        ),
-                        subject=row["ticket_id"],
-                    )
-                    await store.add_timeline(
-                        ctx.conn,
-                        row["ticket_id"],
-                        now,
-                        "sla_breached",
-                        "system",
-                        None,
-                        {"target": target, "due_at": due.isoformat()},
-                    )
-            _derive(cfg, row, ticket, breached)
-            await store.update_ticket(ctx.conn, row)
-        return len(rows)
+        return row
 
 
-async def auto_close_due(runtime: Runtime, cfg: Ticketing, batch: int = 100) -> int:
-    """Close pending tickets after the contact attempts went unanswered (DESIGN §4.4)."""
+async def add_note(
+    runtime: Runtime, cfg: Ticketing, number: str, body: str, actor: Actor
+) -> dict[str, Any]:
+    """An internal note: in the agents' timeline only, never emailed (in any status)."""
     async with runtime.transaction() as ctx:
-        rows = await ctx.conn.fetch(
-            f"select {store.TICKET_COLUMNS} from tickets where auto_close_at <= $1"
-            " order by auto_close_at limit $2 for update skip locked",
-            ctx.now(),
-            batch,
+        row = await _locked(ctx, number, None)
+        now = ctx.now()
+        ctx.emit(
+            TicketNoteAdded(**ref(cfg, row, actor.name), body=body, noted_at=now),
+            subject=row["ticket_id"],
         )
-        closed = 0
-        for record in rows:
-            row = dict(record)
-            try:
-                await apply_to_row(ctx, cfg, row, lc.AutoClose(), "system")
-                closed += 1
-            except lc.TransitionError:
-                # The state no longer allows it: recompute so it is not claimed again.
-                ticket = store.load_ticket(row["state"])
-                _derive(cfg, row, ticket, await store.breached_targets(ctx.conn, row["ticket_id"]))
-                await store.update_ticket(ctx.conn, row)
-        return closed
+        await store.add_timeline(
+            ctx.conn,
+            row["ticket_id"],
+            now,
+            "note",
+            actor.role,
+            body,
+            {"status": row["status"]},
+            actor=actor.name,
+            internal=True,
+        )
+        return row

@@ -22,7 +22,7 @@ from services.runtime.clock import FixedClock
 from services.runtime.http import create_app
 from services.runtime.service import Runtime
 from services.ticketing.bootstrap import build
-from services.ticketing.handlers.tickets import Ticketing
+from services.ticketing.handlers.common import Ticketing
 from services.ticketing.settings import TicketingSettings
 from tests.conftest import settings_for
 from tests.helpers import eventually

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.ticketing.handlers.tickets import auto_close_due, detect_breaches
+from services.ticketing.handlers.sla import auto_close_due, check_sla
 
 from .conftest import ADMIN, TicketingService
 
@@ -47,7 +47,8 @@ async def test_auto_close_after_three_attempts_then_reopen_and_survey_once(
         "pending",
         "closed",
     ]
-    assert closed["timeline"][-1]["detail"] == {"reason": "no_reply"}
+    assert closed["timeline"][-1]["detail"] == {"reason": "no_reply", "status": "closed"}
+    assert closed["timeline"][-1]["actor"] == "system"
 
     reopened = await ticketing.post(number, "reopen")
     assert reopened.status_code == 200
@@ -103,10 +104,10 @@ async def test_illegal_transitions_answer_409(ticketing: TicketingService) -> No
 
 async def test_sla_breach_is_emitted_once(ticketing: TicketingService) -> None:
     number = await _open(ticketing)
-    assert await detect_breaches(ticketing.runtime, ticketing.cfg) == 0
+    assert await check_sla(ticketing.runtime, ticketing.cfg) == 0
     ticketing.clock.advance(timedelta(days=3))
-    assert await detect_breaches(ticketing.runtime, ticketing.cfg) == 1
-    assert await detect_breaches(ticketing.runtime, ticketing.cfg) == 0
+    assert await check_sla(ticketing.runtime, ticketing.cfg) == 1
+    assert await check_sla(ticketing.runtime, ticketing.cfg) == 0
     listed = await ticketing.client.get("/tickets?breached=true", headers=ADMIN)
     assert [t["number"] for t in listed.json()["items"]] == [number]
     none = await ticketing.client.get("/tickets?breached=false", headers=ADMIN)
@@ -121,7 +122,7 @@ async def test_update_timer_runs_from_a_customer_reply(ticketing: TicketingServi
     ticketing.clock.advance(timedelta(hours=1))
     await ticketing.post(number, "comments", {"author": "customer", "body": "18.1"})
     ticketing.clock.advance(timedelta(days=3))
-    assert await detect_breaches(ticketing.runtime, ticketing.cfg) == 1
+    assert await check_sla(ticketing.runtime, ticketing.cfg) == 1
     detail = (await ticketing.client.get(f"/tickets/{number}", headers=ADMIN)).json()
     assert detail["breached"] is True
     assert detail["timeline"][-1]["type"] == "sla_breached"

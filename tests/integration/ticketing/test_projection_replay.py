@@ -4,6 +4,7 @@ service's own consumer running, on the real broker and database."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from entitle_events import new_event
@@ -13,10 +14,11 @@ from typer.testing import CliRunner, Result
 
 from services.cli.broker_commands import _topic_state
 from services.cli.main import app
+from services.ticketing.handlers.entitlement import review_due
 from tests.helpers import eventually
 from tests.integration.kafka_tools import produce_events
 
-from .conftest import CATALOG, TicketingService
+from .conftest import ADMIN, CATALOG, TicketingService
 
 SNAPSHOT = {
     "ent_licenses": "select license_id, account_id, product, kind, status, expires_at"
@@ -160,3 +162,37 @@ async def test_replay_refuses_what_it_cannot_do_and_changes_nothing(
     naive_time = await replay(ticketing, "entitlement", "--from-time", "2026-11-01T00:00:00")
     assert naive_time.exit_code == 2
     assert await snapshot(ticketing) == before
+
+
+async def test_a_rebuild_with_open_tickets_changes_no_tier_midway_and_reviews_them_after(
+    ticketing: TicketingService,
+) -> None:
+    await publish_purchases(ticketing)
+
+    async def covered() -> bool:
+        return bool(await ticketing.runtime.pool.fetchval("select count(*) from ent_coverage") == 3)
+
+    await eventually(covered)
+    opened = await ticketing.open(account="globex")
+    assert opened.json()["tier"] == "priority"
+    pool = ticketing.runtime.pool
+    await pool.execute("delete from ent_coverage")  # damaged: the ticket's cover is gone
+
+    rebuilt = await replay(ticketing, "entitlement", "--reset")
+    # Replaying the purchase from the start passes through "no cover yet": no tier changes
+    # midway, no events; every open ticket is due for a review instead.
+    assert rebuilt.exit_code == 0, rebuilt.output
+    due = await pool.fetchval("select reevaluate_at from tickets")
+    assert due is not None and due <= datetime.now(UTC)  # the command's clock: the real one
+    ticketing.clock.set(datetime.now(UTC))
+    await eventually(lambda: _outbox_empty(ticketing))
+    assert await review_due(ticketing.runtime, ticketing.cfg) == 1
+    detail = (
+        await ticketing.client.get(f"/tickets/{opened.json()['number']}", headers=ADMIN)
+    ).json()
+    assert detail["tier"] == "priority"
+    assert not [e for e in detail["timeline"] if e["type"] == "tier_changed"]
+
+
+async def _outbox_empty(service: TicketingService) -> bool:
+    return bool(await service.runtime.pool.fetchval("select count(*) from outbox") == 0)

@@ -35,7 +35,14 @@ def test_targets_of_the_default_policy() -> None:
     assert POLICY["per_incident"].first_response == INCIDENT
     assert POLICY["basic"].first_response == POLICY["trial"].first_response == 780
     assert POLICY["partner"].minutes("update") == 780
-    assert POLICY["priority"].minutes("resolution") is None
+    # Resolution: Entitle's defaults (no seed promises one), in business days.
+    assert [POLICY[t].minutes("resolution") for t in ("priority", "per_incident", "basic")] == [
+        5 * DAY,
+        3 * DAY,
+        10 * DAY,
+    ]
+    assert POLICY["trial"].resolution == POLICY["partner"].resolution == 5 * DAY
+    assert POLICY["priority"].warning.lead(DAY) == 195  # a quarter of the target left
     assert "forum" not in POLICY
     short_week = BusinessCalendar("UTC", {0: ["09:00-17:00"]})
     assert default_sla_policy(short_week)["priority"].first_response == 480

@@ -1,0 +1,106 @@
+"""The services' HTTP APIs as the support desk calls them, for one signed-in agent or admin.
+
+Every call carries a staff token naming the person and their role: an agent's token holds
+only the ticket scopes (the services refuse an agent anything else), an admin's also the
+release, license-status and operations scopes. The services record the person as the actor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from .services_api import Services
+
+OPERATED = ("licensing", "maintenance", "ticketing", "notification")
+"""The services whose dead letters and consumer lag the admin pages show over HTTP (the
+portal's own come from its database; ingress consumes no topic)."""
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+class StaffApi:
+    def __init__(self, services: Services, subject: str, role: str) -> None:
+        self._s = services
+        self._e = services.endpoints
+        self._h = services.staff_headers(subject, role)
+
+    async def _get(self, url: str, **params: Any) -> Any:
+        return await self._s.call("GET", url, self._h, params=params)
+
+    async def _post(self, url: str, body: Any = None) -> Any:
+        return await self._s.call("POST", url, self._h, json=body)
+
+    # tickets ---------------------------------------------------------------------------
+    async def queue(self, **filters: Any) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._e.ticketing}/queue", **filters)
+        return result
+
+    async def ticket(self, number: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}")
+        return result
+
+    async def entitlement(self, number: str) -> dict[str, Any]:
+        url = f"{self._e.ticketing}/tickets/{_seg(number)}/entitlement"
+        result: dict[str, Any] = await self._get(url)
+        return result
+
+    async def ticket_action(
+        self, number: str, action: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        url = f"{self._e.ticketing}/tickets/{_seg(number)}/{action}"
+        result: dict[str, Any] = await self._post(url, body or {})
+        return result
+
+    # licenses and releases (admins) --------------------------------------------------------
+    async def license(self, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses/{_seg(key)}")
+        return result
+
+    async def licenses(self, **filters: Any) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses", **filters)
+        return result
+
+    async def coverage(self, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._e.maintenance}/coverage/{_seg(key)}")
+        return result
+
+    async def change_license(self, key: str, command: str, reason: str) -> dict[str, Any]:
+        url = f"{self._e.licensing}/licenses/{_seg(key)}/{command}"
+        result: dict[str, Any] = await self._post(url, {"reason": reason})
+        return result
+
+    async def publish_release(self, product: str, version: str, released_at: str) -> Any:
+        return await self._post(
+            f"{self._e.licensing}/releases",
+            {"product": product, "version": version, "released_at": released_at},
+        )
+
+    async def releases(self, product: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self._get(
+            f"{self._e.licensing}/releases", product=product
+        )
+        return result
+
+    # operations (admins) -------------------------------------------------------------------
+    def _base(self, service: str) -> str:
+        if service not in OPERATED:
+            raise ValueError(f"unknown service {service!r}")
+        base: str = getattr(self._e, service)
+        return base
+
+    async def dead_letters(self, service: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._base(service)}/dead-letters")
+        return result
+
+    async def replay(self, service: str, ids: list[int] | None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._post(
+            f"{self._base(service)}/dead-letters/replay", {"ids": ids}
+        )
+        return result
+
+    async def consumer_lag(self, service: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(f"{self._base(service)}/consumer-lag")
+        return result
