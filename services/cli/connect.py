@@ -39,6 +39,7 @@ BootstrapOption = Annotated[
     typer.Option(envvar="ENTITLE_KAFKA_BOOTSTRAP", help="Kafka (default: from var/dev.json)."),
 ]
 PrefixOption = Annotated[str, typer.Option(envvar="ENTITLE_KAFKA_TOPIC_PREFIX")]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON for scripts instead of a table.")]
 
 
 def dev_info(path: Path = DEV_INFO) -> dict[str, Any]:

@@ -14,16 +14,36 @@ import httpx
 import typer
 from rich.table import Table
 
-from . import asgi, broker_commands, check, database_commands, registry
+from . import asgi, broker_commands, check, database_commands, outbox_commands, registry
 from .connect import console, definition_or_exit
 from .registry import SERVICE_NAMES
 
 app = typer.Typer(
     help="Entitle: licenses, maintenance and support for software vendors.", no_args_is_help=True
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"entitle {version('entitle')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print it."),
+    ] = False,
+) -> None:
+    """Entitle: licenses, maintenance and support for software vendors."""
+
+
 keys_app = typer.Typer(help="Signing keys for license keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-for commands in (broker_commands.app, database_commands.app, check.app):
+for commands in (broker_commands.app, database_commands.app, check.app, outbox_commands.app):
     app.add_typer(commands)
 
 

@@ -31,6 +31,13 @@ DEAD_LETTERS = Counter(
 OUTBOX_PUBLISHED = Counter("entitle_outbox_published_total", "Outbox rows published.")
 OUTBOX_FAILURES = Counter("entitle_outbox_failures_total", "Outbox relay batches that failed.")
 OUTBOX_BACKLOG = Gauge("entitle_outbox_backlog", "Outbox rows waiting to be published.")
+OUTBOX_PARKED = Gauge(
+    "entitle_outbox_parked",
+    "Outbox rows parked after their last attempt failed; later rows of their keys wait.",
+)
+OUTBOX_PARKED_TOTAL = Counter(
+    "entitle_outbox_rows_parked", "Outbox rows parked, by topic.", ["topic"]
+)
 OUTBOX_AGE = Gauge("entitle_outbox_oldest_seconds", "Age of the oldest unpublished outbox row.")
 SCHEDULER_RUNS = Counter(
     "entitle_scheduler_runs_total", "Scheduler runs by job and outcome.", ["job", "outcome"]

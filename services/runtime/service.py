@@ -133,6 +133,7 @@ class Runtime:
             topic_prefix=s.kafka_topic_prefix,
             batch_max=s.outbox_batch_max,
             backoff_max=s.retry_backoff_max,
+            max_attempts=s.outbox_max_attempts,
         )
         if self.definition.on_start is not None:
             await self.definition.on_start(self)

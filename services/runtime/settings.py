@@ -91,6 +91,12 @@ class RuntimeSettings(BaseSettings):
     )
     consumer_batch_max: int = Field(default=500, ge=1)
     outbox_batch_max: int = Field(default=500, ge=1)
+    outbox_max_attempts: int = Field(
+        default=20,
+        ge=1,
+        description="Tries of an outbox row the broker refuses (too large, no such topic)"
+        " before it is parked for `entitle outbox`; its key's later rows wait behind it.",
+    )
     retry_backoff_initial: float = Field(default=0.2, gt=0, description="Seconds.")
     retry_backoff_max: float = Field(default=30.0, gt=0, description="Seconds.")
     unexpected_error_attempts: int = Field(
