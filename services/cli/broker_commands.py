@@ -7,7 +7,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import typer
@@ -22,8 +22,8 @@ from .connect import (
     NameOption,
     PrefixOption,
     ServiceOption,
-    bootstrap_servers,
     console,
+    kafka_connection,
     service_database_url,
 )
 
@@ -122,10 +122,10 @@ def dlt_replay(
 
     from services.runtime.dead_letters import replay
 
-    servers = bootstrap_servers(bootstrap)
+    connection = kafka_connection(bootstrap)
 
     async def run(pool: asyncpg.Pool) -> list[int]:
-        producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all")
+        producer = AIOKafkaProducer(**connection, acks="all")
         await producer.start()
         try:
             return await replay(
@@ -150,7 +150,7 @@ def topics(bootstrap: BootstrapOption = None, topic_prefix: PrefixOption = "") -
     consumers = {
         name: [d.name for d in definitions() if name in d.subscriptions.topics] for name in TOPICS
     }
-    live = asyncio.run(_topic_state(bootstrap_servers(bootstrap), topic_prefix, consumers))
+    live = asyncio.run(_topic_state(kafka_connection(bootstrap), topic_prefix, consumers))
     table = Table(title="Entitle topics")
     for column in ("topic", "owner", "key", "events", "partitions", "records", "lag by group"):
         table.add_column(column)
@@ -163,9 +163,9 @@ def topics(bootstrap: BootstrapOption = None, topic_prefix: PrefixOption = "") -
 
 
 async def _topic_state(
-    bootstrap: str, prefix: str, consumers: dict[str, list[str]]
+    connection: dict[str, Any], prefix: str, consumers: dict[str, list[str]]
 ) -> dict[str, tuple[int, int, dict[str, int]]]:
-    catalog = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    catalog = AIOKafkaConsumer(**connection)
     await catalog.start()
     try:
         await catalog.topics()  # fetches the cluster's metadata
@@ -174,17 +174,17 @@ async def _topic_state(
             partitions = catalog.partitions_for_topic(prefix + name) or set()
             tps = [TopicPartition(prefix + name, p) for p in partitions]
             ends = await catalog.end_offsets(tps) if tps else {}
-            lag = {group: await _lag(bootstrap, group, ends) for group in groups} if tps else {}
+            lag = {group: await _lag(connection, group, ends) for group in groups} if tps else {}
             state[name] = (len(tps), sum(ends.values()), lag)
         return state
     finally:
         await catalog.stop()
 
 
-async def _lag(bootstrap: str, group: str, ends: dict[TopicPartition, int]) -> int:
+async def _lag(connection: dict[str, Any], group: str, ends: dict[TopicPartition, int]) -> int:
     """Records behind the group's committed offsets. A consumer with the group id that never
     subscribes reads the commits without joining (and so without a rebalance)."""
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    reader = AIOKafkaConsumer(**connection, group_id=group)
     await reader.start()
     try:
         behind = 0
@@ -209,12 +209,12 @@ def tail(
     """Print the topic's events, decoded, as they arrive (Ctrl-C stops)."""
     from entitle_events import EventDecodeError, decode
 
-    servers = bootstrap_servers(bootstrap)
+    connection = kafka_connection(bootstrap)
 
     async def run() -> None:
         consumer = AIOKafkaConsumer(
             topic_prefix + topic,
-            bootstrap_servers=servers,
+            **connection,
             auto_offset_reset="earliest" if from_beginning else "latest",
             enable_auto_commit=False,
         )

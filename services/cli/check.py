@@ -13,7 +13,7 @@ import typer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.table import Table
 
-from services.runtime import db
+from services.runtime import db, kafka
 from services.runtime.service import ServiceDefinition
 from services.runtime.settings import RuntimeSettings, SettingsError, unknown_variables
 
@@ -143,7 +143,7 @@ async def _database(definition: ServiceDefinition) -> list[Finding]:
 
 async def _broker(definition: ServiceDefinition) -> list[Finding]:
     s, name = definition.settings, definition.name
-    consumer = AIOKafkaConsumer(bootstrap_servers=s.kafka_bootstrap, request_timeout_ms=5000)
+    consumer = AIOKafkaConsumer(**kafka.connection(s), request_timeout_ms=5000)
     try:
         await asyncio.wait_for(consumer.start(), TIMEOUT)
         existing = await consumer.topics()
@@ -178,7 +178,7 @@ async def _broker(definition: ServiceDefinition) -> list[Finding]:
 
 async def _idempotence(name: str, s: RuntimeSettings) -> Finding:
     producer = AIOKafkaProducer(
-        bootstrap_servers=s.kafka_bootstrap, enable_idempotence=True, request_timeout_ms=5000
+        **kafka.connection(s), enable_idempotence=True, request_timeout_ms=5000
     )
     try:
         await asyncio.wait_for(producer.start(), TIMEOUT)

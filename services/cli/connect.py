@@ -76,6 +76,22 @@ def bootstrap_servers(bootstrap: str | None) -> str:
     return str(found)
 
 
+def kafka_connection(bootstrap: str | None) -> dict[str, Any]:
+    """aiokafka's connection options for an ops command: the bootstrap servers as
+    `bootstrap_servers` finds them, TLS and SASL from the ENTITLE_KAFKA_* settings."""
+    from services.runtime.kafka import connection
+    from services.runtime.settings import RuntimeSettings, load_settings
+
+    try:
+        settings = load_settings(RuntimeSettings)
+    except SettingsError as exc:
+        errors.print("[red]invalid Kafka settings[/red]")
+        for problem in exc.problems:
+            errors.print(f"  {problem}")
+        raise typer.Exit(2) from None
+    return {**connection(settings), "bootstrap_servers": bootstrap_servers(bootstrap)}
+
+
 def definition_or_exit(service: str, failure: str) -> ServiceDefinition:
     """The service built from the settings, or exit 2 naming every invalid setting."""
     try:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from services.runtime import db
+from services.runtime import db, kafka
 from services.runtime.clock import SystemClock
 from services.runtime.replay import Projection, ReplayError, ReplayReport, Start, rebuild
 from services.runtime.service import ServiceDefinition
@@ -84,6 +84,7 @@ def replay(
                 bootstrap=s.kafka_bootstrap,
                 topic_prefix=s.kafka_topic_prefix,
                 service=definition.name,
+                connection=kafka.connection(s),
                 clock=SystemClock(),
                 start=Start(from_offset, from_time),
                 reset=reset,

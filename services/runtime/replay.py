@@ -71,6 +71,7 @@ async def rebuild(
     bootstrap: str,
     topic_prefix: str,
     service: str,
+    connection: dict[str, Any] | None = None,
     clock: Clock,
     start: Start = Start(),
     reset: bool = False,
@@ -82,7 +83,9 @@ async def rebuild(
     report = ReplayReport(projection.name, reset)
     started = time.perf_counter()
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, client_id=f"entitle-replay-{service}"
+        **(connection or {"bootstrap_servers": bootstrap}),
+        enable_auto_commit=False,
+        client_id=f"entitle-replay-{service}",
     )
     await consumer.start()
     try:

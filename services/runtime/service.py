@@ -121,7 +121,11 @@ class Runtime:
             await _retry(
                 "broker",
                 lambda: kafka.ensure_topics(
-                    s.kafka_bootstrap, topics, s.kafka_partitions, s.kafka_replication
+                    s.kafka_bootstrap,
+                    topics,
+                    s.kafka_partitions,
+                    s.kafka_replication,
+                    kafka.connection(s),
                 ),
             )
         self._producer = kafka.create_producer(s)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "ENTITLE_"
@@ -43,6 +43,30 @@ class RuntimeSettings(BaseSettings):
         " them as a release step (the service then refuses to start on an older schema).",
     )
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="How clients reach Kafka: TLS (`SSL`), SASL (`SASL_PLAINTEXT`) or both"
+        " (`SASL_SSL`, what Confluent Cloud, MSK with SASL/SCRAM and Aiven expect).",
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="PLAIN", description="SASL mechanism with SASL_* protocols."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="PEM file of the CAs that signed the brokers' certificates (default:"
+        " the system's trust store).",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="PEM client certificate, for brokers that require mTLS."
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None, description="PEM private key of the client certificate."
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None, description="Password of an encrypted private key."
+    )
     kafka_idempotence: bool = Field(
         default=True,
         description="Idempotent producer. Apache Kafka: on. The embedded Tansu broker: off.",
@@ -121,6 +145,19 @@ class RuntimeSettings(BaseSettings):
             if not self.http_port:
                 self.http_port = DEFAULT_PORTS.get(self.service, 8000)
 
+    @model_validator(mode="after")
+    def _kafka_credentials(self) -> RuntimeSettings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"ENTITLE_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs"
+                " ENTITLE_KAFKA_SASL_USERNAME and ENTITLE_KAFKA_SASL_PASSWORD"
+            )
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("ENTITLE_KAFKA_SSL_CERTFILE and ENTITLE_KAFKA_SSL_KEYFILE go together")
+        return self
+
     @property
     def consumer_group(self) -> str:
         return self.service
@@ -154,7 +191,12 @@ def load_settings(cls: type[S]) -> S:
         return cls(_secrets_dir=secrets_dir)
     except ValidationError as exc:
         raise SettingsError(
-            [f"{variable(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors()]
+            [
+                f"{variable(str(e['loc'][0]))}: {e['msg']}"
+                if e["loc"]
+                else e["msg"].removeprefix("Value error, ")  # a rule across settings
+                for e in exc.errors()
+            ]
         ) from None
 
 

@@ -108,9 +108,9 @@ async def test_a_refused_row_is_parked_its_key_waits_and_other_keys_go_on(
     assert (b"key-a", header(behind.headers, "ce_id")) not in on_topic
     assert await relay.pool.fetchval("select attempts from outbox where id = $1", refused_id) == 3
     assert await relay.pool.fetchval("select count(*) from outbox where id = $1", behind_id) == 1
-    assert REGISTRY.get_sample_value(
-        "entitle_outbox_rows_parked_total", {"topic": relay.topic}
-    ) == 1
+    assert (
+        REGISTRY.get_sample_value("entitle_outbox_rows_parked_total", {"topic": relay.topic}) == 1
+    )
 
     listed = json.loads(await asyncio.to_thread(cli, infra, relay, "outbox", "list", "--json"))
     assert [(r["id"], r["key"], r["attempts"], r["waiting_behind"]) for r in listed] == [
