@@ -7,15 +7,23 @@ import asyncio
 import os
 from dataclasses import dataclass
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import asyncpg
 import typer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from entitle_events.topics import dead_letter_topic
 from rich.table import Table
 
 from services.runtime import db, kafka
 from services.runtime.service import ServiceDefinition
-from services.runtime.settings import RuntimeSettings, SettingsError, unknown_variables
+from services.runtime.settings import (
+    SHARED_ACROSS_COPIES,
+    RuntimeSettings,
+    SettingsError,
+    unknown_variables,
+    variable,
+)
 
 from . import registry
 from .connect import console, use_dev_stack_environment
@@ -90,6 +98,17 @@ def _settings_advice(name: str, s: RuntimeSettings) -> list[Finding]:
                 " answers 401",
             )
         )
+    for field in SHARED_ACROSS_COPIES:
+        url = getattr(s, field, None)
+        if isinstance(url, str) and urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+            advice.append(
+                Finding(
+                    name,
+                    "public urls",
+                    "warn",
+                    f"{variable(field)} is {url}: links in emails open only on this machine",
+                )
+            )
     if name == "ingress" and not getattr(s, "webhook_secrets", None):
         advice.append(
             Finding(
@@ -158,15 +177,23 @@ async def _broker(definition: ServiceDefinition) -> list[Finding]:
         ]
     finally:
         await consumer.stop()
+    consumed = definition.subscriptions.topics
     needed = {
-        s.kafka_topic_prefix + t for t in (*definition.publishes, *definition.subscriptions.topics)
+        s.kafka_topic_prefix + t
+        for t in (
+            *definition.publishes,
+            *consumed,
+            *(dead_letter_topic(t, s.consumer_group) for t in consumed),
+        )
     }
     missing = sorted(needed - existing)
     findings = [Finding(name, "broker", "ok", f"{s.kafka_bootstrap}: reachable")]
     if missing:
         status: Status = "ok" if s.kafka_create_topics else "fail"
         hint = (
-            "created at start" if s.kafka_create_topics else "create them (partitions, replication)"
+            "created at start"
+            if s.kafka_create_topics
+            else "create them as deploy/kubernetes/topics.txt says (the kafka-topics Job)"
         )
         findings.append(Finding(name, "topics", status, f"missing {', '.join(missing)}: {hint}"))
     else:

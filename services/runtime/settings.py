@@ -23,12 +23,22 @@ DEFAULT_PORTS = {
 }
 
 
+# Settings every copy of a service must agree on (a link signed or built by one copy is
+# opened through another): in production each must be set explicitly, never defaulted.
+SHARED_ACROSS_COPIES = ("unsubscribe_secret", "public_url", "portal_url")
+
+
 class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, extra="ignore", secrets_dir=None, validate_default=True
     )
 
     service: str = Field(default="", description="Set by each service; not configurable.")
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` requires the settings every copy must share (unsubscribe"
+        " secret, public and portal URLs) to be set explicitly.",
+    )
     database_url: str = Field(
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         description="PostgreSQL server; each service uses its own database on it.",
@@ -158,6 +168,25 @@ class RuntimeSettings(BaseSettings):
             raise ValueError("ENTITLE_KAFKA_SSL_CERTFILE and ENTITLE_KAFKA_SSL_KEYFILE go together")
         return self
 
+    @model_validator(mode="after")
+    def _shared_in_production(self) -> RuntimeSettings:
+        if self.environment != "production":
+            return self
+        unset = [
+            name
+            for name in SHARED_ACROSS_COPIES
+            if name in type(self).model_fields and name not in self.model_fields_set
+        ]
+        if unset:
+            raise ValueError(
+                "\n".join(
+                    f"{variable(name)} must be set with ENTITLE_ENVIRONMENT=production: every"
+                    f" copy of {self.service or 'the service'} must use the same value"
+                    for name in unset
+                )
+            )
+        return self
+
     @property
     def consumer_group(self) -> str:
         return self.service
@@ -192,10 +221,13 @@ def load_settings(cls: type[S]) -> S:
     except ValidationError as exc:
         raise SettingsError(
             [
-                f"{variable(str(e['loc'][0]))}: {e['msg']}"
-                if e["loc"]
-                else e["msg"].removeprefix("Value error, ")  # a rule across settings
+                problem
                 for e in exc.errors()
+                for problem in (
+                    [f"{variable(str(e['loc'][0]))}: {e['msg']}"]
+                    if e["loc"]
+                    else e["msg"].removeprefix("Value error, ").splitlines()  # across settings
+                )
             ]
         ) from None
 

@@ -82,3 +82,29 @@ async def test_check_tells_when_the_broker_refuses_idempotent_producers(infra: I
     else:  # the embedded Tansu broker refuses them
         assert result.exit_code == 1, result.output
         assert "ENTITLE_KAFKA_IDEMPOTENCE=false" in result.output
+
+
+async def test_check_names_missing_dead_letter_topics(infra: Infra) -> None:
+    from entitle_events.topics import dead_letter_topic
+
+    from services.cli import registry
+    from services.runtime import kafka
+
+    env = environment(infra, ENTITLE_KAFKA_CREATE_TOPICS="false")
+    prefix = env["ENTITLE_KAFKA_TOPIC_PREFIX"]
+    definition = registry.definition(
+        "maintenance", registry.settings_class("maintenance")(kafka_bootstrap=infra.bootstrap)
+    )
+    consumed = definition.subscriptions.topics
+    await kafka.ensure_topics(
+        infra.bootstrap, [prefix + t for t in (*definition.publishes, *consumed)], 1
+    )
+    result = await entitle(env, "check", "maintenance")
+    assert result.exit_code == 1, result.output
+    for topic in consumed:
+        assert prefix + dead_letter_topic(topic, "maintenance") in result.output
+    await kafka.ensure_topics(
+        infra.bootstrap, [prefix + dead_letter_topic(t, "maintenance") for t in consumed], 1
+    )
+    fixed = await entitle(env, "check", "maintenance")
+    assert fixed.exit_code == 0, fixed.output
