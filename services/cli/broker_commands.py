@@ -182,16 +182,13 @@ async def _topic_state(
 
 
 async def _lag(connection: dict[str, Any], group: str, ends: dict[TopicPartition, int]) -> int:
-    """Records behind the group's committed offsets. A consumer with the group id that never
-    subscribes reads the commits without joining (and so without a rebalance)."""
+    """Records behind the group's committed offsets, as the services report them."""
+    from services.runtime.lag import group_lag
+
     reader = AIOKafkaConsumer(**connection, group_id=group)
     await reader.start()
     try:
-        behind = 0
-        for tp, end in ends.items():
-            committed = await reader.committed(tp)
-            behind += end - (committed or 0)
-        return behind
+        return sum((await group_lag(reader, sorted({tp.topic for tp in ends}))).values())
     finally:
         await reader.stop()
 

@@ -80,7 +80,11 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
         tune_garbage_collector()
         uvicorn.run(create_app(definition), **options)
     else:  # each worker process builds the service again (see services/cli/asgi.py)
+        import tempfile
+
         os.environ[asgi.SERVICE_VARIABLE] = service
+        # Each worker writes its metrics there; /metrics reads them all (fresh per start).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="entitle-metrics-")
         uvicorn.run(asgi.IMPORT_PATH, factory=True, workers=settings.http_workers, **options)
 
 
@@ -237,10 +241,12 @@ def notification_preview(
 
 @app.command()
 def docs() -> None:
-    """Regenerate the AsyncAPI documents of every service in docs/asyncapi/."""
+    """Regenerate what comes from the code: docs/asyncapi/, the topic list and the per-service
+    Kubernetes manifests in deploy/kubernetes/."""
+    from services.cli import deploy_files
     from services.cli.docs import write_asyncapi
 
-    for path in write_asyncapi():
+    for path in [*write_asyncapi(), *deploy_files.write()]:
         console.print(f"wrote {path}")
 
 

@@ -198,10 +198,6 @@ class EventConsumer:
             # records will be delivered again and the inbox makes that harmless.
             metrics.COMMIT_FAILURES.inc()
             log.warning("offset commit failed (%s); the batch will be redelivered", exc)
-        for tp, offset in offsets.items():
-            high = consumer.highwater(tp)
-            if high is not None:
-                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, high - offset))
 
     async def _apply_batch(
         self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]

@@ -14,7 +14,7 @@ import asyncpg
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -80,7 +80,7 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
         response_class=PlainTextResponse,
     )
     async def prometheus() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI document of the topics")
     async def asyncapi() -> dict[str, Any]:
@@ -195,7 +195,8 @@ class _Observe:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            metrics.observe_request(path, status, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.observe_request(scope["method"], path, status, elapsed)
 
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

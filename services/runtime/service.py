@@ -24,6 +24,7 @@ from .clock import Clock, OffsetFileClock, SystemClock
 from .consumer import EventConsumer, Subscriptions
 from .context import Context
 from .fast_routes import FastRoute
+from .lag import LagReporter
 from .outbox import OutboxRelay
 from .replay import Projection
 from .scheduler import Job
@@ -153,6 +154,12 @@ class Runtime:
             )
             consumer = self.consumer
             self._spawn(lambda: consumer.run(self._stop), "consumer")
+            lag = LagReporter(
+                kafka.connection(s),
+                s.consumer_group,
+                [s.kafka_topic_prefix + t for t in subs.topics],
+            )
+            self._spawn(lambda: lag.run(self._stop), "consumer-lag")
         self.jobs = list(self.definition.jobs(self))
         for job in self.jobs:
             self._spawn(

@@ -19,6 +19,7 @@ SECRETS = {
     "ENTITLE_ADMIN_API_KEY": "ent_admin_test",
     "ENTITLE_WEBHOOK_SECRETS": "whsec_dGVzdA==",
     "ENTITLE_SIGNING_KEY": "dGVzdA==",
+    "ENTITLE_UNSUBSCRIBE_SECRET": "shared",
 }
 
 
