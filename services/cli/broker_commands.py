@@ -19,6 +19,7 @@ from services.runtime.dead_letters import DeadLetter, list_dead_letters
 from .connect import (
     BootstrapOption,
     DatabaseOption,
+    JsonOption,
     NameOption,
     PrefixOption,
     ServiceOption,
@@ -57,12 +58,16 @@ def dlt_list(
     database_url: DatabaseOption = None,
     database: NameOption = None,
     all_: Annotated[bool, typer.Option("--all", help="Also those already replayed.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Dead letters of a service's consumer: where each came from and why it failed."""
     letters = _with_pool(
         service_database_url(service, database_url, database),
         lambda pool: list_dead_letters(pool, include_replayed=all_),
     )
+    if as_json:
+        typer.echo(json.dumps([d.__dict__ for d in letters], indent=2, default=str))
+        return
     table = Table(title=f"dead letters of {service}")
     for column in ("id", "from", "event", "error", "at", "replayed"):
         table.add_column(column)
@@ -139,7 +144,9 @@ def dlt_replay(
 
 
 @app.command()
-def topics(bootstrap: BootstrapOption = None, topic_prefix: PrefixOption = "") -> None:
+def topics(
+    bootstrap: BootstrapOption = None, topic_prefix: PrefixOption = "", as_json: JsonOption = False
+) -> None:
     """The topic catalog with each topic's partitions, records and every consumer group's lag
     (records not yet processed)."""
     from entitle_events import types_on_topic
@@ -151,6 +158,21 @@ def topics(bootstrap: BootstrapOption = None, topic_prefix: PrefixOption = "") -
         name: [d.name for d in definitions() if name in d.subscriptions.topics] for name in TOPICS
     }
     live = asyncio.run(_topic_state(kafka_connection(bootstrap), topic_prefix, consumers))
+    if as_json:
+        listed = [
+            {
+                "topic": name,
+                "owner": topic.owner,
+                "key": topic.key,
+                "events": types_on_topic(name),
+                "partitions": live[name][0],
+                "records": live[name][1],
+                "lag": live[name][2],
+            }
+            for name, topic in TOPICS.items()
+        ]
+        typer.echo(json.dumps(listed, indent=2))
+        return
     table = Table(title="Entitle topics")
     for column in ("topic", "owner", "key", "events", "partitions", "records", "lag by group"):
         table.add_column(column)

@@ -4,6 +4,7 @@ SMTP, each finding with what to do about it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -45,8 +46,11 @@ class Finding:
 @app.command()
 def check(
     services: Annotated[
-        list[str] | None, typer.Argument(help="Services to check; none: all five.")
+        list[str] | None, typer.Argument(help="Services to check; none: all of them.")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON for scripts instead of a table.")
+    ] = False,
 ) -> None:
     """Connectivity and configuration diagnostics; exits 1 when a service could not work."""
     use_dev_stack_environment()
@@ -60,6 +64,10 @@ def check(
     ]
     for name in names:
         findings += asyncio.run(check_service(name))
+    failed = any(f.status == "fail" for f in findings)
+    if as_json:
+        typer.echo(json.dumps([f.__dict__ for f in findings], indent=2))
+        raise typer.Exit(1 if failed else 0)
     table = Table(title="entitle check")
     for column in ("service", "check", "status", "detail"):
         table.add_column(column)
@@ -67,7 +75,7 @@ def check(
     for f in findings:
         table.add_row(f.service, f.check, f"[{colour[f.status]}]{f.status}[/]", f.detail)
     console.print(table)
-    if any(f.status == "fail" for f in findings):
+    if failed:
         raise typer.Exit(1)
 
 

@@ -8,6 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from services.runtime import db, kafka
@@ -91,6 +99,21 @@ def replay(
     if from_time is not None and from_time.tzinfo is None:
         raise typer.BadParameter("give --from-time with a UTC offset, e.g. 2026-11-01T00:00Z")
 
+    bars = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def advance(topic: str, done: int, total: int) -> None:
+        if topic not in tasks:
+            tasks[topic] = bars.add_task(f"{topic} (the consumer waits)", total=total)
+        bars.update(tasks[topic], completed=done)
+
     async def run() -> ReplayReport:
         pool = await db.create_pool(db.with_database(s.database_url, s.database_name), 2)
         try:
@@ -102,6 +125,7 @@ def replay(
                 topic_prefix=s.kafka_topic_prefix,
                 service=definition.name,
                 connection=kafka.connection(s),
+                progress=advance,
                 clock=SystemClock(),
                 start=Start(from_offset, from_time),
                 reset=reset,
@@ -111,7 +135,8 @@ def replay(
             await pool.close()
 
     try:
-        report = asyncio.run(run())
+        with bars:
+            report = asyncio.run(run())
     except ReplayError as exc:
         errors.print(f"[red]replay refused, nothing changed:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import asgi, broker_commands, check, database_commands, outbox_commands, registry
@@ -201,19 +202,29 @@ def demo(
         for column in ("order", "email to", "subject", "status"):
             table.add_column(column)
         found: dict[str, dict[str, str]] = {}
-        while len(found) < len(sent) and time.monotonic() < deadline:
-            for order_id in sent:
-                if order_id in found:
-                    continue
-                listed = client.get(
-                    f"{info['services']['notification']}/deliveries",
-                    params={"correlation_id": order_id},
-                    headers=headers,
-                ).json()
-                for item in listed.get("items", []):
-                    if item["status"] != "pending":
-                        found[order_id] = item
-            time.sleep(0.3)
+        with Progress(
+            TextColumn("waiting for the emails"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            waiting = bar.add_task("emails", total=len(sent))
+            while len(found) < len(sent) and time.monotonic() < deadline:
+                for order_id in sent:
+                    if order_id in found:
+                        continue
+                    listed = client.get(
+                        f"{info['services']['notification']}/deliveries",
+                        params={"correlation_id": order_id},
+                        headers=headers,
+                    ).json()
+                    for item in listed.get("items", []):
+                        if item["status"] != "pending":
+                            found[order_id] = item
+                bar.update(waiting, completed=len(found))
+                time.sleep(0.3)
     for order_id in sent:
         item = found.get(order_id)
         if item:

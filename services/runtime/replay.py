@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,6 +73,7 @@ async def rebuild(
     topic_prefix: str,
     service: str,
     connection: dict[str, Any] | None = None,
+    progress: Progress | None = None,
     clock: Clock,
     start: Start = Start(),
     reset: bool = False,
@@ -102,11 +104,16 @@ async def rebuild(
                     start,
                     allow_gap=allow_gap or not reset,
                     apply=_Applier(conn, clock, service, handlers, report),
+                    progress=progress or (lambda topic, done, total: None),
                 )
     finally:
         await consumer.stop()
     report.seconds = time.perf_counter() - started
     return report
+
+
+# Told (topic, records applied, records to apply) as a topic's replay goes on.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -156,6 +163,7 @@ async def _replay_topic(
     *,
     allow_gap: bool,
     apply: _Applier,
+    progress: Progress,
 ) -> None:
     first = await consumer.beginning_offsets(partitions)
     ends = await consumer.end_offsets(partitions)
@@ -169,14 +177,18 @@ async def _replay_topic(
     for tp in partitions:
         consumer.seek(tp, begin[tp])
     pending = {tp for tp in partitions if begin[tp] < ends[tp]}
+    total, done = sum(ends[tp] - begin[tp] for tp in partitions), 0
+    progress(topic, done, total)
     while pending:
         batch = await consumer.getmany(*pending, timeout_ms=1000)
         for tp, records in batch.items():
             for record in records:
                 if record.offset < ends[tp]:
                     await apply(topic, record.headers, record.value)
+                    done += 1
             if await consumer.position(tp) >= ends[tp]:
                 pending.discard(tp)
+        progress(topic, done, total)
 
 
 async def _start_offsets(

@@ -108,3 +108,17 @@ async def test_check_names_missing_dead_letter_topics(infra: Infra) -> None:
     )
     fixed = await entitle(env, "check", "maintenance")
     assert fixed.exit_code == 0, fixed.output
+
+
+async def test_check_answers_json_for_scripts_and_the_version_is_printed(infra: Infra) -> None:
+    import json
+
+    result = await entitle(environment(infra), "check", "ingress", "--json")
+    assert result.exit_code == 0, result.output
+    findings = json.loads(result.output)
+    assert {(f["service"], f["check"], f["status"]) for f in findings} >= {
+        ("ingress", "settings", "ok"),
+        ("ingress", "broker", "ok"),
+    }
+    version = await entitle(environment(infra), "--version")
+    assert version.exit_code == 0 and version.output.startswith("entitle 0.")
