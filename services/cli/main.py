@@ -98,7 +98,6 @@ def dev(
     broker_storage: Annotated[
         str,
         typer.Option(
-            envvar="ENTITLE_DEV_BROKER_STORAGE",
             help="postgres (the broker's data in the embedded PostgreSQL: restarts keep"
             " it), memory (throwaway), auto (postgres where the Tansu build has it).",
         ),
