@@ -3,7 +3,8 @@ again, it loses nothing (topics, records, committed offsets), and every order st
 exactly one license, one coverage and one email. Where the Tansu build has no PostgreSQL
 engine, `auto` storage falls back to memory and says so, and `postgres` is refused by name.
 
-(The fault suite, tests/e2e/test_faults.py, is to take this fault over.)"""
+The fault suite (test_faults.py) strikes the same fault among the others when its broker
+stores in PostgreSQL."""
 
 from __future__ import annotations
 
