@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -225,7 +226,9 @@ class Stack:
     def _broker_database(self) -> str:
         from services.runtime.db import ensure_database, with_database
 
-        asyncio.run(ensure_database(self.database_url, BROKER_DATABASE))
+        # In a thread of its own: the caller may be inside an event loop (async tests).
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, ensure_database(self.database_url, BROKER_DATABASE)).result()
         return with_database(self.database_url, BROKER_DATABASE)
 
     # -- services -------------------------------------------------------------------------

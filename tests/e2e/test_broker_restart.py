@@ -54,7 +54,7 @@ def test_auto_storage_says_which_storage_it_got(infra: Infra, tmp_path: Path) ->
     stack = durable_stack(infra, tmp_path)
     stack.config.broker_storage = "auto"
     stack.config.start_mail_capture = False
-    stack.start_infrastructure()
+    stack.start_infrastructure()  # called inside no event loop here, as `entitle dev` does
     try:
         assert stack.broker is not None
         assert stack.broker_storage in {"postgres", "memory"}
@@ -107,4 +107,16 @@ async def test_killing_the_durable_broker_while_orders_flow_loses_nothing(
     finally:
         for service in list(stack.processes):
             stack.kill_service(service, signal.SIGTERM)
+        stack.stop()
+
+
+async def test_auto_storage_starts_from_inside_an_event_loop(infra: Infra, tmp_path: Path) -> None:
+    """As the fault suite starts its stack: inside an async test."""
+    stack = durable_stack(infra, tmp_path)
+    stack.config.broker_storage = "auto"
+    stack.config.start_mail_capture = False
+    stack.start_infrastructure()
+    try:
+        assert stack.broker_storage in {"postgres", "memory"}
+    finally:
         stack.stop()
