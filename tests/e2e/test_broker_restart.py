@@ -9,14 +9,18 @@ stores in PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
+from services.cli.webhook_client import post_order, sample_order
 from services.devstack.broker import EmbeddedBroker, StorageUnsupported
 from services.devstack.stack import Stack, free_port
 from services.runtime.db import with_database
@@ -24,9 +28,30 @@ from tests.helpers import wait_until
 from tests.infra import Infra
 
 from .conftest import mails, stack_config
-from .test_crash_recovery import _send_orders
 
 ORDERS = 60
+
+
+def _send_orders(stack: Stack, count: int, accepted: list[str], done: threading.Event) -> None:
+    """A shop: each order is retried, with the same webhook id, until it is accepted (the
+    broker may be down for a while: ingress then answers 503)."""
+    url = f"{stack.url('ingress')}/webhooks/orders"
+    with httpx.Client(timeout=10) as client:
+        for n in range(count):
+            order = sample_order(order_id=f"B-{n:04d}-{random.randrange(10**8)}")
+            while True:
+                try:
+                    answer = post_order(
+                        client, url, stack.secrets.webhook_secret, order, f"msg_{order['order_id']}"
+                    )
+                    if answer.status_code == 202:
+                        accepted.append(order["order_id"])
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+            time.sleep(0.03)
+    done.set()
 
 
 def durable_stack(infra: Infra, folder: Path) -> Stack:
