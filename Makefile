@@ -3,15 +3,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every dependency, pinned with hashes (`make lock` rewrites them from pyproject.toml).
+LOCK := requirements/dev.txt
+COMPILE := $(BIN)/uv pip compile pyproject.toml requirements/build.in --universal \
+	--generate-hashes --python-version 3.11 --quiet
 
-.PHONY: run test bench faults lint format typecheck schemas demo clean
+.PHONY: run test bench faults lint format typecheck schemas demo clean lock
 
-$(STAMP): pyproject.toml shared/pyproject.toml
+$(STAMP): pyproject.toml shared/pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Entitle needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+lock: $(STAMP)  ## Rewrite the locked dependencies after a change in pyproject.toml
+	$(COMPILE) -o requirements/runtime.txt
+	$(COMPILE) --extra embedded --extra dev -o $(LOCK)
+	$(COMPILE) --extra embedded --extra dev --extra bench -o requirements/bench.txt
 
 run: $(STAMP)  ## Start PostgreSQL, the broker, SMTP capture and the five services
 	$(BIN)/entitle dev
@@ -27,7 +36,7 @@ test: $(STAMP)  ## Lint, type-check and run every test
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## Throughput and latency against limits measured in the same run
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/bench.txt
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 faults: $(STAMP)  ## Kill services, restart PostgreSQL, inject bad events while orders flow

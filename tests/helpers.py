@@ -82,6 +82,7 @@ OPERATIONS_SERIES = (
     "entitle_outbox_published",
     "entitle_outbox_backlog",
     "entitle_outbox_oldest_seconds",
+    "entitle_outbox_parked",
     "entitle_dead_letters",
     "entitle_scheduler_runs",
     "entitle_emails",

@@ -7,7 +7,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import typer
@@ -19,11 +19,12 @@ from services.runtime.dead_letters import list_dead_letters
 from .connect import (
     BootstrapOption,
     DatabaseOption,
+    JsonOption,
     NameOption,
     PrefixOption,
     ServiceOption,
-    bootstrap_servers,
     console,
+    kafka_connection,
     service_database_url,
 )
 
@@ -57,12 +58,16 @@ def dlt_list(
     database_url: DatabaseOption = None,
     database: NameOption = None,
     all_: Annotated[bool, typer.Option("--all", help="Also those already replayed.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Dead letters of a service's consumer: where each came from and why it failed."""
     letters = _with_pool(
         service_database_url(service, database_url, database),
         lambda pool: list_dead_letters(pool, include_replayed=all_),
     )
+    if as_json:
+        typer.echo(json.dumps([d.__dict__ for d in letters], indent=2, default=str))
+        return
     table = Table(title=f"dead letters of {service}")
     for column in ("id", "from", "event", "error", "at", "replayed"):
         table.add_column(column)
@@ -112,10 +117,10 @@ def dlt_replay(
 
     from services.runtime.dead_letters import replay
 
-    servers = bootstrap_servers(bootstrap)
+    connection = kafka_connection(bootstrap)
 
     async def run(pool: asyncpg.Pool) -> list[int]:
-        producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all")
+        producer = AIOKafkaProducer(**connection, acks="all")
         await producer.start()
         try:
             return await replay(
@@ -129,7 +134,9 @@ def dlt_replay(
 
 
 @app.command()
-def topics(bootstrap: BootstrapOption = None, topic_prefix: PrefixOption = "") -> None:
+def topics(
+    bootstrap: BootstrapOption = None, topic_prefix: PrefixOption = "", as_json: JsonOption = False
+) -> None:
     """The topic catalog with each topic's partitions, records and every consumer group's lag
     (records not yet processed)."""
     from entitle_events import types_on_topic
@@ -140,7 +147,22 @@ def topics(bootstrap: BootstrapOption = None, topic_prefix: PrefixOption = "") -
     consumers = {
         name: [d.name for d in definitions() if name in d.subscriptions.topics] for name in TOPICS
     }
-    live = asyncio.run(_topic_state(bootstrap_servers(bootstrap), topic_prefix, consumers))
+    live = asyncio.run(_topic_state(kafka_connection(bootstrap), topic_prefix, consumers))
+    if as_json:
+        listed = [
+            {
+                "topic": name,
+                "owner": topic.owner,
+                "key": topic.key,
+                "events": types_on_topic(name),
+                "partitions": live[name][0],
+                "records": live[name][1],
+                "lag": live[name][2],
+            }
+            for name, topic in TOPICS.items()
+        ]
+        typer.echo(json.dumps(listed, indent=2))
+        return
     table = Table(title="Entitle topics")
     for column in ("topic", "owner", "key", "events", "partitions", "records", "lag by group"):
         table.add_column(column)
@@ -153,9 +175,9 @@ def topics(bootstrap: BootstrapOption = None, topic_prefix: PrefixOption = "") -
 
 
 async def _topic_state(
-    bootstrap: str, prefix: str, consumers: dict[str, list[str]]
+    connection: dict[str, Any], prefix: str, consumers: dict[str, list[str]]
 ) -> dict[str, tuple[int, int, dict[str, int]]]:
-    catalog = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    catalog = AIOKafkaConsumer(**connection)
     await catalog.start()
     try:
         await catalog.topics()  # fetches the cluster's metadata
@@ -164,19 +186,23 @@ async def _topic_state(
             partitions = catalog.partitions_for_topic(prefix + name) or set()
             tps = [TopicPartition(prefix + name, p) for p in partitions]
             ends = await catalog.end_offsets(tps) if tps else {}
-            lag = {group: await _lag(bootstrap, group, ends) for group in groups} if tps else {}
+            lag = {group: await _lag(connection, group, ends) for group in groups} if tps else {}
             state[name] = (len(tps), sum(ends.values()), lag)
         return state
     finally:
         await catalog.stop()
 
 
-async def _lag(bootstrap: str, group: str, ends: dict[TopicPartition, int]) -> int:
-    """Records behind the group's committed offsets."""
-    from services.runtime.operations import committed_offsets
+async def _lag(connection: dict[str, Any], group: str, ends: dict[TopicPartition, int]) -> int:
+    """Records behind the group's committed offsets, as the services report them."""
+    from services.runtime.lag import group_lag
 
-    committed = await committed_offsets(bootstrap, group, list(ends))
-    return sum(end - (committed[tp] or 0) for tp, end in ends.items())
+    reader = AIOKafkaConsumer(**connection, group_id=group)
+    await reader.start()
+    try:
+        return sum((await group_lag(reader, sorted({tp.topic for tp in ends}))).values())
+    finally:
+        await reader.stop()
 
 
 @app.command()
@@ -192,12 +218,12 @@ def tail(
     """Print the topic's events, decoded, as they arrive (Ctrl-C stops)."""
     from entitle_events import EventDecodeError, decode
 
-    servers = bootstrap_servers(bootstrap)
+    connection = kafka_connection(bootstrap)
 
     async def run() -> None:
         consumer = AIOKafkaConsumer(
             topic_prefix + topic,
-            bootstrap_servers=servers,
+            **connection,
             auto_offset_reset="earliest" if from_beginning else "latest",
             enable_auto_commit=False,
         )

@@ -4,18 +4,27 @@ SMTP, each finding with what to do about it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from dataclasses import dataclass
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import asyncpg
 import typer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from entitle_events.topics import dead_letter_topic
 from rich.table import Table
 
-from services.runtime import db
+from services.runtime import db, kafka
 from services.runtime.service import ServiceDefinition
-from services.runtime.settings import RuntimeSettings, SettingsError, unknown_variables
+from services.runtime.settings import (
+    SHARED_ACROSS_COPIES,
+    RuntimeSettings,
+    SettingsError,
+    unknown_variables,
+    variable,
+)
 
 from . import registry
 from .connect import console, use_dev_stack_environment
@@ -37,8 +46,11 @@ class Finding:
 @app.command()
 def check(
     services: Annotated[
-        list[str] | None, typer.Argument(help="Services to check; none: all five.")
+        list[str] | None, typer.Argument(help="Services to check; none: all of them.")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON for scripts instead of a table.")
+    ] = False,
 ) -> None:
     """Connectivity and configuration diagnostics; exits 1 when a service could not work."""
     use_dev_stack_environment()
@@ -52,6 +64,10 @@ def check(
     ]
     for name in names:
         findings += asyncio.run(check_service(name))
+    failed = any(f.status == "fail" for f in findings)
+    if as_json:
+        typer.echo(json.dumps([f.__dict__ for f in findings], indent=2))
+        raise typer.Exit(1 if failed else 0)
     table = Table(title="entitle check")
     for column in ("service", "check", "status", "detail"):
         table.add_column(column)
@@ -59,7 +75,7 @@ def check(
     for f in findings:
         table.add_row(f.service, f.check, f"[{colour[f.status]}]{f.status}[/]", f.detail)
     console.print(table)
-    if any(f.status == "fail" for f in findings):
+    if failed:
         raise typer.Exit(1)
 
 
@@ -104,6 +120,17 @@ def _settings_advice(name: str, s: RuntimeSettings) -> list[Finding]:
                         f"ENTITLE_{setting.upper()} is not set: {consequence}",
                     )
                 )
+    for field in SHARED_ACROSS_COPIES:
+        url = getattr(s, field, None)
+        if isinstance(url, str) and urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+            advice.append(
+                Finding(
+                    name,
+                    "public urls",
+                    "warn",
+                    f"{variable(field)} is {url}: links in emails open only on this machine",
+                )
+            )
     if name == "ingress" and not getattr(s, "webhook_secrets", None):
         advice.append(
             Finding(
@@ -157,7 +184,7 @@ async def _database(definition: ServiceDefinition) -> list[Finding]:
 
 async def _broker(definition: ServiceDefinition) -> list[Finding]:
     s, name = definition.settings, definition.name
-    consumer = AIOKafkaConsumer(bootstrap_servers=s.kafka_bootstrap, request_timeout_ms=5000)
+    consumer = AIOKafkaConsumer(**kafka.connection(s), request_timeout_ms=5000)
     try:
         await asyncio.wait_for(consumer.start(), TIMEOUT)
         existing = await consumer.topics()
@@ -172,15 +199,23 @@ async def _broker(definition: ServiceDefinition) -> list[Finding]:
         ]
     finally:
         await consumer.stop()
+    consumed = definition.subscriptions.topics
     needed = {
-        s.kafka_topic_prefix + t for t in (*definition.publishes, *definition.subscriptions.topics)
+        s.kafka_topic_prefix + t
+        for t in (
+            *definition.publishes,
+            *consumed,
+            *(dead_letter_topic(t, s.consumer_group) for t in consumed),
+        )
     }
     missing = sorted(needed - existing)
     findings = [Finding(name, "broker", "ok", f"{s.kafka_bootstrap}: reachable")]
     if missing:
         status: Status = "ok" if s.kafka_create_topics else "fail"
         hint = (
-            "created at start" if s.kafka_create_topics else "create them (partitions, replication)"
+            "created at start"
+            if s.kafka_create_topics
+            else "create them as deploy/kubernetes/topics.txt says (the kafka-topics Job)"
         )
         findings.append(Finding(name, "topics", status, f"missing {', '.join(missing)}: {hint}"))
     else:
@@ -192,7 +227,7 @@ async def _broker(definition: ServiceDefinition) -> list[Finding]:
 
 async def _idempotence(name: str, s: RuntimeSettings) -> Finding:
     producer = AIOKafkaProducer(
-        bootstrap_servers=s.kafka_bootstrap, enable_idempotence=True, request_timeout_ms=5000
+        **kafka.connection(s), enable_idempotence=True, request_timeout_ms=5000
     )
     try:
         await asyncio.wait_for(producer.start(), TIMEOUT)

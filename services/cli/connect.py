@@ -39,6 +39,7 @@ BootstrapOption = Annotated[
     typer.Option(envvar="ENTITLE_KAFKA_BOOTSTRAP", help="Kafka (default: from var/dev.json)."),
 ]
 PrefixOption = Annotated[str, typer.Option(envvar="ENTITLE_KAFKA_TOPIC_PREFIX")]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON for scripts instead of a table.")]
 
 
 def dev_info(path: Path = DEV_INFO) -> dict[str, Any]:
@@ -78,6 +79,22 @@ def bootstrap_servers(bootstrap: str | None) -> str:
     if not found:
         raise typer.BadParameter("set ENTITLE_KAFKA_BOOTSTRAP or start the stack with `make run`")
     return str(found)
+
+
+def kafka_connection(bootstrap: str | None) -> dict[str, Any]:
+    """aiokafka's connection options for an ops command: the bootstrap servers as
+    `bootstrap_servers` finds them, TLS and SASL from the ENTITLE_KAFKA_* settings."""
+    from services.runtime.kafka import connection
+    from services.runtime.settings import RuntimeSettings, load_settings
+
+    try:
+        settings = load_settings(RuntimeSettings)
+    except SettingsError as exc:
+        errors.print("[red]invalid Kafka settings[/red]")
+        for problem in exc.problems:
+            errors.print(f"  {problem}")
+        raise typer.Exit(2) from None
+    return {**connection(settings), "bootstrap_servers": bootstrap_servers(bootstrap)}
 
 
 def definition_or_exit(service: str, failure: str) -> ServiceDefinition:

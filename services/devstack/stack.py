@@ -3,10 +3,12 @@ services as separate processes. `entitle dev` runs it; the end-to-end tests driv
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -14,9 +16,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -25,7 +28,7 @@ from services.runtime.auth import public_key_of
 from services.runtime.sealed import new_seal_key
 from services.runtime.settings import DEFAULT_PORTS
 
-from .broker import EmbeddedBroker
+from .broker import MEMORY, EmbeddedBroker, StorageUnsupported
 from .mail import MailCapture
 from .postgres import EmbeddedPostgres
 
@@ -64,6 +67,10 @@ def free_port() -> int:
         return port
 
 
+BrokerStorage = Literal["auto", "postgres", "memory"]
+BROKER_DATABASE = "entitle_broker"
+
+
 @dataclass
 class StackConfig:
     var_dir: Path
@@ -79,6 +86,10 @@ class StackConfig:
     kafka_bootstrap: str | None = None
     """An external broker instead of the embedded one."""
     kafka_idempotence: bool | None = None
+    broker_storage: BrokerStorage = "auto"
+    """Where the embedded broker keeps its data: `postgres` (database entitle_broker on the
+    stack's PostgreSQL: a restart keeps topics, records, offsets and dead letters), `memory`
+    (a throwaway stack), or `auto`: PostgreSQL where the Tansu build has the engine."""
     start_mail_capture: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -97,6 +108,7 @@ class StackConfig:
             smtp_port=free_port(),
             http_ports={name: free_port() for name in SERVICES},
             durable_db=False,
+            broker_storage="memory",
             database_url=os.environ.get("ENTITLE_DATABASE_URL"),
             kafka_bootstrap=os.environ.get("ENTITLE_KAFKA_BOOTSTRAP"),
         )
@@ -143,6 +155,7 @@ class Stack:
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
         self.mail: MailCapture | None = None
+        self.broker_storage = "external" if config.kafka_bootstrap else config.broker_storage
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.clock_file = self.var / "clock-offset"
 
@@ -200,12 +213,37 @@ class Stack:
             self.postgres.start()
             self._remember(self.postgres.pid)
         if not self.config.kafka_bootstrap:
-            self.broker = EmbeddedBroker(self.config.broker_port, self.var / "log" / "broker.log")
-            self.broker.start()
-            self._remember(self.broker.pid)
+            self._start_broker()
         if self.config.start_mail_capture:
             self.mail = MailCapture(self.mail_dir, self.config.smtp_port)
             self.mail.start()
+
+    def _start_broker(self) -> None:
+        log = self.var / "log" / "broker.log"
+        wanted = self.config.broker_storage
+        if wanted != "memory":
+            storage = re.sub(r"^postgres(ql)?://", "postgres://", self._broker_database())
+            self.broker = EmbeddedBroker(self.config.broker_port, log, storage)
+            try:
+                self.broker.start()
+                self.broker_storage = "postgres"
+            except StorageUnsupported:
+                if wanted == "postgres":
+                    raise
+                self.broker = None
+        if self.broker is None:
+            self.broker = EmbeddedBroker(self.config.broker_port, log, MEMORY)
+            self.broker.start()
+            self.broker_storage = "memory"
+        self._remember(self.broker.pid)
+
+    def _broker_database(self) -> str:
+        from services.runtime.db import ensure_database, with_database
+
+        # In a thread of its own: the caller may be inside an event loop (async tests).
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, ensure_database(self.database_url, BROKER_DATABASE)).result()
+        return with_database(self.database_url, BROKER_DATABASE)
 
     # -- services -------------------------------------------------------------------------
     def process_names(self) -> list[str]:
@@ -369,6 +407,7 @@ class Stack:
                 "postgres": self.config.pg_port,
             },
             "kafka_bootstrap": self.bootstrap,
+            "broker_storage": self.broker_storage,
             "database_url": self.database_url,
             "smtp": f"127.0.0.1:{self.config.smtp_port}",
             "mail_dir": str(self.mail_dir),

@@ -7,6 +7,8 @@ import json
 from typing import Any, Union
 
 from entitle_events import DATA_BY_TYPE, types_on_topic
+from entitle_events.schemas import headers_schema
+from entitle_events.topics import TOPICS
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
@@ -51,4 +53,30 @@ def document(definition: ServiceDefinition) -> dict[str, Any]:
         description=definition.description,
     ).to_specification()
     result: dict[str, Any] = json.loads(spec.to_json())
+    carried = {f"{topic}:{definition.name}": types for topic, types in consumed.items()}
+    carried |= {f"{topic}:publish": types_on_topic(topic) for topic in definition.publishes}
+    for name, message in result["components"]["messages"].items():
+        prefix = name.rsplit(":", 1)[0]
+        _describe_record(message, prefix.split(":")[0], sorted(carried[prefix]))
     return result
+
+
+def _describe_record(message: dict[str, Any], topic: str, event_types: list[str]) -> None:
+    """What the record carries besides the payload, as the code writes it: the CloudEvents
+    attributes in headers (`ce_type` selects the payload), the subject as the key."""
+    headers = {k: v for k, v in headers_schema().items() if not k.startswith("$")}
+    headers["properties"] = {
+        **headers["properties"],
+        "ce_type": {"type": "string", "enum": event_types, "description": "Selects the payload."},
+    }
+    message["headers"] = headers
+    message["correlationId"] = {
+        "description": "The order or ticket that started the chain.",
+        "location": "$message.header#/ce_correlationid",
+    }
+    message["bindings"] = {
+        "kafka": {
+            "bindingVersion": "0.4.0",
+            "key": {"type": "string", "description": f"{TOPICS[topic].key} (= ce_subject)"},
+        }
+    }

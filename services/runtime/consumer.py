@@ -35,7 +35,7 @@ from entitle_events.topics import dead_letter_topic
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
-from . import logs, metrics, outbox, tracing
+from . import kafka, logs, metrics, outbox, tracing
 from .clock import Clock
 from .context import Context
 from .db import Connection
@@ -156,7 +156,7 @@ class EventConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap,
+            **kafka.connection(self._settings),
             group_id=self._group,
             client_id=f"entitle-{self._settings.service}",
             enable_auto_commit=False,
@@ -198,10 +198,6 @@ class EventConsumer:
             # records will be delivered again and the inbox makes that harmless.
             metrics.COMMIT_FAILURES.inc()
             log.warning("offset commit failed (%s); the batch will be redelivered", exc)
-        for tp, offset in offsets.items():
-            high = consumer.highwater(tp)
-            if high is not None:
-                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, high - offset))
 
     async def _apply_batch(
         self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]

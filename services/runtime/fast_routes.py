@@ -77,7 +77,7 @@ class FastRoutes:
             }
         )
         await send({"type": "http.response.body", "body": payload})
-        metrics.observe_request(route.path, 200, time.perf_counter() - started)
+        metrics.observe_request(route.method, route.path, 200, time.perf_counter() - started)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

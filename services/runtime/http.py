@@ -11,10 +11,11 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -80,7 +81,7 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
         response_class=PlainTextResponse,
     )
     async def prometheus() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI document of the topics")
     async def asyncapi() -> dict[str, Any]:
@@ -200,7 +201,8 @@ class _Observe:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            metrics.observe_request(path, status, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.observe_request(scope["method"], path, status, elapsed)
 
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -313,9 +315,29 @@ def _openapi_with_our_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 if "requestBody" in operation:
                     operation["responses"].setdefault("400", _MALFORMED_BODY)
                     schemas.setdefault("ErrorBody", ErrorBody.model_json_schema())
+        _hoist_definitions(document)
         return document
 
     return openapi
+
+
+def _hoist_definitions(document: dict[str, Any]) -> None:
+    """A model schema given whole (`openapi_extra`) carries its own `$defs`, which do not
+    resolve from the document's root: move them to components and point the refs there."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+
+    def visit(node: Any) -> Any:
+        if isinstance(node, dict):
+            schemas.update({k: visit(v) for k, v in node.pop("$defs", {}).items()})
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                node["$ref"] = "#/components/schemas/" + ref.removeprefix("#/$defs/")
+            return {k: visit(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [visit(v) for v in node]
+        return node
+
+    document["paths"] = visit(document["paths"])
 
 
 # Dependencies are coroutines: FastAPI runs a plain function in a worker thread, and the
@@ -328,11 +350,23 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+# Declares the scheme in the OpenAPI documents (the Authorize button of /docs); `check`
+# reads the header itself to answer with our error codes.
+_BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An Entitle API key: `Authorization: Bearer <key>`; keys carry scopes.",
+)
+
+
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates the caller and checks one scope. A route using it
     documents `errors(401, 403)`."""
 
-    async def check(request: Request) -> Principal:
+    async def check(
+        request: Request,
+        _: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+    ) -> Principal:
         runtime: Runtime = request.app.state.runtime
         principal = runtime.api_keys.authenticate(request.headers.get("authorization"))
         if not principal.allows(scope):

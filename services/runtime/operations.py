@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, get_type_hints
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field, create_model
 
@@ -15,6 +15,7 @@ from .auth import Principal
 from .dead_letters import DeadLetter, list_dead_letters, replay, show_dead_letter, shown
 from .errors import ApiError
 from .http import RuntimeDep, errors, require
+from .lag import partition_lags
 from .service import Runtime
 
 router = APIRouter(tags=["operations"])
@@ -113,49 +114,26 @@ async def replay_dead_letters(
     return {"replayed": done}
 
 
-async def committed_offsets(
-    bootstrap: str, group: str, partitions: list[TopicPartition]
-) -> dict[TopicPartition, int | None]:
-    """The group's committed offsets. A consumer with the group id that never subscribes
-    reads the commits without joining (and so without a rebalance)."""
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
-    await reader.start()
-    try:
-        return {tp: await reader.committed(tp) for tp in partitions}
-    finally:
-        await reader.stop()
-
-
 async def group_lag(runtime: Runtime) -> dict[str, Any]:
     """The service's consumer group: records not processed yet, per partition."""
     s = runtime.settings
     topics = sorted(s.kafka_topic_prefix + t for t in runtime.definition.subscriptions.topics)
-    rows: list[dict[str, Any]] = []
-    if topics:
-        catalog = AIOKafkaConsumer(bootstrap_servers=s.kafka_bootstrap)
-        await catalog.start()
-        try:
-            await catalog.topics()  # fetches the cluster's metadata
-            tps = [
-                TopicPartition(t, p)
-                for t in topics
-                for p in sorted(catalog.partitions_for_topic(t) or ())
-            ]
-            ends = await catalog.end_offsets(tps) if tps else {}
-        finally:
-            await catalog.stop()
-        committed = await committed_offsets(s.kafka_bootstrap, s.consumer_group, tps)
-        for tp in tps:
-            done = committed[tp]
-            rows.append(
-                {
-                    "topic": tp.topic,
-                    "partition": tp.partition,
-                    "end": ends[tp],
-                    "committed": done,
-                    "lag": ends[tp] - (done or 0),
-                }
-            )
+    reader = AIOKafkaConsumer(**kafka.connection(s), group_id=s.consumer_group)
+    await reader.start()
+    try:
+        lags = await partition_lags(reader, topics) if topics else []
+    finally:
+        await reader.stop()
+    rows = [
+        {
+            "topic": p.partition.topic,
+            "partition": p.partition.partition,
+            "end": p.end,
+            "committed": p.committed,
+            "lag": p.lag,
+        }
+        for p in lags
+    ]
     return {
         "service": runtime.name,
         "group": s.consumer_group,

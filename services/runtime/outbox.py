@@ -7,12 +7,22 @@ import base64
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+)
 from entitle_events import Event, encode
 
 from . import metrics
@@ -26,6 +36,25 @@ log = logging.getLogger(__name__)
 # claimed FOR UPDATE SKIP LOCKED so that a copy never waits on another's batch.
 _RELAY_LOCK = 0x6F7574626F78
 CHANNEL = "entitle_outbox"
+
+# Due rows in id order, except those behind an earlier row of the same key that is parked or
+# waiting for its next attempt (keys are per topic; a record without a key has no order).
+_DUE_ROWS = (
+    "select id, topic, key, value, headers,"
+    " extract(epoch from clock_timestamp() - created_at)::float8 as age"
+    " from outbox o where o.parked_at is null and o.next_attempt_at <= clock_timestamp()"
+    " and not exists (select 1 from outbox b where b.attempts > 0 and b.topic = o.topic"
+    "   and b.key = o.key and b.id < o.id"
+    "   and (b.parked_at is not null or b.next_attempt_at > clock_timestamp()))"
+    " order by id limit $1 for update skip locked"
+)
+# Failures that belong to the record, whatever the broker's health.
+_ROW_ERRORS = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    InvalidTopicError,
+    TopicAuthorizationFailedError,
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +107,9 @@ class OutboxRelay:
         topic_prefix: str = "",
         batch_max: int = 500,
         poll_interval: float = 1.0,
+        backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
+        max_attempts: int = 10,
     ) -> None:
         self._pool = pool
         self._producer = producer
@@ -86,10 +117,13 @@ class OutboxRelay:
         self._prefix = topic_prefix
         self._batch_max = batch_max
         self._poll_interval = poll_interval
+        self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
+        self._max_attempts = max_attempts
         self._wake = asyncio.Event()
         self._published = asyncio.Condition()
         self._last_published: set[int] = set()
+        self._parked_counted_at = -1e9
 
     def wake(self) -> None:
         self._wake.set()
@@ -125,43 +159,121 @@ class OutboxRelay:
             await asyncio.gather(listener, return_exceptions=True)
 
     async def publish_batch(self) -> int:
+        """Publish the due rows; return how many were published. A row whose own publish
+        fails (too large, no such topic) is retried with backoff and parked after
+        `max_attempts`; while it waits, later rows of its key wait too (per-key order), and
+        every other row goes on. A failure of the broker itself fails the whole batch."""
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("select pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
                 return 0
-            rows = await conn.fetch(
-                "select id, topic, key, value, headers,"
-                " extract(epoch from clock_timestamp() - created_at)::float8 as age"
-                " from outbox order by id limit $1 for update skip locked",
-                self._batch_max,
-            )
+            rows = await conn.fetch(_DUE_ROWS, self._batch_max)
+            await self._observe_backlog(conn, rows)
             if not rows:
-                metrics.OUTBOX_BACKLOG.set(0)
-                metrics.OUTBOX_AGE.set(0)
                 return 0
-            metrics.OUTBOX_AGE.set(max(0.0, rows[0]["age"]))
-            # A full batch means more are waiting: count them (only then, it costs a scan).
-            backlog = len(rows)
-            if backlog == self._batch_max:
-                backlog = await conn.fetchval("select count(*) from outbox")
-            metrics.OUTBOX_BACKLOG.set(backlog)
-            futures = []
-            for row in rows:
-                futures.append(
-                    await self._producer.send(
-                        self._prefix + row["topic"],
-                        value=row["value"],
-                        key=row["key"],
-                        headers=unpack_headers(row["headers"]),
-                    )
-                )
-            await asyncio.gather(*futures)
-            ids = [row["id"] for row in rows]
+            published, failed = await self._send(rows)
+            if not published and failed and not await self._broker_answers(failed):
+                raise failed[0][1]  # the broker, not the rows: back off, count no attempt
+            if failed:
+                await self._record_failures(conn, failed)
+            ids = [row["id"] for row in published]
             await conn.execute("delete from outbox where id = any($1::bigint[])", ids)
-        metrics.OUTBOX_PUBLISHED.inc(len(rows))
+        metrics.OUTBOX_PUBLISHED.inc(len(ids))
         async with self._published:
             self._last_published = set(ids)
             self._published.notify_all()
-        return len(rows)
+        return len(ids)
+
+    async def _observe_backlog(self, conn: Connection, rows: Sequence[asyncpg.Record]) -> None:
+        metrics.OUTBOX_AGE.set(max(0.0, rows[0]["age"]) if rows else 0)
+        # A full batch means more are waiting: count them (only then, it costs a scan).
+        backlog = len(rows)
+        if backlog == self._batch_max:
+            backlog = await conn.fetchval("select count(*) from outbox where parked_at is null")
+        metrics.OUTBOX_BACKLOG.set(backlog)
+        now = time.monotonic()
+        if now >= self._parked_counted_at + 5:  # the gauge need not cost a query per batch
+            self._parked_counted_at = now
+            parked = await conn.fetchval(
+                "select count(*) from outbox where attempts > 0 and parked_at is not null"
+            )
+            metrics.OUTBOX_PARKED.set(parked)
+
+    async def _send(
+        self, rows: Sequence[asyncpg.Record]
+    ) -> tuple[list[asyncpg.Record], list[tuple[asyncpg.Record, Exception]]]:
+        """Send every row, in id order; after a row of a key fails, the later rows of that key
+        in this batch are not sent (they wait for the next batch)."""
+        sent: list[tuple[asyncpg.Record, asyncio.Future[Any]]] = []
+        failed: list[tuple[asyncpg.Record, Exception]] = []
+        blocked: set[tuple[str, bytes]] = set()
+        missing_topics: set[str] = set()
+        for row in rows:
+            key = (row["topic"], row["key"])
+            if key in blocked or row["topic"] in missing_topics:
+                continue
+            try:
+                future = await self._producer.send(
+                    self._prefix + row["topic"],
+                    value=row["value"],
+                    key=row["key"],
+                    headers=unpack_headers(row["headers"]),
+                )
+            except KafkaError as exc:
+                failed.append((row, exc))
+                if row["key"] is not None:
+                    blocked.add(key)
+                if isinstance(exc, UnknownTopicOrPartitionError):
+                    # Each try waited for the topic's metadata: one try per batch and topic.
+                    missing_topics.add(row["topic"])
+                continue
+            sent.append((row, future))
+        outcomes = await asyncio.gather(*(f for _, f in sent), return_exceptions=True)
+        published = []
+        for (row, _), outcome in zip(sent, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                failed.append((row, outcome))
+            else:
+                published.append(row)
+        return published, failed
+
+    async def _broker_answers(self, failed: list[tuple[asyncpg.Record, Exception]]) -> bool:
+        """Whether the failures are the rows' own: the broker answers metadata requests, or
+        the error names the record."""
+        if any(isinstance(exc, _ROW_ERRORS) for _, exc in failed):
+            return True
+        try:
+            return bool(await self._producer.client.force_metadata_update())
+        except Exception:
+            return False
+
+    async def _record_failures(
+        self, conn: Connection, failed: list[tuple[asyncpg.Record, Exception]]
+    ) -> None:
+        rows = await conn.fetch(
+            "update outbox o set attempts = o.attempts + 1, last_error = f.error,"
+            " next_attempt_at = clock_timestamp()"
+            "   + least($3::float8, $4::float8 * 2 ^ o.attempts) * interval '1 second',"
+            " parked_at = case when o.attempts + 1 >= $5 then clock_timestamp() end"
+            " from unnest($1::bigint[], $2::text[]) as f(id, error) where o.id = f.id"
+            " returning o.id, o.topic, o.attempts, o.parked_at is not null as parked",
+            [row["id"] for row, _ in failed],
+            [f"{type(exc).__name__}: {exc}"[:2000] for _, exc in failed],
+            self._backoff_max,
+            self._backoff_initial,
+            self._max_attempts,
+        )
+        for row in rows:
+            if row["parked"]:
+                metrics.OUTBOX_PARKED_TOTAL.labels(row["topic"]).inc()
+                log.error(
+                    "outbox row %d for %s parked after %d attempts; later rows of its key"
+                    " wait: see `entitle outbox list`",
+                    row["id"],
+                    row["topic"],
+                    row["attempts"],
+                )
+            else:
+                log.warning("outbox row %d for %s failed; will retry", row["id"], row["topic"])
 
     async def wait_published(self, outbox_id: int, timeout: float) -> bool:
         """Wait until the row has left the outbox (published by this or another copy)."""
@@ -202,3 +314,63 @@ class OutboxRelay:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+@dataclass(frozen=True)
+class ParkedRow:
+    id: int
+    topic: str
+    key: str | None
+    size: int
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    parked_at: datetime | None
+    waiting_behind: int
+    """Later rows of the same key that wait for this one."""
+
+
+async def list_failing(pool: asyncpg.Pool, *, parked_only: bool = True) -> list[ParkedRow]:
+    """Rows the relay could not publish: parked ones (and, unless `parked_only`, those still
+    being retried), with how many rows of their key wait behind each."""
+    rows = await pool.fetch(
+        "select o.id, o.topic, o.key, length(o.value) as size, o.attempts, o.last_error,"
+        " o.created_at, o.parked_at,"
+        " (select count(*) from outbox w where w.topic = o.topic and w.key = o.key"
+        "   and w.id > o.id) as waiting_behind"
+        " from outbox o where o.attempts > 0 and ($1 = false or o.parked_at is not null)"
+        " order by o.id",
+        parked_only,
+    )
+    return [
+        ParkedRow(
+            **{
+                **dict(r),
+                "key": r["key"].decode("utf-8", "backslashreplace") if r["key"] else None,
+            }
+        )
+        for r in rows
+    ]
+
+
+async def retry_parked(pool: asyncpg.Pool, ids: Sequence[int] | None) -> list[int]:
+    """Give parked rows (all when `ids` is None) a fresh set of attempts, due now."""
+    rows = await pool.fetch(
+        "update outbox set attempts = 0, parked_at = null, next_attempt_at = '-infinity'"
+        " where parked_at is not null and ($1::bigint[] is null or id = any($1::bigint[]))"
+        " returning id",
+        list(ids) if ids is not None else None,
+    )
+    await pool.execute(f"select pg_notify('{CHANNEL}', '')")
+    return sorted(r["id"] for r in rows)
+
+
+async def drop_parked(pool: asyncpg.Pool, ids: Sequence[int]) -> list[int]:
+    """Delete parked rows for good (their events are never published); the rows of their
+    keys behind them go on."""
+    rows = await pool.fetch(
+        "delete from outbox where parked_at is not null and id = any($1::bigint[]) returning id",
+        list(ids),
+    )
+    await pool.execute(f"select pg_notify('{CHANNEL}', '')")
+    return sorted(r["id"] for r in rows)

@@ -77,6 +77,8 @@ async def rebuild(
     bootstrap: str,
     topic_prefix: str,
     service: str,
+    connection: dict[str, Any] | None = None,
+    progress: Progress | None = None,
     clock: Clock,
     start: Start = Start(),
     reset: bool = False,
@@ -90,7 +92,9 @@ async def rebuild(
     report = ReplayReport(projection.name, reset)
     started = time.perf_counter()
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, client_id=f"entitle-replay-{service}"
+        **(connection or {"bootstrap_servers": bootstrap}),
+        enable_auto_commit=False,
+        client_id=f"entitle-replay-{service}",
     )
     await consumer.start()
     try:
@@ -107,6 +111,7 @@ async def rebuild(
                     start,
                     allow_gap=allow_gap or not reset,
                     apply=_Applier(conn, clock, service, handlers, report),
+                    progress=progress or (lambda topic, done, total: None),
                 )
             if projection.finish is not None:
                 await projection.finish(conn, clock.now())
@@ -114,6 +119,10 @@ async def rebuild(
         await consumer.stop()
     report.seconds = time.perf_counter() - started
     return report
+
+
+# Told (topic, records applied, records to apply) as a topic's replay goes on.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -163,6 +172,7 @@ async def _replay_topic(
     *,
     allow_gap: bool,
     apply: _Applier,
+    progress: Progress,
 ) -> None:
     first = await consumer.beginning_offsets(partitions)
     ends = await consumer.end_offsets(partitions)
@@ -176,14 +186,18 @@ async def _replay_topic(
     for tp in partitions:
         consumer.seek(tp, begin[tp])
     pending = {tp for tp in partitions if begin[tp] < ends[tp]}
+    total, done = sum(ends[tp] - begin[tp] for tp in partitions), 0
+    progress(topic, done, total)
     while pending:
         batch = await consumer.getmany(*pending, timeout_ms=1000)
         for tp, records in batch.items():
             for record in records:
                 if record.offset < ends[tp]:
                     await apply(topic, record.headers, record.value)
+                    done += 1
             if await consumer.position(tp) >= ends[tp]:
                 pending.discard(tp)
+        progress(topic, done, total)
 
 
 async def _start_offsets(

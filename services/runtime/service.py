@@ -24,6 +24,7 @@ from .clock import Clock, OffsetFileClock, SystemClock
 from .consumer import EventConsumer, Subscriptions
 from .context import Context
 from .fast_routes import FastRoute
+from .lag import LagReporter
 from .outbox import OutboxRelay
 from .replay import Projection
 from .scheduler import Job
@@ -125,7 +126,11 @@ class Runtime:
             await _retry(
                 "broker",
                 lambda: kafka.ensure_topics(
-                    s.kafka_bootstrap, topics, s.kafka_partitions, s.kafka_replication
+                    s.kafka_bootstrap,
+                    topics,
+                    s.kafka_partitions,
+                    s.kafka_replication,
+                    kafka.connection(s),
                 ),
             )
         self._producer = kafka.create_producer(s)
@@ -137,6 +142,7 @@ class Runtime:
             topic_prefix=s.kafka_topic_prefix,
             batch_max=s.outbox_batch_max,
             backoff_max=s.retry_backoff_max,
+            max_attempts=s.outbox_max_attempts,
         )
         if self.definition.on_start is not None:
             await self.definition.on_start(self)
@@ -152,6 +158,12 @@ class Runtime:
             )
             consumer = self.consumer
             self._spawn(lambda: consumer.run(self._stop), "consumer")
+            lag = LagReporter(
+                kafka.connection(s),
+                s.consumer_group,
+                [s.kafka_topic_prefix + t for t in subs.topics],
+            )
+            self._spawn(lambda: lag.run(self._stop), "consumer-lag")
         self.jobs = list(self.definition.jobs(self))
         for job in self.jobs:
             self._spawn(

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "ENTITLE_"
@@ -24,12 +24,22 @@ DEFAULT_PORTS = {
 }
 
 
+# Settings every copy of a service must agree on (a link signed or built by one copy is
+# opened through another): in production each must be set explicitly, never defaulted.
+SHARED_ACROSS_COPIES = ("unsubscribe_secret", "portal_url")
+
+
 class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, extra="ignore", secrets_dir=None, validate_default=True
     )
 
     service: str = Field(default="", description="Set by each service; not configurable.")
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` requires the settings every copy must share (unsubscribe"
+        " secret, public and portal URLs) to be set explicitly.",
+    )
     database_url: str = Field(
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         description="PostgreSQL server; each service uses its own database on it.",
@@ -44,6 +54,30 @@ class RuntimeSettings(BaseSettings):
         " them as a release step (the service then refuses to start on an older schema).",
     )
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="How clients reach Kafka: TLS (`SSL`), SASL (`SASL_PLAINTEXT`) or both"
+        " (`SASL_SSL`, what Confluent Cloud, MSK with SASL/SCRAM and Aiven expect).",
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="PLAIN", description="SASL mechanism with SASL_* protocols."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="PEM file of the CAs that signed the brokers' certificates (default:"
+        " the system's trust store).",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="PEM client certificate, for brokers that require mTLS."
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None, description="PEM private key of the client certificate."
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None, description="Password of an encrypted private key."
+    )
     kafka_idempotence: bool = Field(
         default=True,
         description="Idempotent producer. Apache Kafka: on. The embedded Tansu broker: off.",
@@ -97,6 +131,12 @@ class RuntimeSettings(BaseSettings):
     )
     consumer_batch_max: int = Field(default=500, ge=1)
     outbox_batch_max: int = Field(default=500, ge=1)
+    outbox_max_attempts: int = Field(
+        default=20,
+        ge=1,
+        description="Tries of an outbox row the broker refuses (too large, no such topic)"
+        " before it is parked for `entitle outbox`; its key's later rows wait behind it.",
+    )
     retry_backoff_initial: float = Field(default=0.2, gt=0, description="Seconds.")
     retry_backoff_max: float = Field(default=30.0, gt=0, description="Seconds.")
     unexpected_error_attempts: int = Field(
@@ -120,6 +160,38 @@ class RuntimeSettings(BaseSettings):
                 self.database_name = f"entitle_{self.service}"
             if not self.http_port:
                 self.http_port = DEFAULT_PORTS.get(self.service, 8000)
+
+    @model_validator(mode="after")
+    def _kafka_credentials(self) -> RuntimeSettings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"ENTITLE_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs"
+                " ENTITLE_KAFKA_SASL_USERNAME and ENTITLE_KAFKA_SASL_PASSWORD"
+            )
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("ENTITLE_KAFKA_SSL_CERTFILE and ENTITLE_KAFKA_SSL_KEYFILE go together")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_in_production(self) -> RuntimeSettings:
+        if self.environment != "production":
+            return self
+        unset = [
+            name
+            for name in SHARED_ACROSS_COPIES
+            if name in type(self).model_fields and name not in self.model_fields_set
+        ]
+        if unset:
+            raise ValueError(
+                "\n".join(
+                    f"{variable(name)} must be set with ENTITLE_ENVIRONMENT=production: every"
+                    f" copy of {self.service or 'the service'} must use the same value"
+                    for name in unset
+                )
+            )
+        return self
 
     @property
     def consumer_group(self) -> str:
@@ -154,7 +226,15 @@ def load_settings(cls: type[S]) -> S:
         return cls(_secrets_dir=secrets_dir)
     except ValidationError as exc:
         raise SettingsError(
-            [f"{variable(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors()]
+            [
+                problem
+                for e in exc.errors()
+                for problem in (
+                    [f"{variable(str(e['loc'][0]))}: {e['msg']}"]
+                    if e["loc"]
+                    else e["msg"].removeprefix("Value error, ").splitlines()  # across settings
+                )
+            ]
         ) from None
 
 

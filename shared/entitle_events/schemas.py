@@ -1,8 +1,11 @@
 """JSON Schemas of every event type, and the compatibility rule that guards them.
 
-The committed files under `schemas/` are the published contract. `python -m
-entitle_events.schemas` rewrites them from the models; `breaking_changes` says whether a
-consumer written against an old schema could fail on events valid under a new one.
+The committed files under `schemas/` are the published contract, and they describe what is on
+the wire: `<type>.json` is the schema of a record's value (the event's data, CloudEvents
+binary mode), and `kafka-headers.json` that of its headers (the envelope: `ce_type` names the
+value's schema). `python -m entitle_events.schemas` rewrites them from the models;
+`breaking_changes` says whether a consumer written against an old schema could fail on
+events valid under a new one.
 """
 
 from __future__ import annotations
@@ -12,20 +15,97 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .catalog import ENVELOPE_BY_TYPE
+from .catalog import DATA_BY_TYPE
+from .topics import TOPICS
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+HEADERS_FILE = "kafka-headers.json"
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+HEADERS_ID = "urn:entitle:schema:kafka-headers"
 Schema = dict[str, Any]
 
 
-def generate() -> dict[str, Schema]:
+def schema_id(event_type: str) -> str:
+    return f"urn:entitle:schema:{event_type}"
+
+
+def data_schema(event_type: str) -> Schema:
+    """The schema of a record's value for this type, and where the record is found."""
+    data = DATA_BY_TYPE[event_type]
     return {
-        t: model.model_json_schema(mode="serialization") for t, model in ENVELOPE_BY_TYPE.items()
+        "$schema": DIALECT,
+        "$id": schema_id(event_type),
+        **data.model_json_schema(mode="serialization"),
+        "x-entitle-record": {
+            "topic": data.topic,
+            "key": TOPICS[data.topic].key,
+            "headers": HEADERS_ID,
+            "ce_type": event_type,
+        },
     }
 
 
+def _text(description: str, **more: Any) -> Schema:
+    return {"type": "string", "description": description, **more}
+
+
+def headers_schema() -> Schema:
+    """The record headers (decoded as UTF-8 text) that carry the CloudEvents attributes."""
+    return {
+        "$schema": DIALECT,
+        "$id": HEADERS_ID,
+        "title": "Entitle event record headers",
+        "description": "CloudEvents 1.0 in Kafka binary mode: the attributes are headers, the"
+        " data is the record's value (its schema is the one named by ce_type), the key is the"
+        " subject. Header values are UTF-8 text.",
+        "type": "object",
+        "properties": {
+            "ce_id": _text("Event id; with ce_source, unique.", format="uuid"),
+            "ce_source": _text("The service that emitted the event, e.g. `licensing`."),
+            "ce_type": _text(
+                "Versioned event type; names the value's schema.",
+                pattern=r"^entitle\.[a-z-]+\.[a-z-]+\.[a-z-]+\.v[0-9]+$",
+            ),
+            "ce_specversion": {"const": "1.0"},
+            "ce_time": _text("When it happened (RFC 3339).", format="date-time"),
+            "ce_subject": _text("Id of the aggregate; also the record's key."),
+            "ce_correlationid": _text("The order or ticket that started the chain."),
+            "ce_causationid": _text("Id of the event that caused this one."),
+            "ce_traceparent": _text("W3C trace context of the emitting span."),
+            "traceparent": _text("The same trace context, under the W3C header name."),
+            "content-type": {"const": "application/json"},
+        },
+        "required": [
+            "ce_id",
+            "ce_source",
+            "ce_type",
+            "ce_specversion",
+            "ce_time",
+            "ce_subject",
+            "content-type",
+        ],
+    }
+
+
+def generate() -> dict[str, Schema]:
+    return {t: data_schema(t) for t in DATA_BY_TYPE}
+
+
 def committed() -> dict[str, Schema]:
-    return {p.stem: json.loads(p.read_text()) for p in sorted(SCHEMA_DIR.glob("*.json"))}
+    return {
+        p.stem: json.loads(p.read_text())
+        for p in sorted(SCHEMA_DIR.glob("*.json"))
+        if p.name != HEADERS_FILE
+    }
+
+
+def committed_headers() -> Schema:
+    loaded: Schema = json.loads((SCHEMA_DIR / HEADERS_FILE).read_text())
+    return loaded
+
+
+def _dump(schema: Schema) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
 def write(directory: Path = SCHEMA_DIR) -> list[Path]:
@@ -33,9 +113,10 @@ def write(directory: Path = SCHEMA_DIR) -> list[Path]:
     written = []
     for event_type, schema in generate().items():
         path = directory / f"{event_type}.json"
-        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+        path.write_text(_dump(schema))
         written.append(path)
-    return written
+    (directory / HEADERS_FILE).write_text(_dump(headers_schema()))
+    return [*written, directory / HEADERS_FILE]
 
 
 def breaking_changes(old: Schema, new: Schema) -> list[str]:

@@ -302,6 +302,36 @@ async def seed_licenses(stack: Stack, count: int) -> list[str]:
     return keys
 
 
+async def durable_broker_cost(
+    stack: Stack, messages: int, size: int, memory_produce: float, memory_consume: float
+) -> dict[str, Any]:
+    """The same raw produce/consume run on a second embedded broker that stores in the
+    stack's PostgreSQL: what durable broker storage costs against memory storage."""
+    from services.devstack.broker import EmbeddedBroker, StorageUnsupported
+    from services.devstack.stack import BROKER_DATABASE, free_port
+    from services.runtime.db import ensure_database
+
+    await ensure_database(stack.database_url, BROKER_DATABASE + "_bench")
+    url = with_database(stack.database_url, BROKER_DATABASE + "_bench")
+    broker = EmbeddedBroker(
+        free_port(), stack.var / "log" / "durable-broker.log", "postgres" + url[len("postgresql") :]
+    )
+    try:
+        await asyncio.to_thread(broker.start)
+    except StorageUnsupported as exc:
+        return {"unavailable": str(exc)}
+    try:
+        produced, consumed = await raw_kafka(broker.bootstrap, messages, size)
+    finally:
+        broker.stop()
+    return {
+        "kafka_produce_per_second": round(produced.per_second, 1),
+        "kafka_consume_per_second": round(consumed.per_second, 1),
+        "produce_vs_memory": round(produced.per_second / memory_produce, 3),
+        "consume_vs_memory": round(consumed.per_second / memory_consume, 3),
+    }
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     var = Path("var/bench") / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     config = StackConfig.ephemeral(var)
@@ -349,6 +379,10 @@ async def limits(stack: Stack, args: argparse.Namespace, results: dict[str, Any]
         "kafka_consume_per_second": round(consumed.per_second, 1),
         "postgres_single_row_transactions_per_second": round(raw_db.per_second, 1),
     }
+    with console.status("raw broker rates on durable (PostgreSQL) storage"):
+        results["limits"]["durable_broker"] = await durable_broker_cost(
+            stack, args.raw_messages, len(sample), produced.per_second, consumed.per_second
+        )
     if wrk.ensure():
         with console.status("HTTP ceiling: a trivial endpoint on the same server stack"):
             for service, connections in (("licensing", 64), ("ingress", 32)):

@@ -199,6 +199,8 @@ class Faults:
         self.stack = stack
         self.struck: Counter[str] = Counter()
         self.kinds = [*(f"kill {p}" for p in stack.process_names()), "kill postgres", "drop"]
+        if stack.broker_storage == "postgres":  # on memory storage a restart loses everything
+            self.kinds.append("kill broker")
 
     async def run(self, until: Callable[[], bool]) -> None:
         rounds = 0
@@ -218,6 +220,11 @@ class Faults:
             stack.postgres.kill()
             await asyncio.sleep(random.uniform(0.5, 2.0))
             await asyncio.to_thread(stack.postgres.start)
+        elif kind == "kill broker":
+            assert stack.broker is not None
+            stack.broker.kill()
+            await asyncio.sleep(random.uniform(0.5, 2.0))
+            await asyncio.to_thread(stack.broker.start)
         elif kind == "drop":
             await _drop_connections(stack)
         else:
@@ -265,6 +272,7 @@ async def test_nothing_is_lost_or_duplicated_under_faults_throughout_the_load(
 ) -> None:
     config = StackConfig.ephemeral(servers_dir / "stack")
     config.durable_db = True  # fsync on: a SIGKILL of PostgreSQL loses only uncommitted work
+    config.broker_storage = "auto"  # the broker in PostgreSQL where Tansu can: killed too
     config.copies = COPIES
     config.extra_env = {
         "ENTITLE_KAFKA_SESSION_TIMEOUT_MS": "4000",
@@ -396,6 +404,7 @@ async def _check(
     table.add_column("result", justify="right")
     for kind, n in sorted(faults.struck.items()):
         table.add_row(f"fault: {kind}", str(n))
+    table.add_row("broker storage", stack.broker_storage)
     table.add_row("HTTP answers by status", json.dumps(dict(sorted(traffic.statuses.items()))))
     for what, n in traffic.poison_refused.items():
         table.add_row(f"poison refused with 422: {what}", str(n))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.cli.webhook_client import post_order, sample_order
 from services.devstack.stack import Stack
@@ -35,6 +36,13 @@ def test_two_workers_serve_and_consume_and_stop_together(infra: Infra, tmp_path:
 
         workers = wait_until(lambda: len(spawned()) >= 2 and spawned())
         assert len(workers) == 2
+        # Whichever worker answers /metrics counts the requests every worker served.
+        with httpx.Client(timeout=10) as client:
+            licensing = stack.url("licensing")
+            before = _healthz_requests(client, licensing)
+            for _ in range(20):
+                assert client.get(f"{licensing}/healthz").is_success
+            assert {_healthz_requests(client, licensing) - before for _ in range(4)} == {20}
         orders = [sample_order() for _ in range(6)]
         with httpx.Client(timeout=10) as client:
             for order in orders:
@@ -46,3 +54,15 @@ def test_two_workers_serve_and_consume_and_stop_together(infra: Infra, tmp_path:
     finally:
         stack.stop()
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+
+
+def _healthz_requests(client: httpx.Client, url: str) -> float:
+    text = client.get(f"{url}/metrics").text
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "entitle_http_requests_total"
+        and s.labels.get("route") == "/healthz"
+        and s.labels.get("method") == "GET"
+    )

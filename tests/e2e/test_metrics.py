@@ -19,7 +19,7 @@ from .conftest import mails_for, webhook
 
 ORDERS = {"topic": "commerce.orders", "type": OrderPlaced.event_type, "outcome": "processed"}
 LICENSES = {"topic": "licensing.licenses", "type": LicenseIssued.event_type, "outcome": "processed"}
-WEBHOOK = {"route": "/webhooks/orders"}
+WEBHOOK = {"route": "/webhooks/orders", "method": "POST"}
 
 # Per service: (sample, labels it must carry) pairs that one processed order makes positive.
 POSITIVE: dict[str, list[tuple[str, dict[str, str]]]] = {

@@ -89,3 +89,43 @@ async def test_check_says_what_the_portal_lacks(infra: Infra) -> None:
     assert result.exit_code == 1, result.output
     assert "ENTITLE_ACCESS_TOKEN_SIGNING_KEY is not set" in result.output
     assert "ENTITLE_SIGN_IN_SEAL_KEY is not set" in result.output
+
+
+async def test_check_names_missing_dead_letter_topics(infra: Infra) -> None:
+    from entitle_events.topics import dead_letter_topic
+
+    from services.cli import registry
+    from services.runtime import kafka
+
+    env = environment(infra, ENTITLE_KAFKA_CREATE_TOPICS="false")
+    prefix = env["ENTITLE_KAFKA_TOPIC_PREFIX"]
+    definition = registry.definition(
+        "maintenance", registry.settings_class("maintenance")(kafka_bootstrap=infra.bootstrap)
+    )
+    consumed = definition.subscriptions.topics
+    await kafka.ensure_topics(
+        infra.bootstrap, [prefix + t for t in (*definition.publishes, *consumed)], 1
+    )
+    result = await entitle(env, "check", "maintenance")
+    assert result.exit_code == 1, result.output
+    for topic in consumed:
+        assert prefix + dead_letter_topic(topic, "maintenance") in result.output
+    await kafka.ensure_topics(
+        infra.bootstrap, [prefix + dead_letter_topic(t, "maintenance") for t in consumed], 1
+    )
+    fixed = await entitle(env, "check", "maintenance")
+    assert fixed.exit_code == 0, fixed.output
+
+
+async def test_check_answers_json_for_scripts_and_the_version_is_printed(infra: Infra) -> None:
+    import json
+
+    result = await entitle(environment(infra), "check", "ingress", "--json")
+    assert result.exit_code == 0, result.output
+    findings = json.loads(result.output)
+    assert {(f["service"], f["check"], f["status"]) for f in findings} >= {
+        ("ingress", "settings", "ok"),
+        ("ingress", "broker", "ok"),
+    }
+    version = await entitle(environment(infra), "--version")
+    assert version.exit_code == 0 and version.output.startswith("entitle 0.")

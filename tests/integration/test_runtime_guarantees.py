@@ -251,6 +251,13 @@ async def test_a_replayed_dead_letter_is_processed_once_and_replaying_twice_chan
     listed = await asyncio.to_thread(cli.invoke, app, ["dlt", "list", *args])
     assert listed.exit_code == 0 and "BLOCKED" in listed.output
     letter_id = await probe.pool.fetchval("select id from dead_letters")
+    as_json = await asyncio.to_thread(cli.invoke, app, ["dlt", "list", "--json", *args])
+    [letter] = json.loads(as_json.output)
+    assert (letter["id"], letter["error_class"], letter["event_id"]) == (
+        letter_id,
+        "BLOCKED",
+        str(event.id),
+    )
     shown = await asyncio.to_thread(cli.invoke, app, ["dlt", "show", str(letter_id), *args])
     assert shown.exit_code == 0, shown.output
     detail = json.loads(shown.output)

@@ -23,6 +23,7 @@ SECRETS = {
     "ENTITLE_ACCESS_TOKEN_PUBLIC_KEYS": '{"p1": "dGVzdA=="}',
     "ENTITLE_SIGN_IN_SEAL_KEY": "dGVzdA==",
     "ENTITLE_SESSION_SECRET": "test",
+    "ENTITLE_UNSUBSCRIBE_SECRET": "shared",
 }
 
 

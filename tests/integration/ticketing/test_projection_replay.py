@@ -136,7 +136,9 @@ async def test_a_damaged_projection_is_rebuilt_and_rebuilding_twice_changes_noth
     group = ticketing.runtime.settings.consumer_group
 
     async def caught_up() -> bool:
-        state = await _topic_state(ticketing.bootstrap, prefix, {LICENSING_LICENSES: [group]})
+        state = await _topic_state(
+            {"bootstrap_servers": ticketing.bootstrap}, prefix, {LICENSING_LICENSES: [group]}
+        )
         return state[LICENSING_LICENSES][2] == {group: 0}
 
     await eventually(caught_up)
