@@ -32,10 +32,11 @@ WORKDIR /src
 COPY requirements/runtime.txt ./requirements/
 RUN pip install --require-hashes --no-deps -r requirements/runtime.txt
 
-# Then the project itself (services/ and shared/entitle_events), not editable.
+# Then the project itself (services/, shared/entitle_events and tools/entitle_cli), not editable.
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
+COPY tools ./tools
 RUN pip install --no-deps --no-build-isolation . \
     && pip check \
     && entitle --help > /dev/null

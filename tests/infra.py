@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.devstack.broker import EmbeddedBroker
-from services.devstack.postgres import EmbeddedPostgres
-from services.devstack.stack import free_port
+from entitle_dev.broker import EmbeddedBroker
+from entitle_dev.postgres import EmbeddedPostgres
+from entitle_dev.stack import free_port
 
 
 @dataclass

@@ -8,8 +8,7 @@ import os
 from collections import Counter
 
 import psutil
-
-from services.devstack.stack import Stack, service_of
+from entitle_dev.stack import Stack, service_of
 
 
 def _tree(pid: int) -> float:

@@ -21,13 +21,13 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from entitle_cli.webhook_client import sample_order, signed_headers
+from entitle_dev.stack import Stack, StackConfig
 from entitle_events import encode, new_event
 from entitle_events.commerce import OrderPlaced
 from rich.console import Console
 from rich.table import Table
 
-from services.cli.webhook_client import sample_order, signed_headers
-from services.devstack.stack import Stack, StackConfig
 from services.licensing.domain.keys import KeyRing
 from services.runtime.db import with_database
 
@@ -307,8 +307,9 @@ async def durable_broker_cost(
 ) -> dict[str, Any]:
     """The same raw produce/consume run on a second embedded broker that stores in the
     stack's PostgreSQL: what durable broker storage costs against memory storage."""
-    from services.devstack.broker import EmbeddedBroker, StorageUnsupported
-    from services.devstack.stack import BROKER_DATABASE, free_port
+    from entitle_dev.broker import EmbeddedBroker, StorageUnsupported
+    from entitle_dev.stack import BROKER_DATABASE, free_port
+
     from services.runtime.db import ensure_database
 
     await ensure_database(stack.database_url, BROKER_DATABASE + "_bench")

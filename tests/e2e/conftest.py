@@ -7,8 +7,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from entitle_dev.stack import Stack, StackConfig
 
-from services.devstack.stack import Stack, StackConfig
 from tests.infra import Infra
 from tests.otlp_receiver import OtlpReceiver
 

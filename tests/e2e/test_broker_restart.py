@@ -19,10 +19,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from entitle_cli.webhook_client import post_order, sample_order
+from entitle_dev.broker import EmbeddedBroker, StorageUnsupported
+from entitle_dev.stack import Stack, free_port
 
-from services.cli.webhook_client import post_order, sample_order
-from services.devstack.broker import EmbeddedBroker, StorageUnsupported
-from services.devstack.stack import Stack, free_port
 from services.runtime.db import with_database
 from tests.helpers import wait_until
 from tests.infra import Infra

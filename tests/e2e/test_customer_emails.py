@@ -12,9 +12,9 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
+from entitle_cli.webhook_client import post_order, sample_order
+from entitle_dev.stack import Stack
 
-from services.cli.webhook_client import post_order, sample_order
-from services.devstack.stack import Stack
 from tests.helpers import wait_until
 
 from .conftest import mails

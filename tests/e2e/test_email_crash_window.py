@@ -16,9 +16,9 @@ from typing import Any
 import asyncpg
 import httpx
 from aiosmtpd.controller import Controller
+from entitle_cli.webhook_client import post_order, sample_order
+from entitle_dev.stack import SERVICES, Stack, StackConfig, free_port
 
-from services.cli.webhook_client import post_order, sample_order
-from services.devstack.stack import SERVICES, Stack, StackConfig, free_port
 from services.runtime.db import with_database
 from tests.helpers import eventually, wait_until
 from tests.infra import embedded

@@ -31,14 +31,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from entitle_cli.webhook_client import post_order, sample_order, signed_headers
+from entitle_dev.stack import Stack, StackConfig
 from entitle_events import encode, new_event
 from entitle_events.kafka import header
 from entitle_events.licensing import LicenseIssued
 from rich.console import Console
 from rich.table import Table
 
-from services.cli.webhook_client import post_order, sample_order, signed_headers
-from services.devstack.stack import Stack, StackConfig
 from services.runtime.db import with_database
 from tests.helpers import wait_until
 from tests.integration.kafka_tools import produce, read_all

@@ -13,9 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-
-from services.cli.webhook_client import post_order, sample_order, signed_headers
-from services.devstack.stack import Stack
+from entitle_cli.webhook_client import post_order, sample_order, signed_headers
+from entitle_dev.stack import Stack
 
 from .conftest import webhook
 from .test_order_to_email import admin

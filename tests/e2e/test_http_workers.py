@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 import psutil
+from entitle_cli.webhook_client import post_order, sample_order
+from entitle_dev.stack import Stack
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.cli.webhook_client import post_order, sample_order
-from services.devstack.stack import Stack
 from tests.helpers import wait_until
 from tests.infra import Infra
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 
 import httpx
+from entitle_cli.webhook_client import post_order, sample_order
+from entitle_dev.stack import SERVICES, Stack
 from entitle_events.commerce import OrderPlaced
 from entitle_events.licensing import LicenseIssued
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from services.cli.webhook_client import post_order, sample_order
-from services.devstack.stack import SERVICES, Stack
 from tests.helpers import OPERATIONS_SERIES, wait_until
 
 from .conftest import mails_for, webhook

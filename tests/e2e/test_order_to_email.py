@@ -17,10 +17,10 @@ import asyncpg
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from dateutil.relativedelta import relativedelta
+from entitle_cli.webhook_client import post_order, sample_order, signed_headers
+from entitle_dev.stack import Stack
 from entitle_events.kafka import header
 
-from services.cli.webhook_client import post_order, sample_order, signed_headers
-from services.devstack.stack import Stack
 from services.runtime.db import with_database
 from tests.helpers import eventually, wait_until
 from tests.integration.kafka_tools import produce, read_all

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 
 import httpx
+from entitle_cli.webhook_client import post_order, sample_order
+from entitle_dev.stack import Stack
 from entitle_events import schemas
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
-from services.cli.webhook_client import post_order, sample_order
-from services.devstack.stack import Stack
 from tests.helpers import wait_until
 from tests.integration.kafka_tools import read_all
 

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import httpx
+from entitle_cli.webhook_client import sample_order, signed_headers
+from entitle_dev.postgres import EmbeddedPostgres
+from entitle_dev.stack import free_port
 
-from services.cli.webhook_client import sample_order, signed_headers
-from services.devstack.postgres import EmbeddedPostgres
-from services.devstack.stack import free_port
 from services.ingress.bootstrap import build
 from services.ingress.settings import IngressSettings
 from services.runtime.http import create_app

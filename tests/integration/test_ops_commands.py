@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from entitle_cli.main import app
+from entitle_dev.stack import free_port
 from typer.testing import CliRunner, Result
 
-from services.cli.main import app
-from services.devstack.stack import free_port
 from tests.conftest import unique
 from tests.infra import Infra
 
@@ -92,9 +92,9 @@ async def test_check_says_what_the_portal_lacks(infra: Infra) -> None:
 
 
 async def test_check_names_missing_dead_letter_topics(infra: Infra) -> None:
+    from entitle_cli import registry
     from entitle_events.topics import dead_letter_topic
 
-    from services.cli import registry
     from services.runtime import kafka
 
     env = environment(infra, ENTITLE_KAFKA_CREATE_TOPICS="false")

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import asyncpg
 import pytest
+from entitle_cli.main import app
 from entitle_events import encode
 from entitle_events.kafka import header
 from prometheus_client import REGISTRY
 from typer.testing import CliRunner
 
-from services.cli.main import app
 from services.runtime import db, kafka
 from services.runtime.outbox import OutboxRecord, OutboxRelay, stage
 from services.runtime.settings import RuntimeSettings

@@ -12,13 +12,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+from entitle_cli.main import app
+from entitle_dev.postgres import EmbeddedPostgres
+from entitle_dev.stack import free_port
 from entitle_events import decode, encode
 from entitle_events.kafka import header
 from typer.testing import CliRunner
 
-from services.cli.main import app
-from services.devstack.postgres import EmbeddedPostgres
-from services.devstack.stack import free_port
 from services.runtime import db, kafka
 from services.runtime.outbox import OutboxRecord, OutboxRelay, stage
 from services.runtime.service import Runtime

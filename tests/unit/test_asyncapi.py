@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from entitle_cli.docs import ASYNCAPI_DIR, asyncapi_documents, definitions
 from entitle_events import DATA_BY_TYPE, types_on_topic
-
-from services.cli.docs import ASYNCAPI_DIR, asyncapi_documents, definitions
 
 DOCUMENTS = asyncapi_documents()
 

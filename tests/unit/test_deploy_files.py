@@ -13,9 +13,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from entitle_cli import deploy_files, registry
 from entitle_events.topics import TOPICS, dead_letter_topic
 
-from services.cli import deploy_files, registry
 from services.runtime.settings import DEFAULT_PORTS
 
 ROOT = Path(__file__).parents[2]

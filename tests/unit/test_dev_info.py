@@ -9,9 +9,8 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from services.cli.connect import use_dev_stack_environment
-from services.devstack.stack import Stack, StackConfig
+from entitle_cli.connect import use_dev_stack_environment
+from entitle_dev.stack import Stack, StackConfig
 
 
 def test_dev_json_is_private_and_holds_no_signing_key(

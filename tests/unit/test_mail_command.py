@@ -7,9 +7,8 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
+from entitle_cli.main import app
 from typer.testing import CliRunner
-
-from services.cli.main import app
 
 
 def _capture(folder: Path, name: str, to: str, body: str) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from entitle_cli.main import app
 from entitle_events import Event, new_event
 from entitle_events.common import CoveragePeriod, CoverageSource
 from entitle_events.licensing import LicenseExpired, LicenseIssued
@@ -20,7 +21,6 @@ from jinja2 import UndefinedError
 from markupsafe import escape
 from typer.testing import CliRunner
 
-from services.cli.main import app
 from services.notification.adapters.templates import render, template_names
 from services.notification.domain.digest import (
     complete,

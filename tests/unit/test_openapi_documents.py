@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from entitle_cli import registry
 from openapi_spec_validator import validate
 
-from services.cli import registry
 from services.runtime.http import create_app
 
 DOCUMENTS = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from services.cli.registry import settings_classes
+from entitle_cli.registry import settings_classes
+
 from services.runtime.settings import SECRETS_DIR_VARIABLE, variable
 
 README = Path(__file__).parents[2] / "README.md"

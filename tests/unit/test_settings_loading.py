@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from entitle_cli.registry import settings_classes
 
-from services.cli.registry import settings_classes
 from services.ingress.settings import IngressSettings
 from services.licensing.domain.keys import generate_private_key
 from services.licensing.settings import LicensingSettings
@@ -82,7 +82,7 @@ def test_a_service_with_a_bad_setting_does_not_start_and_says_why(
     if value:
         env[variable] = value
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli.main", "serve", service],
+        [sys.executable, "-m", "entitle_cli.main", "serve", service],
         env={**env, "COLUMNS": "200"},
         capture_output=True,
         text=True,

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from entitle_dev.stack import Stack
 
-from services.devstack.stack import Stack
 from tests.e2e.conftest import mails
 from tests.e2e.portal.browser import Browser, chromium_or_skip, launch, link_in
 from tests.e2e.portal.shop import admin
@@ -30,7 +30,7 @@ def browser(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def agents_command(stack: Stack, *args: str, password: str | None = None) -> str:
     """`entitle agents ...` against the stack's portal, as an operator runs it."""
     done = subprocess.run(
-        [sys.executable, "-m", "services.cli.main", "agents", *args],
+        [sys.executable, "-m", "entitle_cli.main", "agents", *args],
         env=stack.service_env("portal"),
         input=f"{password}\n{password}\n" if password else None,
         capture_output=True,

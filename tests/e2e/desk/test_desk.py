@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import httpx
+from entitle_dev.stack import Stack
 
-from services.devstack.stack import Stack
 from services.portal.domain.display import local_date
 from tests.e2e.portal.browser import Browser, wait_for_mail
 from tests.e2e.portal.shop import licenses_of, line, order, unique

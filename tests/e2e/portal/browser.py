@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+from entitle_dev.stack import Stack
 
-from services.devstack.stack import Stack
 from tests.e2e.conftest import mails
 
 CHROMIUM = Path("/usr/bin/chromium")

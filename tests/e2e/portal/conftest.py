@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from entitle_dev.stack import SERVICES, Stack
 
-from services.devstack.stack import SERVICES, Stack
 from tests.e2e.conftest import stack_config
 from tests.infra import Infra
 

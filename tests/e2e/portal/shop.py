@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-
-from services.cli.webhook_client import post_order
-from services.devstack.stack import Stack
+from entitle_cli.webhook_client import post_order
+from entitle_dev.stack import Stack
 
 
 def unique(prefix: str) -> str:

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from entitle_dev.stack import Stack
 from entitle_events.license_file import verify_license_file
 
-from services.devstack.stack import Stack
 from tests.integration.kafka_tools import read_all
 
 from .browser import Browser, link_in, wait_for_mail

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from services.devstack.stack import Stack
+from entitle_dev.stack import Stack
 
 from .browser import Browser, link_in, wait_for_mail
 from .shop import licenses_of, line, order, unique

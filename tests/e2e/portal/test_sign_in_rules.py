@@ -7,8 +7,7 @@ import re
 from datetime import timedelta
 
 import httpx
-
-from services.devstack.stack import Stack
+from entitle_dev.stack import Stack
 
 from .browser import link_in, wait_for_mail
 from .shop import licenses_of, line, order, portal_knows, unique

@@ -8,8 +8,7 @@ import uuid
 from email.message import EmailMessage
 
 import httpx
-
-from services.devstack.stack import Stack
+from entitle_dev.stack import Stack
 
 from .browser import Browser, links_in, wait_for_mail
 from .shop import admin, licenses_of, line, order, publish_release, supported_version, unique

@@ -5,8 +5,7 @@ token, or keep a session after signing out."""
 from __future__ import annotations
 
 import httpx
-
-from services.devstack.stack import Stack
+from entitle_dev.stack import Stack
 
 from .browser import Browser
 from .shop import admin, licenses_of, line, order, supported_version, unique

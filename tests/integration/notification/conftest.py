@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from entitle_dev.stack import free_port
 from entitle_events import Event, new_event
 from entitle_events.licensing import LicenseIssued
 from entitle_events.maintenance import UpgradeAvailable
 
-from services.devstack.stack import free_port
 from services.notification.bootstrap import build
 from services.notification.handlers.events import on_customer_event
 from services.notification.settings import NotificationSettings

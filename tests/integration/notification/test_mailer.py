@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from entitle_dev.stack import free_port
 
-from services.devstack.stack import free_port
 from services.notification.adapters.mime import build_message
 from services.notification.adapters.smtp import NOT_SENDABLE, Mailer, SendResult
 

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from entitle_cli.agent_commands import DEMO_DESK_ADMIN, seed_demo_admin
 
-from services.cli.agent_commands import DEMO_DESK_ADMIN, seed_demo_admin
 from services.portal.adapters import agents
 from services.portal.bootstrap import build, sign_in_policy
 from services.portal.handlers import agents as desk_accounts

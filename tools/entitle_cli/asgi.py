@@ -16,7 +16,7 @@ from services.runtime.service import tune_garbage_collector
 from . import registry
 
 SERVICE_VARIABLE = "_ENTITLE_WORKER_SERVICE"  # not an ENTITLE_ setting
-IMPORT_PATH = "services.cli.asgi:application"
+IMPORT_PATH = "entitle_cli.asgi:application"
 
 
 def application() -> FastAPI:

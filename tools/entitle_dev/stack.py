@@ -307,7 +307,7 @@ class Stack:
         """Start one service process (`licensing`, or a copy such as `licensing-2`)."""
         log = open(self.var / "log" / f"{process}.log", "ab")  # noqa: SIM115 - owned by the child
         self.processes[process] = subprocess.Popen(
-            [sys.executable, "-m", "services.cli.main", "serve", service_of(process)],
+            [sys.executable, "-m", "entitle_cli.main", "serve", service_of(process)],
             env=self.service_env(process),
             stdout=log,
             stderr=subprocess.STDOUT,
