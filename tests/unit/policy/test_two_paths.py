@@ -31,7 +31,7 @@ from services.policy.renewal import (
     governing_plan,
     quote_sku,
 )
-from tests.unit.maintenance.support import PRESETS
+from tests.unit.policy.support import PRESETS
 
 CATALOGS = [load_catalog(p) for p in sorted(PRESETS.glob("*.toml"))]
 START = datetime(2024, 1, 1, 12, tzinfo=UTC)
