@@ -1,4 +1,4 @@
-"""Coverage periods of a license (DESIGN §4.3). Pure rules, no I/O.
+"""Coverage periods of a license. Pure rules, no I/O.
 
 A period is half-open: covered from `starts_at` (included) to `ends_at` (excluded). Every
 period produced by this package starts at or after the end of the periods it is added to,

@@ -1,4 +1,4 @@
-"""Upgrade eligibility: may this license install this release? (DESIGN §4.3). Pure rules.
+"""Upgrade eligibility: may this license install this release? Pure rules.
 
 The first rule that applies decides:
 

@@ -1,4 +1,4 @@
-"""Renewals, maintenance-code associations and their prices (DESIGN §4.3). Pure rules.
+"""Renewals, maintenance-code associations and their prices. Pure rules.
 
 Rules come from the license's plan; term, price and currency from the SKU being bought
 (`RenewalOffer`). Checks, in order, each refusing with a stable code:

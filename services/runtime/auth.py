@@ -1,4 +1,4 @@
-"""API keys with scopes (DESIGN §6), and short-lived access tokens.
+"""API keys with scopes, and short-lived access tokens.
 
 A key is a bearer token. `admin` grants everything; other scopes name what a key may do
 (`orders:write`, `licenses:read`, ...). A key bound to an account sees only that account.

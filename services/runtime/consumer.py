@@ -1,4 +1,4 @@
-"""The event consumer every service uses (DESIGN §3).
+"""The event consumer every service uses.
 
 * Records fetched together, from every partition, are applied in one database transaction
   by one path: inbox rows (claimed in one statement), effects and outbox rows commit

@@ -1,4 +1,4 @@
-"""Listing and replaying a service's dead letters (DESIGN §3).
+"""Listing and replaying a service's dead letters.
 
 Replay publishes the original record (key, value, headers) to its original topic again and
 marks the row replayed in the same transaction, so running it twice replays nothing twice;

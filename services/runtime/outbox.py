@@ -1,4 +1,4 @@
-"""Transactional outbox and its relay (DESIGN §3)."""
+"""Transactional outbox and its relay."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ class OrderLine(BaseModel):
 
 
 class Order(BaseModel):
-    """The order body a shop posts to `POST /webhooks/orders` (DESIGN §6)."""
+    """The order body a shop posts to `POST /webhooks/orders`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

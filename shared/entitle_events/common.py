@@ -44,7 +44,7 @@ Text = Annotated[
 ]
 """Text that may span lines (a ticket's body): tab, LF and CR, no other control characters."""
 
-# Money travels as a decimal string ("199.00") next to a `currency` field (DESIGN §6).
+# Money travels as a decimal string ("199.00") next to a `currency` field.
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=14, decimal_places=2),

@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 envelope with Entitle's extension attributes (DESIGN §2)."""
+"""CloudEvents 1.0 envelope with Entitle's extension attributes."""
 
 from __future__ import annotations
 

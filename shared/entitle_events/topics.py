@@ -1,4 +1,4 @@
-"""The topic catalog: one topic per owning aggregate, keyed by aggregate id (DESIGN §2)."""
+"""The topic catalog: one topic per owning aggregate, keyed by aggregate id."""
 
 from __future__ import annotations
 
@@ -51,5 +51,5 @@ TOPICS: dict[str, Topic] = {
 
 
 def dead_letter_topic(topic: str, consumer_group: str) -> str:
-    """Dead letters are kept per source topic and consumer group (DESIGN §3)."""
+    """Dead letters are kept per source topic and consumer group."""
     return f"{topic}.{consumer_group}.dlt"

@@ -1,5 +1,5 @@
-"""Every customer-facing event, produced by the real services, ends in its email (DESIGN
-§4.5): license delivery, rejected order line, maintenance codes, coverage extended,
+"""Every customer-facing event, produced by the real services, ends in its email:
+license delivery, rejected order line, maintenance codes, coverage extended,
 renewal rejected, license assigned, upgrade available, ticket opened / reply / pending /
 solved / closed / rejected, renewal notice and lapsed coverage (time moved forward)."""
 

@@ -1,4 +1,4 @@
-"""Faults throughout the load (DESIGN §3). While a shop places orders (some twice at once
+"""Faults throughout the load. While a shop places orders (some twice at once
 under one webhook id, some again under a new one, some with poisoned text) and customers
 open tickets, faults strike at random moments until the load ends: every service process
 (two copies each of licensing and notification, so kills force rebalances) killed with

@@ -1,4 +1,4 @@
-"""The runtime's delivery guarantees against a real broker and a real PostgreSQL (DESIGN §3)."""
+"""The runtime's delivery guarantees against a real broker and a real PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`POST /webhooks/orders`: the shop's signed order webhook (DESIGN §4.6)."""
+"""`POST /webhooks/orders`: the shop's signed order webhook."""
 
 from __future__ import annotations
 

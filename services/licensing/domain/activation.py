@@ -1,4 +1,4 @@
-"""Activation rules (DESIGN §4.2, seed 001). Pure."""
+"""Activation rules (seed 001). Pure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which licenses an order line issues (DESIGN §4.2). Pure rules, no I/O."""
+"""Which licenses an order line issues. Pure rules, no I/O."""
 
 from __future__ import annotations
 

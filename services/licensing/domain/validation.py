@@ -1,4 +1,4 @@
-"""License validation: the answer an installed product gets (DESIGN §4.2).
+"""License validation: the answer an installed product gets.
 
 Checks run in this order, and the first that fails gives the code:
 

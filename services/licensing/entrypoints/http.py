@@ -1,4 +1,4 @@
-"""Licensing's HTTP API (DESIGN §6)."""
+"""Licensing's HTTP API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Maintenance's HTTP API (DESIGN §6: these field names are a contract)."""
+"""Maintenance's HTTP API (its field names are a contract)."""
 
 from __future__ import annotations
 

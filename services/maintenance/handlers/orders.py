@@ -1,4 +1,4 @@
-"""Orders from the shop: renewals, maintenance codes and full-price upgrades (DESIGN §4.3).
+"""Orders from the shop: renewals, maintenance codes and full-price upgrades.
 
 Each line is handled once per (order_id, line_id), whatever the number of deliveries.
 """

@@ -1,5 +1,5 @@
 """License delivery per order: every license one order issues goes out in one email, once
-each license's coverage (if it gets any) is known (DESIGN §4.5). Pure rules."""
+each license's coverage (if it gets any) is known. Pure rules."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which emails an event produces, to whom, with what data (DESIGN §4.5). Pure rules.
+"""Which emails an event produces, to whom, with what data. Pure rules.
 
 Transactional mail (license keys, coverage, renewal notices, tickets) is always sent;
 non-transactional mail (upgrade offers) is not sent to a suppressed address and carries a

@@ -1,4 +1,4 @@
-"""The product catalog: configuration the vendor edits (DESIGN §4.1).
+"""The product catalog: configuration the vendor edits.
 
 Every service reads the same file; no policy lives in code.
 """

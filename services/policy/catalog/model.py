@@ -56,7 +56,7 @@ class Product(_Entry):
 
 
 class MaintenancePlan(_Entry):
-    """Every parameter of DESIGN §4.3. The rules using them live in services.policy."""
+    """Every parameter of a maintenance plan. The rules using them live in services.policy."""
 
     code: Code
     name: str

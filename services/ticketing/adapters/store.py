@@ -71,7 +71,7 @@ class VersionSupport:
 async def version_support(
     conn: Connection, product: str, version: str, now: datetime, catalog: Catalog | None
 ) -> VersionSupport:
-    """Support lifecycle (DESIGN §4.3): unknown until the product's releases are known."""
+    """Support lifecycle: unknown until the product's releases are known."""
     rows = await conn.fetch(
         "select version, released_at from ent_releases where product = $1", product
     )

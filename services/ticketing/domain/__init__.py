@@ -1,4 +1,4 @@
-"""Pure domain of ticketing (DESIGN §4.4): business calendar, SLA, ticket lifecycle, tiers.
+"""Pure domain of ticketing: business calendar, SLA, ticket lifecycle, tiers.
 
 Nothing here does I/O or reads a clock: every instant is passed in.
 """

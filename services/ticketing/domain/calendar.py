@@ -1,4 +1,4 @@
-"""Business-hours calendar: weekly intervals, holidays and an IANA time zone (DESIGN §4.4).
+"""Business-hours calendar: weekly intervals, holidays and an IANA time zone.
 
 Why this is hand-written: no maintained Python library combines several intervals per
 weekday, a holiday feed, DST-correct real durations and "add N business minutes"
@@ -387,7 +387,7 @@ class BusinessCalendar:
 
 
 def default_calendar() -> BusinessCalendar:
-    """DESIGN §4.4's default: Mon-Fri 09:00-22:00 Europe/Berlin, German nationwide holidays."""
+    """The default calendar: Mon-Fri 09:00-22:00 Europe/Berlin, German nationwide holidays."""
     weekday = ("09:00-22:00",)
     return BusinessCalendar(
         "Europe/Berlin", dict.fromkeys(range(5), weekday), country="DE", subdivision=None

@@ -1,4 +1,4 @@
-"""The ticket state machine of DESIGN §4.4 as a pure function.
+"""The ticket state machine as a pure function.
 
 ``apply(ticket, command, at) -> (ticket', events)``; illegal commands raise `TransitionError`
 with a stable code. ``open_ticket`` creates a ticket in state ``new``.
@@ -21,7 +21,7 @@ Transitions (state after, or the error code)::
     * AUTO_CLOSE_NOT_DUE unless >= 3 attempts and >= 10 days since the first of them;
     ** SURVEY_ALREADY_ANSWERED / INVALID_RATING.
 
-Decisions where DESIGN is silent:
+Decisions the seeds leave open:
 
 * An agent message on a *new* ticket that asks for information is its first response too:
   the ticket passes through ``open`` (event `Responded`) into ``pending`` (event `Pending`).

@@ -1,4 +1,4 @@
-"""SLA targets per support tier and pausable business-time timers (DESIGN §4.4).
+"""SLA targets per support tier and pausable business-time timers.
 
 A *timer* (first response, update or resolution) runs in the calendar's business time from
 ``started`` and is paused during the given pause spans (the ticket waits on the customer).

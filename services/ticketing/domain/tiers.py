@@ -1,4 +1,4 @@
-"""Support tier of a support request from entitlement facts (DESIGN §4.4, seeds 002 and 004).
+"""Support tier of a support request from entitlement facts (seeds 002 and 004).
 
 `decide_support(facts, policy, kind, now)` answers which tier serves a request of a kind,
 or why it is refused. Rules, in order:
@@ -70,7 +70,7 @@ class EntitlementFacts:
 
     ``setup_assistance``: the product bought includes setup assistance (seed 004: server
     products). ``version_supported``: the version asked about is still supported (decided by
-    the support lifecycle of DESIGN §4.3). ``plan_basis``: what the active plan or
+    the support lifecycle of the policy kernel). ``plan_basis``: what the active plan or
     subscription is (for the explanation of the tier).
     """
 

@@ -1,4 +1,4 @@
-"""Ticketing's HTTP API (DESIGN §6)."""
+"""Ticketing's HTTP API."""
 
 from __future__ import annotations
 

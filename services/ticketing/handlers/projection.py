@@ -1,4 +1,4 @@
-"""The entitlement projection (DESIGN §4.4): licenses, coverage, incident credits, support
+"""The entitlement projection: licenses, coverage, incident credits, support
 plans, partners and releases, kept from the other services' events.
 
 Handlers are upserts keyed by the aggregate, so a redelivered event changes nothing (the

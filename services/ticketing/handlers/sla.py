@@ -35,7 +35,7 @@ async def check_sla(runtime: Runtime, cfg: Ticketing, batch: int = 100) -> int:
 
 
 async def auto_close_due(runtime: Runtime, cfg: Ticketing, batch: int = 100) -> int:
-    """Close pending tickets after the contact attempts went unanswered (DESIGN §4.4)."""
+    """Close pending tickets after the contact attempts went unanswered."""
     tally = Tally()
     async with runtime.transaction() as ctx:
         rows = await store.claim_due(ctx.conn, "auto_close_at", ctx.now(), batch)

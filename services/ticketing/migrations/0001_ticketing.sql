@@ -1,4 +1,4 @@
--- Projection of the entitlement facts ticketing needs (DESIGN §4.4), built from other
+-- Projection of the entitlement facts ticketing needs, built from other
 -- services' events; ticketing never reads their tables.
 
 create table ent_licenses (

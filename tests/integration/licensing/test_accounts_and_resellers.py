@@ -1,4 +1,4 @@
-"""Listing, reseller flows, license files, refunds, renewals and expiry (DESIGN §4.2)."""
+"""Listing, reseller flows, license files, refunds, renewals and expiry."""
 
 from __future__ import annotations
 

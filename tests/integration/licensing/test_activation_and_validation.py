@@ -1,4 +1,4 @@
-"""Activations and validation against the real PostgreSQL (DESIGN §4.2, seeds 001-003)."""
+"""Activations and validation against the real PostgreSQL (seeds 001-003)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Maintenance end to end against PostgreSQL and the broker (DESIGN §4.3, seed 000)."""
+"""Maintenance end to end against PostgreSQL and the broker (seed 000)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Email delivery against a real SMTP server (aiosmtpd): retries, bounces, suppression,
-unsubscribe, redelivery (DESIGN §4.5)."""
+unsubscribe, redelivery."""
 
 from __future__ import annotations
 

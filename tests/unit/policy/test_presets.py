@@ -19,7 +19,7 @@ SEED_PRESETS = [
     "disaster-recovery",
     "backup-suite",
 ]
-# The seed vendors' brands and product names (DESIGN §4.1: neutral preset names).
+# The seed vendors' brands and product names (presets carry neutral names).
 BRANDS = re.compile(
     r"backupassist|backupcare|visualcron|netjapan|activeimage|novastor|novacare|novabackup"
     r"|msp360|cloudberry|cleverbridge|valuecreate|teamviewer|managed backup"

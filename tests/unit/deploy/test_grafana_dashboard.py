@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from tests.helpers import OPERATIONS_SERIES
 
-DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "entitle-dashboard.json"
+DASHBOARD = Path(__file__).parents[3] / "deploy" / "grafana" / "entitle-dashboard.json"
 METRIC_MODULES = (
     "services.runtime.metrics",
     "services.notification.metrics",

@@ -5,7 +5,7 @@ from pathlib import Path
 from entitle_events import DATA_BY_TYPE
 from entitle_events.topics_doc import render
 
-PAGE = Path(__file__).parents[2] / "docs" / "topics.md"
+PAGE = Path(__file__).parents[3] / "docs" / "topics.md"
 
 
 def test_the_committed_topic_page_is_the_generated_one() -> None:

@@ -6,7 +6,7 @@ import fnmatch
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 
 
 def test_package_data_covers_every_non_python_file_of_the_packages() -> None:

@@ -31,7 +31,7 @@ from services.notification.domain.digest import (
 from services.notification.domain.mail_plan import RULES, plan_emails
 from services.notification.preview import sample_emails
 from services.policy.catalog import Catalog, load_catalog
-from tests.unit.test_events import build
+from tests.unit.events.test_events import build
 
 CATALOG = load_catalog()
 PURCHASED = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

@@ -1,7 +1,8 @@
 """The deployment files and the code cannot disagree: the topic list is generated from the
 services' definitions, compose's kafka-init and the Kubernetes kafka-topics Job create exactly
 that list, every service of the registry is deployed everywhere, and every Kubernetes manifest
-passes `kubernetes-validate --strict`."""
+passes `kubernetes-validate --strict`; no file sets a key twice, and every service of compose
+and Kubernetes starts its links at the same portal."""
 
 from __future__ import annotations
 
@@ -18,10 +19,28 @@ from entitle_events.topics import TOPICS, dead_letter_topic
 
 from services.runtime.settings import DEFAULT_PORTS
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 COMPOSE = ROOT / "docker-compose.yml"
 SCRIPT = KUBERNETES / "create-topics.sh"
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys without a word; a deployment tool may take
+    the first, so a key written twice is an error here."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        written = [k.value for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"]
+        twice = {k for k in written if written.count(k) > 1}
+        if twice:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{sorted(twice)} written twice", node.start_mark
+            )
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_all(path: Path) -> list[Any]:
+    return list(yaml.load_all(path.read_text(), Loader=UniqueKeyLoader))
 
 
 def manifests() -> list[tuple[Path, dict[str, Any]]]:
@@ -29,7 +48,7 @@ def manifests() -> list[tuple[Path, dict[str, Any]]]:
         (path, document)
         for path in sorted(KUBERNETES.glob("*.yaml"))
         if path.name != "kustomization.yaml"
-        for document in yaml.safe_load_all(path.read_text())
+        for document in load_all(path)
         if document
     ]
 
@@ -178,3 +197,25 @@ def test_the_script_logs_in_with_the_services_sasl_settings(tmp_path: Path) -> N
         "ssl.truststore.type=PEM",
         "ssl.truststore.location=/etc/kafka/ca.pem",
     ]
+
+
+def test_no_deployment_file_sets_a_key_twice() -> None:
+    assert load_all(COMPOSE)
+    with pytest.raises(yaml.constructor.ConstructorError, match="written twice"):
+        yaml.load("a: 1\nb: 2\na: 3\n", Loader=UniqueKeyLoader)
+
+
+def test_every_service_starts_its_links_at_the_portal() -> None:
+    [compose] = load_all(COMPOSE)
+    urls = {
+        name: compose["services"][name]["environment"].get("ENTITLE_PORTAL_URL")
+        for name in registry.SERVICE_NAMES
+    }
+    assert set(urls.values()) == {"${ENTITLE_PORTAL_URL:-http://localhost:8105}"}, urls
+    [config] = [d for _, d in manifests() if d["kind"] == "ConfigMap"]
+    assert config["data"]["ENTITLE_PORTAL_URL"].startswith("https://"), config["data"]
+    for path, document in manifests():
+        if document["kind"] == "Deployment":
+            for container in document["spec"]["template"]["spec"]["containers"]:
+                names = {e["name"] for e in container.get("env", [])}
+                assert "ENTITLE_PORTAL_URL" not in names, path

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from services.ingress.domain.order_body import InvalidOrder, parse_order
 from services.ingress.domain.webhook_signature import SignatureError, sign, verify
 from tests.helpers import order_data
-from tests.unit.test_webhook_signature import NOW, SECRET, TS
+from tests.unit.ingress.test_webhook_signature import NOW, SECRET, TS
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from tests.unit.test_grafana_dashboard import defined_samples
+from tests.unit.deploy.test_grafana_dashboard import defined_samples
 
-RULES = Path(__file__).parents[2] / "deploy" / "prometheus" / "entitle-alerts.yaml"
+RULES = Path(__file__).parents[3] / "deploy" / "prometheus" / "entitle-alerts.yaml"
 
 
 def test_every_rule_queries_defined_metrics_and_says_what_to_do() -> None:
