@@ -29,6 +29,11 @@ DEFAULT_PORTS = {
 SHARED_ACROSS_COPIES = ("unsubscribe_secret", "portal_url")
 
 
+def default_database(service: str) -> str:
+    """The database a service uses when ENTITLE_DATABASE_NAME names none."""
+    return f"entitle_{service}"
+
+
 class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, extra="ignore", secrets_dir=None, validate_default=True
@@ -157,7 +162,7 @@ class RuntimeSettings(BaseSettings):
     def model_post_init(self, context: Any) -> None:
         if self.service:
             if not self.database_name:
-                self.database_name = f"entitle_{self.service}"
+                self.database_name = default_database(self.service)
             if not self.http_port:
                 self.http_port = DEFAULT_PORTS.get(self.service, 8000)
 

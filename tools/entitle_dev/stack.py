@@ -26,7 +26,7 @@ import httpx
 from services.licensing.domain.keys import generate_private_key
 from services.runtime.auth import public_key_of
 from services.runtime.sealed import new_seal_key
-from services.runtime.settings import DEFAULT_PORTS
+from services.runtime.settings import DEFAULT_PORTS, default_database
 
 from .broker import MEMORY, EmbeddedBroker, StorageUnsupported
 from .mail import MailCapture
@@ -166,6 +166,11 @@ class Stack:
             return self.config.database_url
         assert self.postgres is not None
         return self.postgres.url
+
+    def database_name(self, service: str) -> str:
+        """The database `service` runs on in this stack."""
+        named = self.config.service_env.get(service, {}).get("ENTITLE_DATABASE_NAME")
+        return named or default_database(service)
 
     @property
     def bootstrap(self) -> str:

@@ -120,9 +120,8 @@ def portal_knows(stack: Stack, email: str, timeout: float = 30) -> None:
     from services.runtime.db import with_database
 
     async def known() -> bool:
-        from .conftest import database_of
-
-        conn = await asyncpg.connect(with_database(stack.database_url, database_of("portal")))
+        url = with_database(stack.database_url, stack.database_name("portal"))
+        conn = await asyncpg.connect(url)
         try:
             found = await conn.fetchval(
                 "select count(*) from directory where email = lower($1)", email
