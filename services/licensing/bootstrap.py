@@ -18,7 +18,7 @@ from services.runtime.service import Runtime, ServiceDefinition
 from services.runtime.settings import SettingsError, load_settings
 
 from .domain.keys import KeyRing
-from .entrypoints.http import FAST_ROUTES, router
+from .entrypoints.http import FAST_ROUTES, REFUSAL_STATUS, router
 from .handlers.coverage import COVERAGE_EVENTS, on_coverage_event
 from .handlers.expiry import expire_due
 from .handlers.orders import on_order_placed, on_order_refunded
@@ -63,6 +63,7 @@ def build(settings: LicensingSettings | None = None) -> ServiceDefinition:
         jobs=lambda runtime: [Job("expire-licenses", lambda: expire_due(runtime), interval=5)],
         on_start=on_start,
         fast_routes=FAST_ROUTES,
+        refusal_status=REFUSAL_STATUS,
         projections=[
             Projection(
                 "coverage",

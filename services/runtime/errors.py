@@ -21,6 +21,12 @@ class PermanentError(Exception):
         self.detail = detail
 
 
+class Refused(PermanentError):
+    """A rule refuses the command: a stable code and a sentence, and no transport. Under the
+    consumer it is a permanent error (dead-lettered at once with its code); over HTTP the
+    service's refusal table picks the status."""
+
+
 class TransientError(Exception):
     """Try again later: a dependency is unavailable."""
 

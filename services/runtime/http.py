@@ -24,7 +24,7 @@ from . import metrics, tracing
 from .asyncapi import document as asyncapi_document
 from .auth import Principal
 from .clock import Clock
-from .errors import TRANSIENT_EXCEPTIONS, ApiError
+from .errors import TRANSIENT_EXCEPTIONS, ApiError, Refused
 from .fast_routes import FastRoutes
 from .service import Runtime, ServiceDefinition
 
@@ -95,6 +95,12 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
     app.openapi = _openapi_with_our_errors(app)  # type: ignore[method-assign]
 
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+
+    async def refused(request: Request, exc: Refused) -> JSONResponse:
+        status = definition.refusal_status.get(exc.code, 409)
+        return JSONResponse({"code": exc.code, "detail": exc.detail}, status)
+
+    app.add_exception_handler(Refused, refused)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     for unstorable in (asyncpg.CharacterNotInRepertoireError, UnicodeEncodeError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +48,8 @@ class ServiceDefinition:
     on_start: Callable[[Runtime], Awaitable[None]] | None = None
     projections: Sequence[Projection] = ()
     fast_routes: Sequence[FastRoute] = ()
+    refusal_status: Mapping[str, int] = field(default_factory=dict)
+    """The HTTP status of each refusal code the service's commands raise (409 when unlisted)."""
     configure_app: Callable[[Any], None] | None = None
     """Last touches to the FastAPI app (the portal's HTML error pages, static files)."""
 

@@ -137,6 +137,17 @@ def test_every_customer_facing_event_produces_its_email(stack: Stack) -> None:
             "product": "backup-pro", "version": "1.0.0", "kind": "technical",
             "subject": "Backup fails", "body": "Since yesterday the job fails.",
         }  # fmt: skip
+        # Ticketing learns of the release from licensing's event: ask until it knows.
+        options = {"account": account, "product": "backup-pro", "version": "1.0.0"}
+        wait_until(
+            lambda: (
+                client.get(
+                    f"{stack.url('ticketing')}/support-options", params=options, headers=admin
+                ).json()["code"]
+                == "VERSION_DISCONTINUED"
+            ),
+            timeout=60,
+        )
         refused = client.post(f"{stack.url('ticketing')}/tickets", json=request, headers=admin)
         assert refused.json()["code"] == "VERSION_DISCONTINUED"
         mail(stack, to, "ticket_rejected")

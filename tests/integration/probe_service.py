@@ -11,7 +11,7 @@ from entitle_events.commerce import OrderPlaced, OrderRefunded
 
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
-from services.runtime.errors import PermanentError
+from services.runtime.errors import PermanentError, Refused
 from services.runtime.service import ServiceDefinition
 from services.runtime.settings import RuntimeSettings
 
@@ -28,7 +28,7 @@ def probe_definition(
     async def placed(ctx: Context, event: Event[Any]) -> None:
         order_id = event.data.order_id
         if order_id.startswith("PERM"):
-            raise PermanentError("RULE_VIOLATED", f"order {order_id} breaks a rule")
+            raise Refused("RULE_VIOLATED", f"order {order_id} breaks a rule")
         if await ctx.conn.fetchval("select 1 from blocked where order_id = $1", order_id):
             raise PermanentError("BLOCKED", f"order {order_id} is blocked")
         if order_id.startswith("BUG"):

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Refusal:
-    status: int
     code: str
     detail: str
 
@@ -26,10 +25,9 @@ def check_activation(
     """None when the machine may be activated; re-activating the same fingerprint is fine."""
     if status in ("revoked", "deactivated", "suspended") or expired:
         state = "expired" if expired else status
-        return Refusal(409, f"LICENSE_{state.upper()}", f"the license is {state}")
+        return Refusal(f"LICENSE_{state.upper()}", f"the license is {state}")
     if platform not in edition_platforms:
         return Refusal(
-            403,
             "PLATFORM_NOT_LICENSED",
             f"the {edition} edition does not run on {platform};"
             f" it runs on {', '.join(edition_platforms)}",
@@ -38,7 +36,6 @@ def check_activation(
         return None
     if max_activations is not None and seats_used >= max_activations:
         return Refusal(
-            409,
             "TOO_MANY_ACTIVATIONS",
             f"all {max_activations} seats are used; deactivate a machine first",
         )

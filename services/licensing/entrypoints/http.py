@@ -592,4 +592,14 @@ async def publish_release(
     )
 
 
+# The status of each refusal licensing's commands raise; any other refusal answers 409.
+REFUSAL_STATUS = {
+    "LICENSE_NOT_FOUND": 404,
+    "ACTIVATION_NOT_FOUND": 404,
+    "ORDER_NOT_FOUND": 404,
+    "PLATFORM_NOT_LICENSED": 403,
+    "UNKNOWN_PRODUCT": 422,
+    "VERSION_INVALID": 422,
+}
+
 FAST_ROUTES = [FastRoute("POST", "/licenses/validate", ValidationRequest, answer_validation)]

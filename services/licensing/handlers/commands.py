@@ -21,7 +21,7 @@ from entitle_events.versions import Version
 
 from services.policy.catalog import Catalog
 from services.runtime.context import Context
-from services.runtime.errors import ApiError
+from services.runtime.errors import Refused
 
 from ..adapters import licenses
 from ..domain.activation import check_activation
@@ -56,7 +56,7 @@ def _owned_by(row: dict[str, Any], owner: NewOwner) -> dict[str, Any]:
 async def _locked(ctx: Context, key: str) -> dict[str, Any]:
     row = await licenses.lock_by_key(ctx.conn, key)
     if row is None:
-        raise ApiError(404, "LICENSE_NOT_FOUND", "no license has this key")
+        raise Refused("LICENSE_NOT_FOUND", "no license has this key")
     return row
 
 
@@ -86,7 +86,7 @@ async def activate(
         max_activations=row["max_activations"],
     )
     if refusal is not None:
-        raise ApiError(refusal.status, refusal.code, refusal.detail)
+        raise Refused(refusal.code, refusal.detail)
     if fingerprint in existing:
         return row, False
     await licenses.add_activation(ctx.conn, row["license_id"], fingerprint, platform, hostname, now)
@@ -107,7 +107,7 @@ async def activate(
 async def deactivate_machine(ctx: Context, key: str, fingerprint: str) -> None:
     row = await _locked(ctx, key)
     if not await licenses.remove_activation(ctx.conn, row["license_id"], fingerprint):
-        raise ApiError(404, "ACTIVATION_NOT_FOUND", "this machine is not activated")
+        raise Refused("ACTIVATION_NOT_FOUND", "this machine is not activated")
     ctx.emit(
         LicenseDeactivated(**ref(row), fingerprint=fingerprint, deactivated_at=ctx.now()),
         subject=str(row["license_id"]),
@@ -127,11 +127,9 @@ async def change_status(ctx: Context, key: str, command: str, reason: str) -> di
     row = await _locked(ctx, key)
     allowed, target = _TRANSITIONS[command]
     if row["status"] not in allowed:
-        raise ApiError(409, "ILLEGAL_TRANSITION", f"a {row['status']} license cannot be {command}d")
+        raise Refused("ILLEGAL_TRANSITION", f"a {row['status']} license cannot be {command}d")
     if command == "deactivate" and row["kind"] not in ("msp", "subscription"):
-        raise ApiError(
-            409, "NOT_DEACTIVATABLE", "only MSP and subscription licenses are deactivated"
-        )
+        raise Refused("NOT_DEACTIVATABLE", "only MSP and subscription licenses are deactivated")
     await licenses.set_status(ctx.conn, row["license_id"], target)
     emit_status_event(ctx, row, command, reason)
     return {**row, "status": target}
@@ -157,9 +155,9 @@ async def assign(ctx: Context, key: str, reseller: str | None, owner: NewOwner) 
     """A reseller gives a license from its pool to a company."""
     row = await _locked(ctx, key)
     if reseller is not None and row["reseller_account_id"] != reseller:
-        raise ApiError(404, "LICENSE_NOT_FOUND", "no license has this key")
+        raise Refused("LICENSE_NOT_FOUND", "no license has this key")
     if not row["pooled"]:
-        raise ApiError(409, "NOT_IN_POOL", "the license is not in a reseller's pool")
+        raise Refused("NOT_IN_POOL", "the license is not in a reseller's pool")
     await licenses.change_owner(
         ctx.conn, row["license_id"], owner.account_id, owner.company, owner.email
     )
@@ -183,11 +181,11 @@ async def transfer(
     moved = []
     for row in rows:
         if reseller is not None and row["reseller_account_id"] != reseller:
-            raise ApiError(404, "LICENSE_NOT_FOUND", "no license has this key")
+            raise Refused("LICENSE_NOT_FOUND", "no license has this key")
         if row["reseller_account_id"] is None:
-            raise ApiError(409, "NOT_TRANSFERABLE", "only licenses bought by a reseller transfer")
+            raise Refused("NOT_TRANSFERABLE", "only licenses bought by a reseller transfer")
         if row["status"] == "revoked":
-            raise ApiError(409, "LICENSE_REVOKED", "a revoked license cannot be transferred")
+            raise Refused("LICENSE_REVOKED", "a revoked license cannot be transferred")
         await licenses.change_owner(
             ctx.conn, row["license_id"], owner.account_id, owner.company, owner.email
         )
@@ -221,7 +219,7 @@ async def transfer_order(
     if reseller is not None:  # another reseller's order is as unknown as a missing one
         rows = [row for row in rows if row["reseller_account_id"] == reseller]
     if not rows:
-        raise ApiError(404, "ORDER_NOT_FOUND", f"no licenses were issued for order {order_id}")
+        raise Refused("ORDER_NOT_FOUND", f"no licenses were issued for order {order_id}")
     return await transfer(ctx, rows, reseller, owner)
 
 
@@ -230,11 +228,11 @@ async def publish_release(
 ) -> ReleasePublished:
     known = catalog.product(product)
     if known is None:
-        raise ApiError(422, "UNKNOWN_PRODUCT", f"the catalog has no product {product}")
+        raise Refused("UNKNOWN_PRODUCT", f"the catalog has no product {product}")
     try:
         version = Version.parse(version_text)
     except ValueError as exc:
-        raise ApiError(422, "VERSION_INVALID", str(exc)) from exc
+        raise Refused("VERSION_INVALID", str(exc)) from exc
     await ctx.conn.execute("select pg_advisory_xact_lock(hashtext($1))", product)
     # A new major beyond every major known (the catalog's current one included) is a version
     # update; anything else is a maintenance release.
@@ -242,7 +240,7 @@ async def publish_release(
     baseline = max(highest if highest is not None else known.current_major, known.current_major)
     kind = "update" if version.major > baseline else "maintenance"
     if not await licenses.insert_release(ctx.conn, product, version, released_at, kind):
-        raise ApiError(409, "RELEASE_EXISTS", f"{product} {version} is already published")
+        raise Refused("RELEASE_EXISTS", f"{product} {version} is already published")
     event = ReleasePublished(
         product=product,
         version=str(version),

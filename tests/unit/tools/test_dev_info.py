@@ -29,10 +29,10 @@ def test_dev_json_is_private_and_holds_no_signing_key(
     assert stack.secrets.signing_key not in text
     assert stack.secrets.access_token_key not in text
     assert "ENTITLE_SIGNING_KEY" not in json.loads(text)["environment"]
-    # The ops commands still get the key, from secrets.json.
-    monkeypatch.delenv("ENTITLE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("ENTITLE_SIGNING_KEY", raising=False)
-    monkeypatch.delenv("ENTITLE_ACCESS_TOKEN_SIGNING_KEY", raising=False)
+    # The ops commands still get the key, from secrets.json. They set the stack's whole
+    # environment: a copy keeps it from the tests that run later.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ENTITLE_")}
+    monkeypatch.setattr(os, "environ", environment)
     assert use_dev_stack_environment(path)
     assert os.environ["ENTITLE_SIGNING_KEY"] == stack.secrets.signing_key
     assert os.environ["ENTITLE_ACCESS_TOKEN_SIGNING_KEY"] == stack.secrets.access_token_key
