@@ -33,7 +33,7 @@ test: $(STAMP)  ## Lint, type-check and run every test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## Throughput and latency against limits measured in the same run
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/bench.txt
