@@ -29,8 +29,8 @@ from services.runtime.settings import load_settings
 
 from .entrypoints.http import router
 from .handlers import licenses
+from .handlers.notices import fan_out_release, send_notices
 from .handlers.orders import on_order_placed, on_order_refunded
-from .jobs import fan_out_release, send_notices
 from .settings import MaintenanceSettings
 
 SETTINGS = MaintenanceSettings

@@ -29,7 +29,7 @@ from services.runtime.http import RuntimeDep, errors, require
 from services.runtime.service import Runtime
 
 from ..adapters import coverage
-from ..offers import plan_of, quote, renewal_sku
+from ..handlers.offers import plan_of, quote, renewal_sku
 
 router = APIRouter(tags=["coverage"])
 

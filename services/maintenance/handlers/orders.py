@@ -23,7 +23,7 @@ from services.policy.coverage import Period, coverage_end, upgrade_period
 from services.runtime.context import Context
 
 from ..adapters import coverage
-from ..offers import plan_of, quote
+from .offers import plan_of, quote
 
 # No 0/O, 1/I/L, 5/S, 2/Z, 8/B: codes are read aloud and typed by hand.
 CODE_ALPHABET: Final = "ACDEFGHJKMNPQRTUVWXY34679"

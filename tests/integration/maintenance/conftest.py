@@ -18,8 +18,8 @@ from entitle_events.licensing import LicenseIssued, ReleasePublished
 
 from services.maintenance.bootstrap import build
 from services.maintenance.handlers.licenses import on_license_issued, on_release_published
+from services.maintenance.handlers.notices import NoticeKind, send_notices
 from services.maintenance.handlers.orders import on_order_placed
-from services.maintenance.jobs import NoticeKind, send_notices
 from services.maintenance.settings import MaintenanceSettings
 from services.policy.catalog import Catalog
 from services.policy.catalog.loader import DEMO_CATALOG

@@ -18,8 +18,8 @@ from entitle_events.maintenance import (
 
 from services.maintenance.bootstrap import build
 from services.maintenance.handlers.licenses import on_license_owner, on_license_revoked
+from services.maintenance.handlers.notices import fan_out_release
 from services.maintenance.handlers.orders import on_order_placed
-from services.maintenance.jobs import fan_out_release
 
 from .conftest import ACME, ADMIN, NOW, OTHER, Maintenance, at, ts
 

@@ -15,8 +15,8 @@ from entitle_events.maintenance import (
     UpgradeAvailable,
 )
 
+from services.maintenance.handlers.notices import fan_out_release
 from services.maintenance.handlers.orders import on_order_refunded
-from services.maintenance.jobs import fan_out_release
 
 from .conftest import ACME, ADMIN, Maintenance, at, ts
 

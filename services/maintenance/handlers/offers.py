@@ -10,7 +10,7 @@ from services.policy.catalog import Catalog, MaintenancePlan, Sku
 from services.policy.coverage import Period
 from services.policy.renewal import RenewalQuote, quote_sku
 
-from .adapters.coverage import facts
+from ..adapters.coverage import facts
 
 
 def plan_of(catalog: Catalog, row: Mapping[str, Any]) -> MaintenancePlan | None:

@@ -22,7 +22,7 @@ from services.policy.renewal import renewal_window_end
 from services.runtime.context import Context
 from services.runtime.service import Runtime
 
-from .adapters import coverage
+from ..adapters import coverage
 from .offers import plan_of, quote, renewal_sku
 
 BATCH: Final = 100
