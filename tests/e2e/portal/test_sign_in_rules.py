@@ -1,5 +1,6 @@
 """Sign-in requests over plain HTTP from other loopback addresses (other clients): limits
-per address and per client, the same answer for unknown addresses, links that expire."""
+per address and per client, the same answer for unknown addresses, links that expire, the
+session cookie's attributes, and the key-status limit per client."""
 
 from __future__ import annotations
 
@@ -71,3 +72,47 @@ def test_a_link_expires_after_15_minutes(stack: Stack) -> None:
             )
         finally:
             stack.clock_file.write_text("0")
+
+
+def test_the_session_cookie_is_for_the_server_only(stack: Stack) -> None:
+    account, email = unique("acct-"), f"{unique('cookie')}@customer.example"
+    order(stack, account, email, "Keks GmbH", [line("BP-DESK")])
+    licenses_of(stack, account, 1)
+    portal_knows(stack, email)
+    with client_from(stack, "127.0.0.5") as client:
+        assert ask_link(client, email).status_code == 200
+        link = link_in(wait_for_mail(stack, email, "sign_in"), "/sign-in/link")
+        confirm = client.get(link)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', confirm.text)
+        assert confirm.status_code == 200 and csrf, confirm.text
+        signed_in = client.post(
+            "/sign-in/link",
+            data={"csrf_token": csrf.group(1), "token": link.split("token=")[1]},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code in (302, 303), signed_in.text
+        [session] = [
+            c for c in signed_in.headers.get_list("set-cookie") if c.startswith("entitle_session=")
+        ]
+        attributes = {a.strip().split("=")[0].lower() for a in session.split(";")[1:]}
+        assert {"httponly", "samesite", "path"} <= attributes, session
+        assert "samesite=lax" in session.lower()
+        # Served over plain HTTP on localhost here; behind HTTPS the cookie is also Secure.
+        assert "secure" not in attributes
+        page = client.get("/licenses", follow_redirects=True)
+        assert page.status_code == 200 and "/sign-in" not in str(page.url), page.url
+
+
+def test_key_status_look_ups_are_limited_per_client(stack: Stack) -> None:
+    with client_from(stack, "127.0.0.6") as client:
+        statuses = []
+        for _ in range(31):
+            form = client.get("/key-status")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert csrf, form.text
+            answer = client.post(
+                "/key-status", data={"csrf_token": csrf.group(1), "key": "ENT-NOT-A-KEY"}
+            )
+            statuses.append(answer.status_code)
+        assert statuses[:30] == [404] * 30, statuses
+        assert statuses[30] == 429 and "KEY_STATUS_RATE_LIMITED" in answer.text
