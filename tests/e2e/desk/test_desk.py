@@ -111,6 +111,10 @@ def test_an_agent_answers_waits_notes_and_solves_a_new_ticket(
     actors = {(e["type"], e["actor"]) for e in timeline}
     assert {("responded", agent), ("pending", agent), ("note", agent), ("solved", agent)} <= actors
     browser.check("desk-ticket")
+    browser.submit_with("Close")
+    assert "Closed." in browser.text
+    assert api(stack, "GET", "ticketing", f"/tickets/{number}")["status"] == "closed"
+    wait_for_mail(stack, customer, "ticket_closed")
 
 
 def _next_quiet_wednesday() -> date:
@@ -311,7 +315,7 @@ def test_an_admin_signs_in_by_password_and_runs_the_admin_pages(
 
     # A license by the customer's email: suspend, then reinstate.
     account, customer = unique("acct-"), f"{unique('lic')}@customer.example"
-    order(stack, account, customer, "Lizenz AG", [line("BP-SRV")])
+    order_id = order(stack, account, customer, "Lizenz AG", [line("BP-SRV")])
     (lic,) = licenses_of(stack, account, 1)
     browser.open(f"/desk/admin/licenses?by=email&q={customer}")
     assert lic["key"][:24] in browser.text
@@ -322,6 +326,16 @@ def test_an_admin_signs_in_by_password_and_runs_the_admin_pages(
     browser.check("desk-admin-licenses")
     browser.submit_with("Reinstate")
     assert api(stack, "GET", "licensing", f"/licenses/{lic['key']}")["status"] == "active"
+
+    # The same license by its order and by its key; revoked, it can change no more.
+    browser.open(f"/desk/admin/licenses?by=order&q={order_id}")
+    assert lic["key"][:24] in browser.text
+    browser.open(f"/desk/admin/licenses?by=key&q={lic['key']}")
+    assert lic["key"][:24] in browser.text
+    browser.fill("#reason-1", "chargeback")
+    browser.submit_with("Revoke")
+    assert "Revoked" in browser.text and "cannot change any more" in browser.text
+    assert api(stack, "GET", "licensing", f"/licenses/{lic['key']}")["status"] == "revoked"
 
     # Dead letters per service, and a replay; each consumer group's lag.
     import asyncio

@@ -81,14 +81,14 @@ def activate(stack: Stack, key: str, hostname: str, fingerprint: str) -> None:
     assert answer.status_code in (200, 201), answer.text
 
 
-def publish_release(stack: Stack, version: str) -> None:
+def publish_release(stack: Stack, version: str, released_at: datetime | None = None) -> None:
     with httpx.Client(timeout=10) as client:
         published = client.post(
             f"{stack.url('licensing')}/releases",
             json={
                 "product": "backup-pro",
                 "version": version,
-                "released_at": datetime.now(UTC).isoformat(),
+                "released_at": (released_at or datetime.now(UTC)).isoformat(),
             },
             headers=admin(stack),
         )

@@ -87,6 +87,9 @@ def test_a_license_page_deactivates_and_downloads_a_verifiable_file(
     text = browser.text
     assert lic["key"] in text and "db-server-07" in text
     assert "Complimentary" in text and "entitled" in text
+    # Covered now: renewing early costs less, and the page says how much and until when.
+    assert "Renewing today costs" in text and "early-renewal discount" in text
+    assert "Renew in the shop" in text
     browser.check("license")
 
     browser.click("button[aria-label='Deactivate db-server-07']", navigates=True)
@@ -150,3 +153,24 @@ def test_a_person_of_two_accounts_picks_one_and_buys_in_the_shop(
     browser.select("#zone", "Asia/Tokyo")
     browser.submit_with("Save")
     assert "Times are shown in Asia/Tokyo" in browser.text
+
+
+def test_a_release_the_license_is_not_entitled_to_says_why_and_why_renewal_cannot_help(
+    browser: Browser, stack: Stack
+) -> None:
+    account, email = unique("acct-"), f"{unique('old')}@customer.example"
+    # Bought for version 4: the plan covers version 5 and later only.
+    order(stack, account, email, "Altbestand KG", [{**line("BP-SRV"), "major_version": 4}])
+    (lic,) = licenses_of(stack, account, 1)
+    publish_release(stack, f"5.{int(time.time()) % 100000 + 1}.0")
+    browser.sign_in(email)
+    deadline = time.monotonic() + 60
+    while True:  # maintenance learns of the license and the release from their events
+        browser.open(f"/licenses/{lic['key']}")
+        text = browser.text
+        if "not entitled, because" in text or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert "not entitled, because" in text, text
+    assert "Renewal is not possible" in text, text
+    browser.check("license-not-entitled")

@@ -38,6 +38,34 @@ def test_associate_a_code_from_its_email(browser: Browser, stack: Stack) -> None
     assert "You have no maintenance code that is not yet associated" in browser.text
 
 
+def test_a_reseller_picks_the_customer_before_associating_a_code(
+    browser: Browser, stack: Stack
+) -> None:
+    reseller, reseller_email = unique("rs-"), f"{unique('care')}@reseller.example"
+    customer = {
+        "account_id": unique("acct-"),
+        "company": "Gepflegt GmbH",
+        "email": f"{unique('it')}@endcustomer.example",
+    }
+    order(stack, reseller, reseller_email, "Care & Co", [line("BP-SRV")], True, customer)
+    (lic,) = licenses_of(stack, customer["account_id"], 1)
+    order(stack, reseller, reseller_email, "Care & Co", [line("BP-CARE-12")], reseller=True)
+    codes_mail = wait_for_mail(stack, reseller_email, "maintenance_codes")
+    text = codes_mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    (code,) = re.findall(r"MC-[A-Z0-9-]+", text)
+
+    browser.sign_in(reseller_email, next_path="/maintenance/associate")
+    assert "Pick the customer first." in browser.text
+    browser.select("#customer", customer["account_id"])
+    browser.submit_with("Show this customer's licenses")
+    browser.select("#maintenance_code", code)
+    browser.select("#license_key", lic["key"])
+    browser.submit_with("Associate code")
+    assert "this code extends the same license" in browser.text
+    browser.submit_with("Extend this license")
+    assert "The maintenance code was associated with this license." in browser.text
+
+
 def test_a_reseller_transfers_an_order_to_its_customer(browser: Browser, stack: Stack) -> None:
     reseller, reseller_email = unique("rs-"), f"{unique('sales')}@reseller.example"
     order_id = order(
@@ -69,6 +97,26 @@ def test_a_reseller_transfers_an_order_to_its_customer(browser: Browser, stack: 
     # A customer (not a reseller) has no transfer page.
     browser.open("/transfer")
     assert "RESELLERS_ONLY" in browser.text
+
+
+def test_a_reseller_transfers_only_the_licenses_it_ticks(browser: Browser, stack: Stack) -> None:
+    reseller, reseller_email = unique("rs-"), f"{unique('pick')}@reseller.example"
+    order(stack, reseller, reseller_email, "Pick & Co", [line("BP-SRV", 3)], reseller=True)
+    pooled = licenses_of(stack, reseller, 3)
+    chosen, kept = pooled[0]["key"], [lic["key"] for lic in pooled[1:]]
+    customer_email = f"{unique('one')}@endcustomer.example"
+
+    browser.sign_in(reseller_email, next_path="/transfer")
+    browser.click(f"input[name=license_key][value='{chosen}']")
+    browser.fill("#company", "Einzelkunde AG")
+    browser.fill("#email", customer_email)
+    browser.submit_with("Transfer license")
+    assert "The licenses were transferred." in browser.text
+    assert chosen[:16] not in browser.text
+    assert all(key[:16] in browser.text for key in kept)  # still in the pool to transfer
+    assigned = wait_for_mail(stack, customer_email, "license_assigned")
+    body = assigned.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert chosen in body and not any(key in body for key in kept)
 
 
 def test_key_status_needs_no_sign_in_and_tells_nothing_else(browser: Browser, stack: Stack) -> None:

@@ -4,7 +4,9 @@ answered by an agent, waiting, solved, closed, reopened, surveyed; the unsubscri
 from __future__ import annotations
 
 import re
+import time
 import uuid
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import httpx
@@ -122,6 +124,18 @@ def test_a_refused_request_shows_where_to_go_and_the_unsubscribe_link_works(
     browser.submit_with("Check what support I get")
     assert "SETUP_NOT_INCLUDED" in browser.text and "Where to go instead" in browser.text
     browser.check("support-new-refused")
+
+    # Version 2 came out in 2020: version 1's support ended eighteen months later.
+    publish_release(stack, "2.0.0", released_at=datetime(2020, 1, 1, tzinfo=UTC))
+    deadline = time.monotonic() + 60
+    while True:  # ticketing learns of the release from licensing's event
+        browser.open("/support/new")
+        browser.fill("#version", "1.0.0")
+        browser.submit_with("Check what support I get")
+        if "VERSION_DISCONTINUED" in browser.text or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert "VERSION_DISCONTINUED" in browser.text, browser.text
 
     major = 6 + uuid.uuid4().int % 100000
     publish_release(stack, f"{major}.0.0")
