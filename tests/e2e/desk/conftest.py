@@ -72,6 +72,15 @@ def open_ticket(stack: Stack, account: str, email: str, subject: str, **fields: 
         "body": "The nightly job stops at 40 % with error E42.",
         **fields,
     }
+    # Every account here bought a license with a plan: wait until ticketing's projection of
+    # the license and its coverage gives it priority support, as a customer would see it.
+    options = {"account": account, "product": body["product"], "version": body["version"]}
+    eventually(
+        lambda: (
+            api(stack, "GET", "ticketing", "/support-options", params=options)["tier"] == "priority"
+        ),
+        what=f"priority support for {account}",
+    )
     number: str = api(stack, "POST", "ticketing", "/tickets", json=body)["number"]
     return number
 
