@@ -3,6 +3,7 @@ from __future__ import annotations
 import email
 import email.policy
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -38,6 +39,20 @@ def otlp() -> Iterator[OtlpReceiver]:
         receiver.stop()
 
 
+@contextmanager
+def running_stack(config: StackConfig) -> Iterator[Stack]:
+    """The stack `config` describes, every service ready; stopped on leaving, whatever
+    happened inside."""
+    stack = Stack(config)
+    stack.start_infrastructure()
+    try:
+        stack.start_services()
+        stack.wait_ready(timeout=120)
+        yield stack
+    finally:
+        stack.stop()
+
+
 @pytest.fixture(scope="session")
 def stack(
     infra: Infra, tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver
@@ -53,14 +68,8 @@ def stack(
         OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint,
         OTEL_BSP_SCHEDULE_DELAY="200",
     )
-    running = Stack(config)
-    running.start_infrastructure()
-    try:
-        running.start_services()
-        running.wait_ready(timeout=120)
+    with running_stack(config) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def mails(folder: Path) -> list[EmailMessage]:

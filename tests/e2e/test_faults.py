@@ -43,7 +43,7 @@ from services.runtime.db import with_database
 from tests.helpers import wait_until
 from tests.integration.kafka_tools import produce, read_all
 
-from .conftest import mails
+from .conftest import mails, running_stack
 
 ORDERS = int(os.environ.get("ENTITLE_FAULTS_ORDERS", "120"))
 TICKETS = max(10, ORDERS // 10)
@@ -281,14 +281,8 @@ async def test_nothing_is_lost_or_duplicated_under_faults_throughout_the_load(
         "ENTITLE_SMTP_CONNECTIONS": str(SMTP_SESSIONS),
         "ENTITLE_SEND_LEASE_SECONDS": "5",
     }
-    stack = Stack(config)
-    stack.start_infrastructure()
-    try:
-        stack.start_services()
-        stack.wait_ready(timeout=120)
+    with running_stack(config) as stack:
         await _run_and_check(stack)
-    finally:
-        stack.stop()
 
 
 async def _run_and_check(stack: Stack) -> None:

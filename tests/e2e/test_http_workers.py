@@ -8,13 +8,12 @@ from pathlib import Path
 import httpx
 import psutil
 from entitle_cli.webhook_client import post_order, sample_order
-from entitle_dev.stack import Stack
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import wait_until
 from tests.infra import Infra
 
-from .conftest import mails_for, stack_config
+from .conftest import mails_for, running_stack, stack_config
 
 
 def test_two_workers_serve_and_consume_and_stop_together(infra: Infra, tmp_path: Path) -> None:
@@ -24,11 +23,7 @@ def test_two_workers_serve_and_consume_and_stop_together(infra: Infra, tmp_path:
         name: {"ENTITLE_DATABASE_NAME": f"workers_{name}"} for name in config.http_ports
     }
     config.service_env["licensing"]["ENTITLE_HTTP_WORKERS"] = "2"
-    stack = Stack(config)
-    stack.start_infrastructure()
-    try:
-        stack.start_services()
-        stack.wait_ready(timeout=120)
+    with running_stack(config) as stack:
         launcher = psutil.Process(stack.processes["licensing"].pid)
 
         def spawned() -> list[psutil.Process]:
@@ -51,8 +46,6 @@ def test_two_workers_serve_and_consume_and_stop_together(infra: Infra, tmp_path:
         for order in orders:
             wait_until(lambda order=order: mails_for(stack.mail_dir, order["order_id"]), 90)
             assert len(mails_for(stack.mail_dir, order["order_id"])) == 1
-    finally:
-        stack.stop()
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
 
 

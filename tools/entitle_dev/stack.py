@@ -31,6 +31,7 @@ from services.runtime.settings import DEFAULT_PORTS, default_database
 from .broker import MEMORY, EmbeddedBroker, StorageUnsupported
 from .mail import MailCapture
 from .postgres import EmbeddedPostgres
+from .processes import end
 
 SERVICES = ("ingress", "licensing", "maintenance", "ticketing", "notification", "portal")
 # Keys that sign what others trust (license keys, the portal's access tokens): kept in
@@ -352,15 +353,7 @@ class Stack:
                     time.sleep(0.1)
 
     def kill_service(self, service: str, sig: int = signal.SIGKILL) -> None:
-        process = self.processes.pop(service, None)
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(sig)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end(self.processes.pop(service, None), sig, timeout=30)
 
     def restart_service(self, service: str, sig: int = signal.SIGKILL) -> None:
         self.kill_service(service, sig)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from entitle_dev.stack import SERVICES, Stack
 
-from tests.e2e.conftest import stack_config
+from tests.e2e.conftest import running_stack, stack_config
 from tests.infra import Infra
 
 from .browser import Browser, chromium_or_skip, launch
@@ -29,14 +29,8 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         ENTITLE_KAFKA_TOPIC_PREFIX=PREFIX,
     )
     config.service_env = {s: {"ENTITLE_DATABASE_NAME": database_of(s)} for s in SERVICES}
-    running = Stack(config)
-    running.start_infrastructure()
-    try:
-        running.start_services()
-        running.wait_ready(timeout=120)
+    with running_stack(config) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

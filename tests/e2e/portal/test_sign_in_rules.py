@@ -19,18 +19,34 @@ def client_from(stack: Stack, address: str) -> httpx.Client:
     return httpx.Client(base_url=stack.url("portal"), transport=transport, timeout=10)
 
 
+def csrf_of(page: httpx.Response) -> str:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, page.text
+    return token.group(1)
+
+
 def ask_link(client: httpx.Client, email: str) -> httpx.Response:
-    form = client.get("/sign-in")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token, form.text
-    return client.post("/sign-in", data={"csrf_token": token.group(1), "email": email})
+    return client.post(
+        "/sign-in", data={"csrf_token": csrf_of(client.get("/sign-in")), "email": email}
+    )
+
+
+def known_customer(stack: Stack, name: str, company: str) -> str:
+    """A customer's address the portal's directory knows (from their order)."""
+    account, email = unique("acct-"), f"{unique(name)}@customer.example"
+    order(stack, account, email, company, [line("BP-DESK")])
+    licenses_of(stack, account, 1)
+    portal_knows(stack, email)
+    return email
+
+
+def emailed_link(stack: Stack, client: httpx.Client, email: str) -> str:
+    assert ask_link(client, email).status_code == 200
+    return link_in(wait_for_mail(stack, email, "sign_in"), "/sign-in/link")
 
 
 def test_unknown_addresses_get_the_same_answer_and_limits_apply(stack: Stack) -> None:
-    account, known = unique("acct-"), f"{unique('known')}@customer.example"
-    order(stack, account, known, "Known KG", [line("BP-DESK")])
-    licenses_of(stack, account, 1)
-    portal_knows(stack, known)
+    known = known_customer(stack, "known", "Known KG")
     unknown = f"{unique('nobody')}@nowhere.example"
     with client_from(stack, "127.0.0.2") as client:
         answers = [ask_link(client, address) for address in (known, unknown)]
@@ -49,22 +65,19 @@ def test_unknown_addresses_get_the_same_answer_and_limits_apply(stack: Stack) ->
 
 
 def test_a_link_expires_after_15_minutes(stack: Stack) -> None:
-    account, email = unique("acct-"), f"{unique('late')}@customer.example"
-    order(stack, account, email, "Late SA", [line("BP-DESK")])
-    licenses_of(stack, account, 1)
-    portal_knows(stack, email)
+    email = known_customer(stack, "late", "Late SA")
     with client_from(stack, "127.0.0.4") as client:
-        assert ask_link(client, email).status_code == 200
-        link = link_in(wait_for_mail(stack, email, "sign_in"), "/sign-in/link")
+        link = emailed_link(stack, client, email)
         try:
             stack.clock_file.write_text(str(timedelta(minutes=16).total_seconds()))
             page = client.get(link)
             assert page.status_code == 410 and "SIGN_IN_LINK_EXPIRED" in page.text
-            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").text)
-            assert token
             used = client.post(
                 "/sign-in/link",
-                data={"csrf_token": token.group(1), "token": link.split("token=")[1]},
+                data={
+                    "csrf_token": csrf_of(client.get("/sign-in")),
+                    "token": link.split("token=")[1],
+                },
                 follow_redirects=False,
             )
             assert used.status_code == 410 and "entitle_session" not in used.headers.get(
@@ -75,19 +88,14 @@ def test_a_link_expires_after_15_minutes(stack: Stack) -> None:
 
 
 def test_the_session_cookie_is_for_the_server_only(stack: Stack) -> None:
-    account, email = unique("acct-"), f"{unique('cookie')}@customer.example"
-    order(stack, account, email, "Keks GmbH", [line("BP-DESK")])
-    licenses_of(stack, account, 1)
-    portal_knows(stack, email)
+    email = known_customer(stack, "cookie", "Keks GmbH")
     with client_from(stack, "127.0.0.5") as client:
-        assert ask_link(client, email).status_code == 200
-        link = link_in(wait_for_mail(stack, email, "sign_in"), "/sign-in/link")
+        link = emailed_link(stack, client, email)
         confirm = client.get(link)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', confirm.text)
-        assert confirm.status_code == 200 and csrf, confirm.text
+        assert confirm.status_code == 200, confirm.text
         signed_in = client.post(
             "/sign-in/link",
-            data={"csrf_token": csrf.group(1), "token": link.split("token=")[1]},
+            data={"csrf_token": csrf_of(confirm), "token": link.split("token=")[1]},
             follow_redirects=False,
         )
         assert signed_in.status_code in (302, 303), signed_in.text
@@ -107,12 +115,8 @@ def test_key_status_look_ups_are_limited_per_client(stack: Stack) -> None:
     with client_from(stack, "127.0.0.6") as client:
         statuses = []
         for _ in range(31):
-            form = client.get("/key-status")
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-            assert csrf, form.text
-            answer = client.post(
-                "/key-status", data={"csrf_token": csrf.group(1), "key": "ENT-NOT-A-KEY"}
-            )
+            form = {"csrf_token": csrf_of(client.get("/key-status")), "key": "ENT-NOT-A-KEY"}
+            answer = client.post("/key-status", data=form)
             statuses.append(answer.status_code)
         assert statuses[:30] == [404] * 30, statuses
         assert statuses[30] == 429 and "KEY_STATUS_RATE_LIMITED" in answer.text
