@@ -13,6 +13,7 @@ from entitle_events.licensing import (
     LicenseExpired,
     LicenseIssued,
     LicenseReinstated,
+    LicenseRenewed,
     LicenseRevoked,
     LicenseSuspended,
     LicenseTransferred,
@@ -59,6 +60,7 @@ def build(settings: MaintenanceSettings | None = None) -> ServiceDefinition:
 
     subscriptions.on(LicenseRevoked)(licenses.on_license_revoked)
     subscriptions.on(LicenseExpired)(licenses.on_license_expired)
+    subscriptions.on(LicenseRenewed)(licenses.on_license_renewed)
     subscriptions.on(LicenseDeactivated)(licenses.on_license_deactivated)
     subscriptions.on(LicenseSuspended)(licenses.on_license_suspended)
     subscriptions.on(LicenseReinstated)(licenses.on_license_reinstated)

@@ -13,6 +13,7 @@ from entitle_events.licensing import (
     LicenseExpired,
     LicenseIssued,
     LicenseReinstated,
+    LicenseRenewed,
     LicenseRevoked,
     LicenseSuspended,
     LicenseTransferred,
@@ -96,6 +97,12 @@ async def on_license_expired(ctx: Context, event: Event[LicenseExpired]) -> None
     await _set_status(
         ctx, data.license_id, "expired", data.expired_at, only_from=("active", "suspended")
     )
+
+
+async def on_license_renewed(ctx: Context, event: Event[LicenseRenewed]) -> None:
+    """A renewed subscription is active again, also after it had expired."""
+    data = event.data
+    await _set_status(ctx, data.license_id, "active", data.renewed_at, only_from=("expired",))
 
 
 async def on_license_deactivated(ctx: Context, event: Event[LicenseDeactivated]) -> None:

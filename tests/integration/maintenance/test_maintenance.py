@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from entitle_events.licensing import LicenseRevoked, LicenseTransferred
+from entitle_events.licensing import (
+    LicenseExpired,
+    LicenseRenewed,
+    LicenseRevoked,
+    LicenseTransferred,
+)
 from entitle_events.maintenance import (
     CoverageEnded,
     CoverageExpiring,
@@ -17,7 +22,12 @@ from entitle_events.maintenance import (
 )
 
 from services.maintenance.bootstrap import build
-from services.maintenance.handlers.licenses import on_license_owner, on_license_revoked
+from services.maintenance.handlers.licenses import (
+    on_license_expired,
+    on_license_owner,
+    on_license_renewed,
+    on_license_revoked,
+)
 from services.maintenance.handlers.notices import fan_out_release
 from services.maintenance.handlers.orders import on_order_placed
 
@@ -261,6 +271,26 @@ async def test_revocation_ends_coverage_once(maintenance: Maintenance) -> None:
     assert body["status"] == "ended" and body["license_status"] == "revoked"
     await maintenance.renew(lic.license_key, NOW + timedelta(days=1))
     assert [r.code for r in maintenance.of(RenewalRejected)] == ["LICENSE_NOT_ACTIVE"]
+
+
+async def test_a_subscription_renewed_after_it_expired_is_active_again(
+    maintenance: Maintenance,
+) -> None:
+    """Licensing renews an expired subscription to active; maintenance must follow, or the
+    customer's updates stay refused while validation accepts the key."""
+    lic = await maintenance.issue(at(2026, 10, 1))
+    ref = {
+        "license_id": lic.license_id,
+        "license_key": lic.license_key,
+        "product": lic.product,
+        "account_id": "acme",
+    }
+    expired = LicenseExpired(**ref, expired_at=NOW)
+    await maintenance.apply(on_license_expired, maintenance.event(expired, lic.license_id))
+    assert (await maintenance.coverage(lic.license_key))["license_status"] == "expired"
+    renewed = LicenseRenewed(**ref, expires_at=NOW + timedelta(days=365), renewed_at=NOW)
+    await maintenance.apply(on_license_renewed, maintenance.event(renewed, lic.license_id))
+    assert (await maintenance.coverage(lic.license_key))["license_status"] == "active"
 
 
 async def test_transfer_moves_the_license_to_its_new_owner(maintenance: Maintenance) -> None:
