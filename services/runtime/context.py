@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from entitle_events import Event, EventData, new_event
 
@@ -67,3 +68,15 @@ class Context:
         ids = await outbox.stage(self.conn, self.staged)
         self.staged.clear()
         return ids
+
+
+class Transactions(Protocol):
+    """What a job or a command handler needs of its service: units of work and the clock
+    (the runtime provides both; handlers never see the pool, relay or consumer)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def transaction(
+        self, cause: Event[Any] | None = None
+    ) -> AbstractAsyncContextManager[Context]: ...

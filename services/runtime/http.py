@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import Depends, FastAPI, Request, Response, Security
@@ -29,6 +29,7 @@ from .fast_routes import FastRoutes
 from .service import Runtime, ServiceDefinition
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_OFFSET = 1_000_000_000
 """The largest `offset` a listing accepts: beyond any table's size, and within what
@@ -354,6 +355,17 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def dependencies_of(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A FastAPI dependency giving a route the `ServiceDefinition.dependencies` its
+    service's bootstrap.py built, as `kind`: `Annotated[Kind, Depends(dependencies_of(Kind))]`."""
+
+    async def provided(request: Request) -> T:
+        found: T = request.app.state.runtime.definition.dependencies
+        return found
+
+    return provided
 
 
 # Declares the scheme in the OpenAPI documents (the Authorize button of /docs); `check`

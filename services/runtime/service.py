@@ -52,6 +52,10 @@ class ServiceDefinition:
     """The HTTP status of each refusal code the service's commands raise (409 when unlisted)."""
     configure_app: Callable[[Any], None] | None = None
     """Last touches to the FastAPI app (the portal's HTML error pages, static files)."""
+    dependencies: object = None
+    """What the service's routes need besides the runtime (its catalog, keys, templates),
+    built once by its bootstrap.py; a route receives it typed through
+    `runtime.http.dependencies_of`."""
 
 
 def tune_garbage_collector() -> None:
