@@ -83,13 +83,13 @@ class Maintenance:
         async with self.runtime.transaction() as ctx:
             await handler(ctx, events, *args)
 
-    async def issue(
+    def license_event(
         self,
         purchased_at: datetime,
         major: int = 5,
         plan: str | None = "backup-care-12",
         **overrides: Any,
-    ) -> LicenseIssued:
+    ) -> Event[LicenseIssued]:
         license_id = str(uuid.uuid4())
         fields: dict[str, Any] = {"product": "backup-pro", "edition": "server", "sku": "BP-SRV"}
         fields.update(overrides)
@@ -110,10 +110,20 @@ class Maintenance:
             maintenance_plan=plan,
             coverage_expected=plan is not None,
         )
-        await self.apply_all(on_licenses_issued, [self.event(data, license_id)], self.catalog)
-        return data
+        return self.event(data, license_id)
 
-    async def order(
+    async def issue(
+        self,
+        purchased_at: datetime,
+        major: int = 5,
+        plan: str | None = "backup-care-12",
+        **overrides: Any,
+    ) -> LicenseIssued:
+        event = self.license_event(purchased_at, major, plan, **overrides)
+        await self.apply_all(on_licenses_issued, [event], self.catalog)
+        return event.data
+
+    def order_event(
         self, placed_at: datetime, *lines: dict[str, Any], order_id: str | None = None
     ) -> Event[OrderPlaced]:
         oid = order_id or f"O-{uuid.uuid4().hex[:10]}"
@@ -130,7 +140,12 @@ class Maintenance:
                 ],
             }
         )
-        event = self.event(data, oid)
+        return self.event(data, oid)
+
+    async def order(
+        self, placed_at: datetime, *lines: dict[str, Any], order_id: str | None = None
+    ) -> Event[OrderPlaced]:
+        event = self.order_event(placed_at, *lines, order_id=order_id)
         await self.apply_all(on_orders_placed, [event], self.catalog)
         return event
 
