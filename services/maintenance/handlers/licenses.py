@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from entitle_events import Event
 from entitle_events.common import CoveragePeriod
@@ -31,13 +32,23 @@ from ..adapters.coverage import NewPeriod
 from ..domain.records import Coverage
 
 
+@dataclass(frozen=True, slots=True)
+class _Issued:
+    """A new license with the cover its plan starts it with."""
+
+    event: Event[LicenseIssued]
+    license: Coverage
+    plan: MaintenancePlan | None
+    periods: list[Period]
+
+
 async def on_licenses_issued(
     ctx: Context, events: Sequence[Event[LicenseIssued]], catalog: Catalog
 ) -> None:
     """Start the coverage of new licenses: their rows and initial periods in one statement
     each, whatever the number of events; CoverageStarted for each license that has cover.
     A license already known (a redelivery under another event id) changes nothing."""
-    started: list[tuple[Event[LicenseIssued], Coverage, MaintenancePlan | None, list[Period]]] = []
+    issued: list[_Issued] = []
     for event in events:
         lic = event.data
         plan = catalog.plan(lic.maintenance_plan) if lic.maintenance_plan else None
@@ -46,24 +57,27 @@ async def on_licenses_issued(
                 "UNKNOWN_PLAN", f"maintenance plan {lic.maintenance_plan} is unknown"
             )
         periods = initial_periods(plan, lic.purchased_at, lic.major_version) if plan else []
-        started.append((event, _new_coverage(lic, plan).with_cover(periods, plan), plan, periods))
-    inserted = await coverage.insert_licenses(ctx.conn, [c for _, c, _, _ in started], ctx.now())
-    new = []
-    for event, license, plan, periods in started:
-        if license.license_id in inserted:
-            inserted.discard(license.license_id)  # a second event for it in the list: known
-            if plan is not None and (periods or license.perpetual):
-                new.append((event, license, plan, periods))
+        issued.append(
+            _Issued(event, _new_coverage(lic, plan).with_cover(periods, plan), plan, periods)
+        )
+    inserted = await coverage.insert_licenses(ctx.conn, [i.license for i in issued], ctx.now())
+    started: list[_Issued] = []
+    for new in issued:
+        if new.license.license_id in inserted:
+            inserted.discard(new.license.license_id)  # a second event for it in the list: known
+            if new.plan is not None and (new.periods or new.license.perpetual):
+                started.append(new)
     await coverage.add_periods(
         ctx.conn,
         [
-            NewPeriod(license.license_id, p, event.data.order_id, event.data.line_id)
-            for event, license, _, periods in new
-            for p in periods
+            NewPeriod(new.license.license_id, p, new.event.data.order_id, new.event.data.line_id)
+            for new in started
+            for p in new.periods
         ],
     )
-    for event, license, plan, periods in new:
-        lic = event.data
+    for new in started:
+        assert new.plan is not None
+        lic = new.event.data
         ctx.emit(
             CoverageStarted(
                 license_id=lic.license_id,
@@ -71,16 +85,16 @@ async def on_licenses_issued(
                 product=lic.product,
                 account_id=lic.account_id,
                 contact_email=lic.contact_email,
-                plan=plan.code,
+                plan=new.plan.code,
                 order_id=lic.order_id,
                 periods=[
                     CoveragePeriod(starts_at=p.starts_at, ends_at=p.ends_at, source=p.source)
-                    for p in periods
+                    for p in new.periods
                 ],
-                ends_at=None if license.perpetual else coverage_end(periods),
+                ends_at=None if new.license.perpetual else coverage_end(new.periods),
             ),
             subject=lic.license_id,
-            cause=event,
+            cause=new.event,
         )
 
 
