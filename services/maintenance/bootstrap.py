@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,11 @@ from services.runtime.scheduler import Job
 from services.runtime.service import Runtime, ServiceDefinition
 from services.runtime.settings import load_settings
 
-from .entrypoints.http import router
+from .entrypoints.dependencies import MaintenanceDependencies
+from .entrypoints.http import REFUSAL_STATUS, router
 from .handlers import licenses
 from .handlers.notices import fan_out_release, send_notices
-from .handlers.orders import on_order_placed, on_order_refunded
+from .handlers.orders import on_order_refunded, on_orders_placed
 from .settings import MaintenanceSettings
 
 SETTINGS = MaintenanceSettings
@@ -42,13 +44,13 @@ def build(settings: MaintenanceSettings | None = None) -> ServiceDefinition:
     catalog = load_catalog(settings.catalog_path)
     subscriptions = Subscriptions()
 
-    @subscriptions.on(LicenseIssued)
-    async def license_issued(ctx: Context, event: Event[Any]) -> None:
-        await licenses.on_license_issued(ctx, event, catalog)
+    @subscriptions.on_batch(LicenseIssued)
+    async def licenses_issued(ctx: Context, events: Sequence[Event[Any]]) -> None:
+        await licenses.on_licenses_issued(ctx, events, catalog)
 
-    @subscriptions.on(OrderPlaced)
-    async def order_placed(ctx: Context, event: Event[Any]) -> None:
-        await on_order_placed(ctx, event, catalog)
+    @subscriptions.on_batch(OrderPlaced)
+    async def orders_placed(ctx: Context, events: Sequence[Event[Any]]) -> None:
+        await on_orders_placed(ctx, events, catalog)
 
     @subscriptions.on(OrderRefunded)
     async def order_refunded(ctx: Context, event: Event[Any]) -> None:
@@ -65,9 +67,6 @@ def build(settings: MaintenanceSettings | None = None) -> ServiceDefinition:
     subscriptions.on(LicenseSuspended)(licenses.on_license_suspended)
     subscriptions.on(LicenseReinstated)(licenses.on_license_reinstated)
     subscriptions.on(LicenseTransferred, LicenseAssigned)(licenses.on_license_owner)
-
-    async def on_start(runtime: Runtime) -> None:
-        runtime.state["catalog"] = catalog
 
     def jobs(runtime: Runtime) -> list[Job]:
         return [
@@ -90,5 +89,6 @@ def build(settings: MaintenanceSettings | None = None) -> ServiceDefinition:
         routers=[router],
         publishes=[MAINTENANCE_COVERAGE],
         jobs=jobs,
-        on_start=on_start,
+        refusal_status=REFUSAL_STATUS,
+        dependencies=MaintenanceDependencies(catalog=catalog),
     )

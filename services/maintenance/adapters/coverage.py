@@ -1,153 +1,212 @@
-"""The maintenance tables."""
+"""The maintenance tables of licenses and their cover: `coverage`, `coverage_periods`,
+`coverage_notices`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Final
 
 import asyncpg
-from entitle_events.licensing import LicenseIssued
 
-from services.policy.catalog import MaintenancePlan
-from services.policy.coverage import LicenseFacts, Period
-from services.policy.lifecycle import notice_at
+from services.policy.coverage import Period
 from services.runtime.db import Connection
 
+from ..domain.records import Coverage
+from .columns import arrays
 
-async def insert_license(
-    conn: Connection, lic: LicenseIssued, perpetual: bool, at: datetime
-) -> bool:
-    """Start tracking a license; False when it is already known."""
-    inserted = await conn.fetchval(
-        "insert into coverage (license_id, license_key, product, edition, account_id,"
-        " contact_email, plan, purchased_at, major_version, perpetual, created_at, base_license_id,"
-        " reseller_account_id)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::uuid, $13)"
-        " on conflict do nothing returning true",
-        lic.license_id,
-        lic.license_key,
-        lic.product,
-        lic.edition,
-        lic.account_id,
-        lic.contact_email,
-        lic.maintenance_plan,
-        lic.purchased_at,
-        lic.major_version,
-        perpetual,
-        at,
-        lic.base_license_id,
-        lic.reseller_account_id,
-    )
-    return bool(inserted)
+CoverWithPeriods = tuple[Coverage, list[Period]]
+
+BOUGHT_SOURCES: Final = ["purchase", "renewal", "association", "upgrade"]
+"""The sources of periods that an order paid for (and its refund takes back)."""
+
+_DUE: Final = {
+    # Still running at the notice date: the end has not come yet (else `lapsed` is due).
+    "expiring": "c.notice_at <= $1 and c.ends_at > $1",
+    "lapsed": "c.ends_at <= $1",
+}
 
 
-async def codes_of(
-    pool: asyncpg.Pool, account_id: str | None, unused: bool | None, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    rows = await pool.fetch(
-        "select m.code, m.sku, m.plan, m.product, m.term_months, m.order_id, m.account_id,"
-        " m.bought_at, m.used_at, c.license_key as used_by_license_key"
-        " from maintenance_codes m left join coverage c on c.license_id = m.used_by_license"
-        " where ($1::text is null or m.account_id = $1)"
-        " and ($2::boolean is null or (m.used_by_license is null) = $2)"
-        " order by m.bought_at desc, m.code limit $3 offset $4",
-        account_id,
-        unused,
-        limit,
-        offset,
-    )
-    return [dict(r) for r in rows]
+_NEW_COLUMNS: Final = (
+    "license_id, license_key, product, edition, account_id, contact_email, plan, purchased_at,"
+    " major_version, perpetual, status, ends_at, notice_at, base_license_id, reseller_account_id"
+)
 
 
-async def add_periods(
-    conn: Connection,
-    license_id: str,
-    periods: list[Period],
-    order_id: str | None,
-    line_id: str | None,
-) -> None:
-    await conn.executemany(
-        "insert into coverage_periods (license_id, starts_at, ends_at, source, order_id, line_id)"
-        " values ($1, $2, $3, $4, $5, $6)",
-        [(license_id, p.starts_at, p.ends_at, p.source, order_id, line_id) for p in periods],
-    )
+@dataclass(frozen=True, slots=True)
+class NewPeriod:
+    """A period to store for a license, with the order line that bought it (if any)."""
+
+    license_id: uuid.UUID
+    period: Period
+    order_id: str | None
+    line_id: str | None
 
 
-async def get_by_key(pool: asyncpg.Pool, key: str) -> tuple[dict[str, Any], list[Period]] | None:
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow("select * from coverage where license_key = $1", key)
-        if row is None:
-            return None
-        periods = await conn.fetch(
-            "select starts_at, ends_at, source from coverage_periods where license_id = $1"
-            " order by starts_at, id",
-            row["license_id"],
-        )
-    return dict(row), [Period(p["starts_at"], p["ends_at"], p["source"]) for p in periods]
-
-
-def facts(row: Mapping[str, Any]) -> LicenseFacts:
-    """The domain's view of a `coverage` row."""
-    return LicenseFacts(
-        purchased_at=row["purchased_at"],
-        major_version=row["major_version"],
-        product=row["product"],
-        edition=row["edition"],
-        status=row["status"],
-    )
-
-
-async def periods_of(conn: Connection, license_id: Any) -> list[Period]:
+async def insert_licenses(
+    conn: Connection, licenses: Sequence[Coverage], at: datetime
+) -> set[uuid.UUID]:
+    """Start tracking licenses, in one statement; the ids of those that were not known yet
+    (of several rows with one id or key, the first is kept)."""
     rows = await conn.fetch(
-        "select starts_at, ends_at, source from coverage_periods where license_id = $1"
-        " order by starts_at, id",
-        license_id,
+        f"insert into coverage ({_NEW_COLUMNS}, created_at)"
+        f" select {_NEW_COLUMNS}, $16::timestamptz from unnest($1::uuid[], $2::text[],"
+        " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],"
+        " $9::int[], $10::boolean[], $11::text[], $12::timestamptz[], $13::timestamptz[],"
+        f" $14::uuid[], $15::text[]) with ordinality as t({_NEW_COLUMNS}, n) order by n"
+        " on conflict do nothing returning license_id",
+        *arrays(licenses, _NEW_COLUMNS),
+        at,
     )
-    return [Period(p["starts_at"], p["ends_at"], p["source"]) for p in rows]
+    return {r["license_id"] for r in rows}
 
 
-async def lock_by_key(conn: Connection, key: str) -> tuple[dict[str, Any], list[Period]] | None:
-    """The license row (locked for the transaction) and its periods."""
-    row = await conn.fetchrow("select * from coverage where license_key = $1 for update", key)
+async def save(conn: Connection, licenses: Sequence[Coverage]) -> None:
+    """Store the plan, major, cover end and notice date of licenses, in one statement."""
+    if not licenses:
+        return
+    await conn.execute(
+        "update coverage c set plan = t.plan, major_version = t.major_version,"
+        " ends_at = t.ends_at, notice_at = t.notice_at"
+        " from unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[])"
+        " as t(license_id, plan, major_version, ends_at, notice_at)"
+        " where c.license_id = t.license_id",
+        *arrays(licenses, "license_id, plan, major_version, ends_at, notice_at"),
+    )
+
+
+async def add_periods(conn: Connection, periods: Sequence[NewPeriod]) -> None:
+    """Store periods, in their order, in one statement."""
+    if not periods:
+        return
+    await conn.execute(
+        "insert into coverage_periods (license_id, starts_at, ends_at, source, order_id, line_id)"
+        " select license_id, starts_at, ends_at, source, order_id, line_id"
+        " from unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[],"
+        " $6::text[]) with ordinality"
+        " as t(license_id, starts_at, ends_at, source, order_id, line_id, n) order by n",
+        [p.license_id for p in periods],
+        [p.period.starts_at for p in periods],
+        [p.period.ends_at for p in periods],
+        [p.period.source for p in periods],
+        [p.order_id for p in periods],
+        [p.line_id for p in periods],
+    )
+
+
+async def periods_of(
+    conn: Connection, license_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[Period]]:
+    """The periods of each license, in order (a license without any has no entry)."""
+    by_license: dict[uuid.UUID, list[Period]] = {}
+    if not license_ids:
+        return by_license
+    for p in await conn.fetch(
+        "select license_id, starts_at, ends_at, source from coverage_periods"
+        " where license_id = any($1::uuid[]) order by starts_at, id",
+        list(license_ids),
+    ):
+        by_license.setdefault(p["license_id"], []).append(
+            Period(p["starts_at"], p["ends_at"], p["source"])
+        )
+    return by_license
+
+
+async def _with_periods(conn: Connection, row: asyncpg.Record | None) -> CoverWithPeriods | None:
     if row is None:
         return None
-    return dict(row), await periods_of(conn, row["license_id"])
+    found = Coverage.of(row)
+    periods = await periods_of(conn, [found.license_id])
+    return found, periods.get(found.license_id, [])
 
 
-async def get_by_id(
-    pool: asyncpg.Pool, license_id: Any
-) -> tuple[dict[str, Any], list[Period]] | None:
+async def get_by_key(pool: asyncpg.Pool, key: str) -> CoverWithPeriods | None:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("select * from coverage where license_key = $1", key)
+        return await _with_periods(conn, row)
+
+
+async def get_by_id(pool: asyncpg.Pool, license_id: uuid.UUID) -> CoverWithPeriods | None:
     async with pool.acquire() as conn:
         row = await conn.fetchrow("select * from coverage where license_id = $1", license_id)
-        if row is None:
-            return None
-        return dict(row), await periods_of(conn, row["license_id"])
+        return await _with_periods(conn, row)
 
 
-async def refresh_end(conn: Connection, license_id: Any, plan: MaintenancePlan | None) -> None:
-    """Recompute the cover end and the notice due date after periods changed."""
-    row = await conn.fetchrow(
-        "select c.perpetual, max(p.ends_at) as ends_at from coverage c"
-        " left join coverage_periods p on p.license_id = c.license_id"
-        " where c.license_id = $1 group by c.perpetual",
-        license_id,
+async def lock_by_key(conn: Connection, key: str) -> CoverWithPeriods | None:
+    """The license (locked for the transaction) and its periods."""
+    row = await conn.fetchrow("select * from coverage where license_key = $1 for update", key)
+    return await _with_periods(conn, row)
+
+
+async def lock_by_keys(conn: Connection, keys: Collection[str]) -> dict[str, Coverage]:
+    """The licenses with these keys, locked for the transaction (in one order, so that two
+    transactions locking overlapping sets wait rather than deadlock)."""
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        "select * from coverage where license_key = any($1::text[]) order by license_id for update",
+        list(keys),
     )
-    if row is None:
-        return
-    ends_at = None if row["perpetual"] else row["ends_at"]
-    due = notice_at(plan, ends_at) if plan is not None and ends_at is not None else None
-    await conn.execute(
-        "update coverage set ends_at = $2, notice_at = $3 where license_id = $1",
+    return {r["license_key"]: Coverage.of(r) for r in rows}
+
+
+async def by_ids(
+    conn: Connection, license_ids: Collection[uuid.UUID], *, lock: bool = False
+) -> dict[uuid.UUID, Coverage]:
+    """The licenses with these ids; with `lock`, locked for the transaction (in id order)."""
+    if not license_ids:
+        return {}
+    rows = await conn.fetch(
+        "select * from coverage where license_id = any($1::uuid[])"
+        + (" order by license_id for update" if lock else ""),
+        list(license_ids),
+    )
+    return {r["license_id"]: Coverage.of(r) for r in rows}
+
+
+async def active_page(
+    conn: Connection, products: list[str], after: uuid.UUID | None, limit: int
+) -> list[Coverage]:
+    """A keyset page of the active licenses of `products`, by id, after `after`."""
+    rows = await conn.fetch(
+        "select * from coverage where product = any($1::text[]) and status = 'active'"
+        " and ($2::uuid is null or license_id > $2) order by license_id limit $3",
+        products,
+        after,
+        limit,
+    )
+    return [Coverage.of(r) for r in rows]
+
+
+async def set_status(
+    conn: Connection, license_id: str, status: str, at: datetime, *, only_from: tuple[str, ...]
+) -> Coverage | None:
+    """Move the license to `status` when it is in one of `only_from`; the license, or None."""
+    row = await conn.fetchrow(
+        "update coverage set status = $2, status_changed_at = $3"
+        " where license_id = $1::uuid and status = any($4::text[]) returning *",
         license_id,
-        ends_at,
-        due,
+        status,
+        at,
+        list(only_from),
+    )
+    return None if row is None else Coverage.of(row)
+
+
+async def set_owner(conn: Connection, license_id: str, account_id: str, contact_email: str) -> None:
+    await conn.execute(
+        "update coverage set account_id = $2, contact_email = $3 where license_id = $1::uuid",
+        license_id,
+        account_id,
+        contact_email,
     )
 
 
 async def withdraw_periods(
     conn: Connection, order_id: str, line_ids: list[str] | None
-) -> dict[Any, list[Period]]:
+) -> dict[uuid.UUID, list[Period]]:
     """Delete the bought periods of an order's lines (all lines when `line_ids` is None);
     the deleted periods by license. A new license's own cover (complimentary, included)
     ends with the license when its order is refunded, so it is left to that."""
@@ -157,9 +216,9 @@ async def withdraw_periods(
         " and source = any($3::text[]) returning license_id, starts_at, ends_at, source",
         order_id,
         line_ids,
-        ["purchase", "renewal", "association", "upgrade"],
+        BOUGHT_SOURCES,
     )
-    withdrawn: dict[Any, list[Period]] = {}
+    withdrawn: dict[uuid.UUID, list[Period]] = {}
     for r in sorted(rows, key=lambda r: r["starts_at"]):
         withdrawn.setdefault(r["license_id"], []).append(
             Period(r["starts_at"], r["ends_at"], r["source"])
@@ -167,34 +226,34 @@ async def withdraw_periods(
     return withdrawn
 
 
-async def refund_codes(
-    conn: Connection, order_id: str, line_ids: list[str] | None, at: datetime
-) -> None:
-    """Codes of refunded lines can no longer be associated."""
-    await conn.execute(
-        "update maintenance_codes set refunded_at = $3 where order_id = $1"
-        " and ($2::text[] is null or line_id = any($2::text[])) and refunded_at is null",
-        order_id,
-        line_ids,
-        at,
+async def due_for_notice(conn: Connection, kind: str, now: datetime, limit: int) -> list[Coverage]:
+    """Active licenses whose `kind` notice for their current cover end is due and not sent,
+    locked (`SKIP LOCKED`: several copies of the service share the work)."""
+    rows = await conn.fetch(
+        f"select c.* from coverage c where c.status = 'active' and not c.perpetual"
+        f" and c.ends_at is not null and {_DUE[kind]}"
+        " and not exists (select 1 from coverage_notices n where n.license_id ="
+        " c.license_id and n.kind = $2 and n.period_end = c.ends_at)"
+        " order by c.ends_at, c.license_id limit $3 for update of c skip locked",
+        now,
+        kind,
+        limit,
     )
+    return [Coverage.of(r) for r in rows]
 
 
-async def lock_by_id(conn: Connection, license_id: Any) -> dict[str, Any] | None:
-    row = await conn.fetchrow("select * from coverage where license_id = $1 for update", license_id)
-    return None if row is None else dict(row)
-
-
-async def set_plan(conn: Connection, license_id: Any, plan: str | None) -> None:
-    await conn.execute("update coverage set plan = $2 where license_id = $1", license_id, plan)
-
-
-def ref(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The CoverageRef fields of every coverage event."""
-    return {
-        "license_id": str(row["license_id"]),
-        "license_key": row["license_key"],
-        "product": row["product"],
-        "account_id": row["account_id"],
-        "contact_email": row["contact_email"],
-    }
+async def record_notices(
+    conn: Connection, kind: str, licenses: Sequence[Coverage], sent_at: datetime
+) -> None:
+    """The `kind` notice for the current cover end of each license is sent."""
+    if not licenses:
+        return
+    await conn.execute(
+        "insert into coverage_notices (license_id, kind, period_end, sent_at)"
+        " select license_id, $2, period_end, $4"
+        " from unnest($1::uuid[], $3::timestamptz[]) as t(license_id, period_end)",
+        [c.license_id for c in licenses],
+        kind,
+        [c.ends_at for c in licenses],
+        sent_at,
+    )

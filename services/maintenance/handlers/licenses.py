@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from entitle_events import Event
 from entitle_events.common import CoveragePeriod
@@ -21,88 +22,129 @@ from entitle_events.licensing import (
 )
 from entitle_events.maintenance import CoverageEnded, CoverageStarted
 
-from services.policy.catalog import Catalog
-from services.policy.coverage import coverage_end, initial_periods
+from services.policy.catalog import Catalog, MaintenancePlan
+from services.policy.coverage import Period, coverage_end, initial_periods
 from services.runtime.context import Context
 from services.runtime.errors import PermanentError
 
-from ..adapters import coverage
+from ..adapters import coverage, releases
+from ..adapters.coverage import NewPeriod
+from ..domain.records import Coverage
 
 
-async def on_license_issued(ctx: Context, event: Event[LicenseIssued], catalog: Catalog) -> None:
-    lic = event.data
-    plan = catalog.plan(lic.maintenance_plan) if lic.maintenance_plan else None
-    if lic.maintenance_plan and plan is None:
-        raise PermanentError("UNKNOWN_PLAN", f"maintenance plan {lic.maintenance_plan} is unknown")
-    perpetual = bool(plan and plan.perpetual_while_active)
-    if not await coverage.insert_license(ctx.conn, lic, perpetual, ctx.now()):
-        return
-    if plan is None:
-        return
-    periods = initial_periods(plan, lic.purchased_at, lic.major_version)
-    if not periods and not perpetual:
-        return
-    await coverage.add_periods(ctx.conn, lic.license_id, periods, lic.order_id, lic.line_id)
-    await coverage.refresh_end(ctx.conn, lic.license_id, plan)
-    ctx.emit(
-        CoverageStarted(
-            license_id=lic.license_id,
-            license_key=lic.license_key,
-            product=lic.product,
-            account_id=lic.account_id,
-            contact_email=lic.contact_email,
-            plan=plan.code,
-            order_id=lic.order_id,
-            periods=[
-                CoveragePeriod(starts_at=p.starts_at, ends_at=p.ends_at, source=p.source)
-                for p in periods
-            ],
-            ends_at=None if perpetual else coverage_end(periods),
-        ),
-        subject=lic.license_id,
+@dataclass(frozen=True, slots=True)
+class _Issued:
+    """A new license with the cover its plan starts it with."""
+
+    event: Event[LicenseIssued]
+    license: Coverage
+    plan: MaintenancePlan | None
+    periods: list[Period]
+
+
+async def on_licenses_issued(
+    ctx: Context, events: Sequence[Event[LicenseIssued]], catalog: Catalog
+) -> None:
+    """Start the coverage of new licenses: their rows and initial periods in one statement
+    each, whatever the number of events; CoverageStarted for each license that has cover.
+    A license already known (a redelivery under another event id) changes nothing."""
+    issued: list[_Issued] = []
+    for event in events:
+        lic = event.data
+        plan = catalog.plan(lic.maintenance_plan) if lic.maintenance_plan else None
+        if lic.maintenance_plan and plan is None:
+            raise PermanentError(
+                "UNKNOWN_PLAN", f"maintenance plan {lic.maintenance_plan} is unknown"
+            )
+        periods = initial_periods(plan, lic.purchased_at, lic.major_version) if plan else []
+        issued.append(
+            _Issued(event, _new_coverage(lic, plan).with_cover(periods, plan), plan, periods)
+        )
+    inserted = await coverage.insert_licenses(ctx.conn, [i.license for i in issued], ctx.now())
+    started: list[_Issued] = []
+    for new in issued:
+        if new.license.license_id in inserted:
+            inserted.discard(new.license.license_id)  # a second event for it in the list: known
+            if new.plan is not None and (new.periods or new.license.perpetual):
+                started.append(new)
+    await coverage.add_periods(
+        ctx.conn,
+        [
+            NewPeriod(new.license.license_id, p, new.event.data.order_id, new.event.data.line_id)
+            for new in started
+            for p in new.periods
+        ],
     )
+    for new in started:
+        assert new.plan is not None
+        lic = new.event.data
+        ctx.emit(
+            CoverageStarted(
+                license_id=lic.license_id,
+                license_key=lic.license_key,
+                product=lic.product,
+                account_id=lic.account_id,
+                contact_email=lic.contact_email,
+                plan=new.plan.code,
+                order_id=lic.order_id,
+                periods=[
+                    CoveragePeriod(starts_at=p.starts_at, ends_at=p.ends_at, source=p.source)
+                    for p in new.periods
+                ],
+                ends_at=None if new.license.perpetual else coverage_end(new.periods),
+            ),
+            subject=lic.license_id,
+            cause=new.event,
+        )
 
 
-async def _set_status(
-    ctx: Context, license_id: str, status: str, at: datetime, *, only_from: tuple[str, ...]
-) -> dict[str, Any] | None:
-    """Move the license to `status` when it is in one of `only_from`; the row, or None."""
-    row = await ctx.conn.fetchrow(
-        "update coverage set status = $2, status_changed_at = $3"
-        " where license_id = $1::uuid and status = any($4::text[]) returning *",
-        license_id,
-        status,
-        at,
-        list(only_from),
+def _new_coverage(lic: LicenseIssued, plan: MaintenancePlan | None) -> Coverage:
+    return Coverage(
+        license_id=uuid.UUID(lic.license_id),
+        license_key=lic.license_key,
+        product=lic.product,
+        edition=lic.edition,
+        account_id=lic.account_id,
+        contact_email=lic.contact_email,
+        plan=lic.maintenance_plan,
+        purchased_at=lic.purchased_at,
+        major_version=lic.major_version,
+        perpetual=bool(plan and plan.perpetual_while_active),
+        status="active",
+        ends_at=None,
+        notice_at=None,
+        base_license_id=uuid.UUID(lic.base_license_id) if lic.base_license_id else None,
+        reseller_account_id=lic.reseller_account_id,
     )
-    return None if row is None else dict(row)
 
 
 async def on_license_revoked(ctx: Context, event: Event[LicenseRevoked]) -> None:
     """Coverage ends for good; CoverageEnded is emitted once (a redelivery changes nothing)."""
     data = event.data
-    row = await _set_status(
-        ctx, data.license_id, "revoked", data.at, only_from=("active", "suspended", "expired")
+    license = await coverage.set_status(
+        ctx.conn, data.license_id, "revoked", data.at, only_from=("active", "suspended", "expired")
     )
-    if row is None:
+    if license is None:
         return
     ctx.emit(
-        CoverageEnded(**coverage.ref(row), ended_at=data.at, reason=data.reason or "revoked"),
+        CoverageEnded(**license.ref, ended_at=data.at, reason=data.reason or "revoked"),
         subject=data.license_id,
     )
 
 
 async def on_license_expired(ctx: Context, event: Event[LicenseExpired]) -> None:
     data = event.data
-    await _set_status(
-        ctx, data.license_id, "expired", data.expired_at, only_from=("active", "suspended")
+    await coverage.set_status(
+        ctx.conn, data.license_id, "expired", data.expired_at, only_from=("active", "suspended")
     )
 
 
 async def on_license_renewed(ctx: Context, event: Event[LicenseRenewed]) -> None:
     """A renewed subscription is active again, also after it had expired."""
     data = event.data
-    await _set_status(ctx, data.license_id, "active", data.renewed_at, only_from=("expired",))
+    await coverage.set_status(
+        ctx.conn, data.license_id, "active", data.renewed_at, only_from=("expired",)
+    )
 
 
 async def on_license_deactivated(ctx: Context, event: Event[LicenseDeactivated]) -> None:
@@ -110,17 +152,25 @@ async def on_license_deactivated(ctx: Context, event: Event[LicenseDeactivated])
     data = event.data
     if data.fingerprint is not None:
         return
-    await _set_status(
-        ctx, data.license_id, "deactivated", data.deactivated_at, only_from=("active", "suspended")
+    await coverage.set_status(
+        ctx.conn,
+        data.license_id,
+        "deactivated",
+        data.deactivated_at,
+        only_from=("active", "suspended"),
     )
 
 
 async def on_license_suspended(ctx: Context, event: Event[LicenseSuspended]) -> None:
-    await _set_status(ctx, event.data.license_id, "suspended", event.data.at, only_from=("active",))
+    await coverage.set_status(
+        ctx.conn, event.data.license_id, "suspended", event.data.at, only_from=("active",)
+    )
 
 
 async def on_license_reinstated(ctx: Context, event: Event[LicenseReinstated]) -> None:
-    await _set_status(ctx, event.data.license_id, "active", event.data.at, only_from=("suspended",))
+    await coverage.set_status(
+        ctx.conn, event.data.license_id, "active", event.data.at, only_from=("suspended",)
+    )
 
 
 async def on_license_owner(
@@ -128,35 +178,14 @@ async def on_license_owner(
 ) -> None:
     """A transfer or an assignment moves the license (and its notices) to a new owner."""
     data = event.data
-    await ctx.conn.execute(
-        "update coverage set account_id = $2, contact_email = $3 where license_id = $1::uuid",
-        data.license_id,
-        data.account_id,
-        data.contact_email,
-    )
+    await coverage.set_owner(ctx.conn, data.license_id, data.account_id, data.contact_email)
 
 
 async def on_release_published(ctx: Context, event: Event[ReleasePublished]) -> bool:
     """Record the release; True when it was new. A new major ("update") is queued for the
     `release.fanout` job, which tells every license of the product about it."""
     r = event.data
-    inserted = await ctx.conn.fetchval(
-        "insert into releases (product, version, major, minor, patch, released_at, release_kind)"
-        " values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing returning true",
-        r.product,
-        r.version,
-        r.major,
-        r.minor,
-        r.patch,
-        r.released_at,
-        r.release_kind,
-    )
+    inserted = await releases.insert(ctx.conn, r)
     if inserted and r.release_kind == "update":
-        await ctx.conn.execute(
-            "insert into release_fanouts (product, version, created_at) values ($1, $2, $3)"
-            " on conflict do nothing",
-            r.product,
-            r.version,
-            ctx.now(),
-        )
-    return bool(inserted)
+        await releases.queue_fanout(ctx.conn, r.product, r.version, ctx.now())
+    return inserted

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from services.policy.catalog import Catalog, MaintenancePlan, Sku
 from services.policy.coverage import Period
 from services.policy.renewal import RenewalQuote, quote_sku
 
-from ..adapters.coverage import facts
+from ..domain.records import Coverage
 
 
-def plan_of(catalog: Catalog, row: Mapping[str, Any]) -> MaintenancePlan | None:
-    code = row.get("plan")
-    return catalog.plan(code) if code else None
+def plan_of(catalog: Catalog, license: Coverage) -> MaintenancePlan | None:
+    return catalog.plan(license.plan) if license.plan else None
 
 
 def renewal_sku(catalog: Catalog, plan_code: str | None) -> Sku | None:
@@ -27,11 +25,11 @@ def renewal_sku(catalog: Catalog, plan_code: str | None) -> Sku | None:
 
 def quote(
     catalog: Catalog,
-    row: Mapping[str, Any],
+    license: Coverage,
     periods: Sequence[Period],
     sku: Sku,
     now: datetime,
     currency: str | None = None,
 ) -> RenewalQuote:
-    """Renewing the license of `row` with the maintenance `sku` at `now` (`quote_sku`)."""
-    return quote_sku(catalog, row.get("plan"), facts(row), periods, sku, now, currency)
+    """Renewing `license` with the maintenance `sku` at `now` (`quote_sku`)."""
+    return quote_sku(catalog, license.plan, license.facts, periods, sku, now, currency)

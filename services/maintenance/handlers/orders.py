@@ -6,7 +6,10 @@ Each line is handled once per (order_id, line_id), whatever the number of delive
 from __future__ import annotations
 
 import secrets
-from typing import Any, Final
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Final
 
 from entitle_events import Event
 from entitle_events.commerce import OrderLine, OrderPlaced, OrderRefunded
@@ -22,7 +25,10 @@ from services.policy.catalog import Catalog, Sku
 from services.policy.coverage import Period, coverage_end, upgrade_period
 from services.runtime.context import Context
 
-from ..adapters import coverage
+from ..adapters import codes, coverage, orders
+from ..adapters.coverage import NewPeriod
+from ..adapters.orders import LineRef
+from ..domain.records import Coverage, MaintenanceCode
 from .offers import plan_of, quote
 
 # No 0/O, 1/I/L, 5/S, 2/Z, 8/B: codes are read aloud and typed by hand.
@@ -40,172 +46,235 @@ def new_maintenance_code() -> str:
     return "MC-" + "-".join(groups)
 
 
-async def on_order_placed(ctx: Context, event: Event[OrderPlaced], catalog: Catalog) -> None:
-    order = event.data
-    for line in order.lines:
-        sku = catalog.sku(line.sku)
-        if sku is None or sku.kind not in ("maintenance", "upgrade"):
-            continue
-        claimed = await ctx.conn.fetchval(
-            "insert into handled_order_lines (order_id, line_id, handled_at, outcome)"
-            " values ($1, $2, $3, 'pending') on conflict do nothing returning true",
-            order.order_id,
-            line.line_id,
-            ctx.now(),
-        )
-        if not claimed:
-            continue
-        if sku.kind == "maintenance" and line.license_key is None:
-            outcome = await _sell_codes(ctx, order, line, sku)
-        elif line.license_key is None:
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """An order line maintenance acts on: a maintenance or upgrade SKU."""
+
+    event: Event[OrderPlaced]
+    line: OrderLine
+    sku: Sku
+
+    @property
+    def order(self) -> OrderPlaced:
+        return self.event.data
+
+    @property
+    def ref(self) -> LineRef:
+        return (self.order.order_id, self.line.line_id)
+
+
+@dataclass
+class _Licenses:
+    """The licenses the lines of a list of orders name, as the lines so far left them: a
+    later line sees what an earlier one did (two renewals of one license stack), and the
+    changes are stored together at the end."""
+
+    by_key: dict[str, Coverage]
+    periods: dict[uuid.UUID, list[Period]]
+    new_periods: list[NewPeriod] = field(default_factory=list)
+    changed: dict[uuid.UUID, Coverage] = field(default_factory=dict)
+
+    def periods_of(self, license: Coverage) -> list[Period]:
+        return self.periods.setdefault(license.license_id, [])
+
+    def update(self, license: Coverage) -> Coverage:
+        self.by_key[license.license_key] = license
+        self.changed[license.license_id] = license
+        return license
+
+
+async def on_orders_placed(
+    ctx: Context, events: Sequence[Event[OrderPlaced]], catalog: Catalog
+) -> None:
+    """Apply the maintenance and upgrade lines of orders, with a constant number of
+    statements for the whole list: one claim of all lines, one load of the licenses they
+    name, then each line in order on those loaded licenses, and one write per table."""
+    wanted = [
+        _Line(event, line, sku)
+        for event in events
+        for line in event.data.lines
+        if (sku := catalog.sku(line.sku)) is not None and sku.kind in ("maintenance", "upgrade")
+    ]
+    claimed = await orders.claim(ctx.conn, [line.ref for line in wanted], ctx.now())
+    lines: list[_Line] = []
+    for line in wanted:
+        if line.ref in claimed:  # not handled before, nor earlier in this list
+            claimed.discard(line.ref)
+            lines.append(line)
+    sold = await _sell_codes(
+        ctx, [x for x in lines if x.sku.kind == "maintenance" and x.line.license_key is None]
+    )
+    licenses = await coverage.lock_by_keys(
+        ctx.conn, {x.line.license_key for x in lines if x.line.license_key is not None}
+    )
+    state = _Licenses(
+        licenses, await coverage.periods_of(ctx.conn, [c.license_id for c in licenses.values()])
+    )
+    outcomes: list[tuple[LineRef, str]] = []
+    for x in lines:
+        if x.ref in sold:
+            outcome = _codes_issued(ctx, x, sold[x.ref])
+        elif x.line.license_key is None:
             outcome = "ignored"  # an upgrade line names the license it upgrades
-        elif sku.kind == "maintenance":
-            outcome = await _renew(ctx, order, line, sku, catalog)
+        elif x.sku.kind == "maintenance":
+            outcome = _renew(ctx, state, x, catalog)
         else:
-            outcome = await _upgrade(ctx, order, line, sku, catalog)
-        await ctx.conn.execute(
-            "update handled_order_lines set outcome = $3 where order_id = $1 and line_id = $2",
-            order.order_id,
-            line.line_id,
-            outcome,
-        )
+            outcome = _upgrade(ctx, state, x, catalog)
+        outcomes.append((x.ref, outcome))
+    await coverage.add_periods(ctx.conn, state.new_periods)
+    await coverage.save(ctx.conn, list(state.changed.values()))
+    await orders.record_outcomes(ctx.conn, outcomes)
 
 
-def _reject(ctx: Context, order: OrderPlaced, line: OrderLine, code: str, reason: str) -> str:
+def _reject(ctx: Context, x: _Line, code: str, reason: str) -> str:
     ctx.emit(
         RenewalRejected(
-            order_id=order.order_id,
-            line_id=line.line_id,
-            sku=line.sku,
-            license_key=line.license_key,
-            account_id=order.buyer.account_id,
-            contact_email=order.buyer.email,
+            order_id=x.order.order_id,
+            line_id=x.line.line_id,
+            sku=x.line.sku,
+            license_key=x.line.license_key,
+            account_id=x.order.buyer.account_id,
+            contact_email=x.order.buyer.email,
             code=code,
             reason=reason,
         ),
-        subject=order.order_id,
+        subject=x.order.order_id,
+        cause=x.event,
     )
     return f"rejected:{code}"
 
 
-async def _extend(
+def _extend(
     ctx: Context,
-    row: dict[str, Any],
-    periods: list[Period],
+    state: _Licenses,
+    x: _Line,
+    license: Coverage,
     period: Period,
     plan_code: str,
-    order: OrderPlaced,
-    line: OrderLine,
     catalog: Catalog,
-) -> None:
-    await coverage.add_periods(ctx.conn, row["license_id"], [period], order.order_id, line.line_id)
-    await coverage.refresh_end(ctx.conn, row["license_id"], catalog.plan(plan_code))
+) -> Coverage:
+    periods = state.periods_of(license)
     periods.append(period)
+    state.new_periods.append(
+        NewPeriod(license.license_id, period, x.order.order_id, x.line.line_id)
+    )
+    license = state.update(license.with_cover(periods, catalog.plan(plan_code)))
     ctx.emit(
         CoverageExtended(
-            **coverage.ref(row),
+            **license.ref,
             plan=plan_code,
-            order_id=order.order_id,
+            order_id=x.order.order_id,
             period=CoveragePeriod(
                 starts_at=period.starts_at, ends_at=period.ends_at, source=period.source
             ),
             ends_at=coverage_end(periods),
         ),
-        subject=str(row["license_id"]),
+        subject=str(license.license_id),
+        cause=x.event,
     )
+    return license
 
 
-async def _renew(
-    ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sku, catalog: Catalog
-) -> str:
-    assert line.license_key is not None
-    found = await coverage.lock_by_key(ctx.conn, line.license_key)
-    if found is None:
-        return _reject(ctx, order, line, "LICENSE_NOT_FOUND", "No license with this key is known.")
-    row, periods = found
-    for _ in range(line.quantity):  # each unit buys one more term, the first at its price
-        q = quote(catalog, row, periods, sku, order.placed_at, order.currency)
+def _renew(ctx: Context, state: _Licenses, x: _Line, catalog: Catalog) -> str:
+    assert x.line.license_key is not None
+    license = state.by_key.get(x.line.license_key)
+    if license is None:
+        return _reject(ctx, x, "LICENSE_NOT_FOUND", "No license with this key is known.")
+    for _ in range(x.line.quantity):  # each unit buys one more term, the first at its price
+        q = quote(
+            catalog, license, state.periods_of(license), x.sku, x.order.placed_at, x.order.currency
+        )
         if not q.allowed or q.period is None:
-            return _reject(ctx, order, line, q.code, q.reason)
-        if row["plan"] is None:  # sold without a plan: the SKU's plan maintains it from now
-            await coverage.set_plan(ctx.conn, row["license_id"], sku.plan)
-            row["plan"] = sku.plan
-        await _extend(ctx, row, periods, q.period, row["plan"], order, line, catalog)
+            return _reject(ctx, x, q.code, q.reason)
+        if license.plan is None:  # sold without a plan: the SKU's plan maintains it from now
+            license = state.update(replace(license, plan=x.sku.plan))
+        assert license.plan is not None
+        license = _extend(ctx, state, x, license, q.period, license.plan, catalog)
     return "renewed"
 
 
-async def _upgrade(
-    ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sku, catalog: Catalog
-) -> str:
+def _upgrade(ctx: Context, state: _Licenses, x: _Line, catalog: Catalog) -> str:
     """A full-price major upgrade: the license moves to the major the line names (the
     product's current one by default; licensing applies the same line the same way) and
     gets the cover the plan includes with an upgrade."""
-    assert line.license_key is not None
-    found = await coverage.lock_by_key(ctx.conn, line.license_key)
-    if found is None:
+    assert x.line.license_key is not None
+    license = state.by_key.get(x.line.license_key)
+    if license is None:
         return "unknown-license"
-    row, periods = found
-    if row["product"] != sku.product:
+    if license.product != x.sku.product:
         return "wrong-product"
-    product = catalog.product(row["product"])
-    major = product.sold_major(line.major_version) if product is not None else None
-    if major is not None and major > row["major_version"]:
-        await ctx.conn.execute(
-            "update coverage set major_version = $2 where license_id = $1",
-            row["license_id"],
-            major,
-        )
-        row["major_version"] = major
-    plan = plan_of(catalog, row)
+    product = catalog.product(license.product)
+    major = product.sold_major(x.line.major_version) if product is not None else None
+    if major is not None and major > license.major_version:
+        license = state.update(replace(license, major_version=major))
+    plan = plan_of(catalog, license)
     if plan is None:
         return "no-plan"
-    period = upgrade_period(plan, periods, order.placed_at)
+    period = upgrade_period(plan, state.periods_of(license), x.order.placed_at)
     if period is None:
         return "no-cover"
-    await _extend(ctx, row, periods, period, plan.code, order, line, catalog)
+    _extend(ctx, state, x, license, period, plan.code, catalog)
     return "upgraded"
 
 
-async def _sell_codes(ctx: Context, order: OrderPlaced, line: OrderLine, sku: Sku) -> str:
-    """Maintenance bought without a license: one code per unit, attached later."""
-    assert sku.plan is not None
-    account = order.end_customer.account_id if order.end_customer else order.buyer.account_id
-    codes: list[str] = []
-    while len(codes) < line.quantity:
-        code = new_maintenance_code()
-        inserted = await ctx.conn.fetchval(
-            "insert into maintenance_codes (code, sku, plan, product, edition, term_months,"
-            " order_id, line_id, account_id, bought_at)"
-            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-            " on conflict do nothing returning true",
-            code,
-            sku.code,
-            sku.plan,
-            sku.product,
-            sku.edition,
-            sku.term_months or 0,
-            order.order_id,
-            line.line_id,
-            account,
-            order.placed_at,
-        )
-        if inserted:
-            codes.append(code)
+async def _sell_codes(ctx: Context, sales: Sequence[_Line]) -> dict[LineRef, list[str]]:
+    """Maintenance bought without a license: one code per unit, attached later. All are
+    stored in one statement; a code that happens to be taken already is drawn again."""
+    sold: dict[LineRef, list[str]] = {x.ref: [] for x in sales}
+    wanted = [_code(x) for x in sales for _ in range(x.line.quantity)]
+    while wanted:
+        stored = await codes.insert(ctx.conn, wanted)
+        again = []
+        for code in wanted:
+            if code.code in stored:
+                stored.discard(code.code)  # drawn twice in this list: the first one has it
+                sold[(code.order_id, code.line_id)].append(code.code)
+            else:
+                again.append(replace(code, code=new_maintenance_code()))
+        wanted = again
+    return sold
+
+
+def _code(x: _Line) -> MaintenanceCode:
+    assert x.sku.plan is not None
+    order = x.order
+    return MaintenanceCode(
+        code=new_maintenance_code(),
+        sku=x.sku.code,
+        plan=x.sku.plan,
+        product=x.sku.product,
+        edition=x.sku.edition,
+        term_months=x.sku.term_months or 0,
+        order_id=order.order_id,
+        line_id=x.line.line_id,
+        account_id=order.end_customer.account_id if order.end_customer else order.buyer.account_id,
+        bought_at=order.placed_at,
+        used_by_license=None,
+        refunded_at=None,
+    )
+
+
+def _codes_issued(ctx: Context, x: _Line, sold: list[str]) -> str:
+    assert x.sku.plan is not None
+    order = x.order
     ctx.emit(
         MaintenanceCodesIssued(
             order_id=order.order_id,
-            line_id=line.line_id,
-            sku=sku.code,
-            product=sku.product,
-            plan=sku.plan,
-            account_id=account,
+            line_id=x.line.line_id,
+            sku=x.sku.code,
+            product=x.sku.product,
+            plan=x.sku.plan,
+            account_id=order.end_customer.account_id
+            if order.end_customer
+            else order.buyer.account_id,
             contact_email=order.buyer.email,
-            codes=codes,
-            term_months=sku.term_months,
+            codes=sold,
+            term_months=x.sku.term_months,
         ),
-        subject=f"{order.order_id}/{line.line_id}",
+        subject=f"{order.order_id}/{x.line.line_id}",
+        cause=x.event,
     )
-    return f"codes:{len(codes)}"
+    return f"codes:{len(sold)}"
 
 
 async def on_order_refunded(ctx: Context, event: Event[OrderRefunded], catalog: Catalog) -> None:
@@ -216,23 +285,29 @@ async def on_order_refunded(ctx: Context, event: Event[OrderRefunded], catalog: 
     dates (they were paid for as quoted). A redelivery finds nothing left to withdraw.
     """
     refund = event.data
-    await coverage.refund_codes(ctx.conn, refund.order_id, refund.line_ids, ctx.now())
+    await codes.refund(ctx.conn, refund.order_id, refund.line_ids, ctx.now())
     withdrawn = await coverage.withdraw_periods(ctx.conn, refund.order_id, refund.line_ids)
+    licenses = await coverage.by_ids(ctx.conn, withdrawn, lock=True)
+    remaining = await coverage.periods_of(ctx.conn, withdrawn)
+    await coverage.save(
+        ctx.conn,
+        [
+            license.with_cover(remaining.get(license.license_id, []), plan_of(catalog, license))
+            for license in licenses.values()
+        ],
+    )
     for license_id, periods in withdrawn.items():
-        row = await coverage.lock_by_id(ctx.conn, license_id)
-        assert row is not None  # periods reference their license
-        await coverage.refresh_end(ctx.conn, license_id, plan_of(catalog, row))
-        remaining = await coverage.periods_of(ctx.conn, license_id)
+        license = licenses[license_id]  # periods reference their license
         ctx.emit(
             CoverageWithdrawn(
-                **coverage.ref(row),
+                **license.ref,
                 order_id=refund.order_id,
                 line_ids=refund.line_ids,
                 periods=[
                     CoveragePeriod(starts_at=p.starts_at, ends_at=p.ends_at, source=p.source)
                     for p in periods
                 ],
-                ends_at=coverage_end(remaining),
+                ends_at=coverage_end(remaining.get(license_id, [])),
                 reason=refund.reason or "order refunded",
             ),
             subject=str(license_id),

@@ -17,9 +17,10 @@ from entitle_events.commerce import OrderPlaced
 from entitle_events.licensing import LicenseIssued, ReleasePublished
 
 from services.maintenance.bootstrap import build
-from services.maintenance.handlers.licenses import on_license_issued, on_release_published
+from services.maintenance.entrypoints.dependencies import MaintenanceDependencies
+from services.maintenance.handlers.licenses import on_licenses_issued, on_release_published
 from services.maintenance.handlers.notices import NoticeKind, send_notices
-from services.maintenance.handlers.orders import on_order_placed
+from services.maintenance.handlers.orders import on_orders_placed
 from services.maintenance.settings import MaintenanceSettings
 from services.policy.catalog import Catalog
 from services.policy.catalog.loader import DEMO_CATALOG
@@ -64,8 +65,9 @@ class Maintenance:
 
     @property
     def catalog(self) -> Catalog:
-        catalog: Catalog = self.runtime.state["catalog"]
-        return catalog
+        dependencies = self.runtime.definition.dependencies
+        assert isinstance(dependencies, MaintenanceDependencies)
+        return dependencies.catalog
 
     def event(self, data: EventData, subject: str) -> Event[Any]:
         return new_event(data, source="test", subject=subject, time=self.clock.now())
@@ -74,13 +76,20 @@ class Maintenance:
         async with self.runtime.transaction(cause=event) as ctx:
             return await handler(ctx, event, *args)
 
-    async def issue(
+    async def apply_all(
+        self, handler: Callable[..., Any], events: list[Event[Any]], *args: Any
+    ) -> None:
+        """Apply `events` at once through a batch handler, as the consumer does."""
+        async with self.runtime.transaction() as ctx:
+            await handler(ctx, events, *args)
+
+    def license_event(
         self,
         purchased_at: datetime,
         major: int = 5,
         plan: str | None = "backup-care-12",
         **overrides: Any,
-    ) -> LicenseIssued:
+    ) -> Event[LicenseIssued]:
         license_id = str(uuid.uuid4())
         fields: dict[str, Any] = {"product": "backup-pro", "edition": "server", "sku": "BP-SRV"}
         fields.update(overrides)
@@ -101,10 +110,20 @@ class Maintenance:
             maintenance_plan=plan,
             coverage_expected=plan is not None,
         )
-        await self.apply(on_license_issued, self.event(data, license_id), self.catalog)
-        return data
+        return self.event(data, license_id)
 
-    async def order(
+    async def issue(
+        self,
+        purchased_at: datetime,
+        major: int = 5,
+        plan: str | None = "backup-care-12",
+        **overrides: Any,
+    ) -> LicenseIssued:
+        event = self.license_event(purchased_at, major, plan, **overrides)
+        await self.apply_all(on_licenses_issued, [event], self.catalog)
+        return event.data
+
+    def order_event(
         self, placed_at: datetime, *lines: dict[str, Any], order_id: str | None = None
     ) -> Event[OrderPlaced]:
         oid = order_id or f"O-{uuid.uuid4().hex[:10]}"
@@ -121,8 +140,13 @@ class Maintenance:
                 ],
             }
         )
-        event = self.event(data, oid)
-        await self.apply(on_order_placed, event, self.catalog)
+        return self.event(data, oid)
+
+    async def order(
+        self, placed_at: datetime, *lines: dict[str, Any], order_id: str | None = None
+    ) -> Event[OrderPlaced]:
+        event = self.order_event(placed_at, *lines, order_id=order_id)
+        await self.apply_all(on_orders_placed, [event], self.catalog)
         return event
 
     async def renew(self, key: str, placed_at: datetime) -> Event[OrderPlaced]:

@@ -29,7 +29,7 @@ from services.maintenance.handlers.licenses import (
     on_license_revoked,
 )
 from services.maintenance.handlers.notices import fan_out_release
-from services.maintenance.handlers.orders import on_order_placed
+from services.maintenance.handlers.orders import on_orders_placed
 
 from .conftest import ACME, ADMIN, NOW, OTHER, Maintenance, at, ts
 
@@ -50,10 +50,8 @@ async def test_renewal_during_complimentary_months_starts_after_them(
     assert ts(quote["starts_at"]) == at(2027, 1, 1) and ts(quote["ends_at"]) == at(2028, 1, 1)
 
     event = await maintenance.renew(lic.license_key, NOW)
-    await maintenance.apply(
-        on_order_placed,
-        event,
-        maintenance.catalog,
+    await maintenance.apply_all(
+        on_orders_placed, [event], maintenance.catalog
     )  # redelivery: nothing more
     extended = maintenance.of(CoverageExtended, lic.license_id)
     assert len(extended) == 1
