@@ -7,25 +7,24 @@ release, license-status and operations scopes. The services record the person as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .services_api import Services
+from ..domain.apis import OPERATED
 
-OPERATED = ("licensing", "maintenance", "ticketing", "notification")
-"""The services whose dead letters and consumer lag the admin pages show over HTTP (the
-portal's own come from its database; ingress consumes no topic)."""
+if TYPE_CHECKING:  # it builds these objects: imported for the annotations only
+    from .services_api import HttpServices
 
 
 def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-class StaffApi:
-    def __init__(self, services: Services, subject: str, role: str) -> None:
+class HttpStaffApi:
+    def __init__(self, services: HttpServices, headers: dict[str, str]) -> None:
         self._s = services
         self._e = services.endpoints
-        self._h = services.staff_headers(subject, role)
+        self._h = headers
 
     async def _get(self, url: str, **params: Any) -> Any:
         return await self._s.call("GET", url, self._h, params=params)

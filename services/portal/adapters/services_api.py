@@ -6,29 +6,17 @@ the services check it themselves, so a mistake here cannot show another account'
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from services.runtime.auth import STAFF_SCOPES, AccessTokenIssuer
 
-
-class ServiceError(Exception):
-    """A service answered with an error: its status, stable code and sentence."""
-
-    def __init__(self, status: int, code: str, detail: str, body: dict[str, Any]) -> None:
-        super().__init__(f"{status} {code}: {detail}")
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.body = body
-
-
-class ServiceUnavailable(Exception):
-    """A service could not be reached."""
+from ..domain.apis import ServiceError, ServiceUnavailable
+from .desk_api import HttpStaffApi
 
 
 @dataclass(frozen=True)
@@ -39,38 +27,37 @@ class Endpoints:
     notification: str
 
 
-class Services:
+class HttpServices:
+    """The services over HTTP, each call with a fresh token (see `domain.apis.Services`)."""
+
     def __init__(
         self,
         endpoints: Endpoints,
         issuer: AccessTokenIssuer | None,
-        now: Callable[[], datetime],
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.endpoints = endpoints
         self._issuer = issuer
-        self._now = now
         self._client = client or httpx.AsyncClient(timeout=10)
 
-    async def close(self) -> None:
-        await self._client.aclose()
-
-    def for_account(self, subject: str, account_id: str, scopes: frozenset[str]) -> AccountApi:
+    def for_account(
+        self, subject: str, account_id: str, scopes: frozenset[str], now: datetime
+    ) -> HttpAccountApi:
         if self._issuer is None:
             raise ServiceUnavailable("ENTITLE_ACCESS_TOKEN_SIGNING_KEY is not set")
-        token = self._issuer.mint(subject, account_id, scopes, self._now())
-        return AccountApi(self, {"authorization": f"Bearer {token}"}, account_id)
+        token = self._issuer.mint(subject, account_id, scopes, now)
+        return HttpAccountApi(self, {"authorization": f"Bearer {token}"}, account_id)
 
-    def staff_headers(self, subject: str, role: str) -> dict[str, str]:
-        """The Authorization of a desk user: a staff token with their role's scopes only."""
+    def for_staff(self, subject: str, role: str, now: datetime) -> HttpStaffApi:
+        """A desk user's calls: a staff token with their role's scopes only."""
         if self._issuer is None:
             raise ServiceUnavailable("ENTITLE_ACCESS_TOKEN_SIGNING_KEY is not set")
-        token = self._issuer.mint_staff(subject, role, STAFF_SCOPES[role], self._now())
-        return {"authorization": f"Bearer {token}"}
+        token = self._issuer.mint_staff(subject, role, STAFF_SCOPES[role], now)
+        return HttpStaffApi(self, {"authorization": f"Bearer {token}"})
 
-    def anonymous(self) -> AccountApi:
+    def anonymous(self) -> HttpAccountApi:
         """Calls whose credential is in the request itself (a license key, a signed link)."""
-        return AccountApi(self, {}, None)
+        return HttpAccountApi(self, {}, None)
 
     async def call(
         self,
@@ -107,14 +94,18 @@ class Services:
         return body
 
 
-class AccountApi:
+class HttpAccountApi:
     """The calls the portal's pages make, for one account (or with no account)."""
 
-    def __init__(self, services: Services, headers: dict[str, str], account_id: str | None):
+    def __init__(self, services: HttpServices, headers: dict[str, str], account_id: str | None):
         self._s = services
         self._e = services.endpoints
         self._h = headers
-        self.account_id = account_id
+        self._account_id = account_id
+
+    @property
+    def account_id(self) -> str | None:
+        return self._account_id
 
     async def _get(self, url: str, **params: Any) -> Any:
         return await self._s.call("GET", url, self._h, params=params)
@@ -146,12 +137,6 @@ class AccountApi:
         )
         return result
 
-    async def validate(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._post(
-            f"{self._e.licensing}/licenses/validate", {"key": key}
-        )
-        return result
-
     async def transfer_license(self, key: str, owner: dict[str, str]) -> dict[str, Any]:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/transfer"
         result: dict[str, Any] = await self._post(url, owner)
@@ -159,11 +144,6 @@ class AccountApi:
 
     async def transfer_order(self, order_id: str, owner: dict[str, str]) -> dict[str, Any]:
         url = f"{self._e.licensing}/orders/{_seg(order_id)}/transfer"
-        result: dict[str, Any] = await self._post(url, owner)
-        return result
-
-    async def assign_license(self, key: str, owner: dict[str, str]) -> dict[str, Any]:
-        url = f"{self._e.licensing}/licenses/{_seg(key)}/assign"
         result: dict[str, Any] = await self._post(url, owner)
         return result
 
@@ -198,7 +178,7 @@ class AccountApi:
     async def support_options(self, product: str, version: str, kind: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._get(
             f"{self._e.ticketing}/support-options",
-            account=self.account_id,
+            account=self._account_id,
             product=product,
             version=version,
             kind=kind,
@@ -238,6 +218,4 @@ class AccountApi:
 
 def _seg(value: str) -> str:
     """One path segment, whatever the value holds."""
-    from urllib.parse import quote
-
     return quote(value, safe="")

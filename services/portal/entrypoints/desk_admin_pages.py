@@ -19,11 +19,9 @@ from services.runtime.dead_letters import replay as replay_dead_letters
 from services.runtime.operations import group_lag
 from services.runtime.service import Runtime
 
-from ..adapters import agents
-from ..adapters.desk_api import OPERATED
-from ..adapters.services_api import ServiceError, ServiceUnavailable
+from ..domain.apis import OPERATED, ServiceError, ServiceUnavailable
 from ..domain.desk import license_actions
-from ..handlers.agents import AgentRefused, add_agent, disable_agent
+from ..handlers.agents import AgentRefused, add_agent, all_agents, disable_agent
 from .desk_pages import staff
 from .web import PageError, Viewer, form_with_csrf, redirect, render, signed_in
 
@@ -65,7 +63,7 @@ async def _agents_page(
     done: str = "",
     email: str = "",
 ) -> Response:
-    listed = await agents.all_agents(seen.web.runtime.pool)
+    listed = await all_agents(seen.runtime.pool)
     return render(
         seen,
         "desk/admin_agents.html",
@@ -84,7 +82,7 @@ async def save_agent(request: Request, seen: Admin) -> Response:
     form = await form_with_csrf(request, seen)
     email = str(form.get("email", "")).strip()[:254]
     try:
-        runtime = seen.web.runtime
+        runtime = seen.runtime
         await add_agent(
             runtime.pool, email, str(form.get("role", "")), _me(seen), runtime.clock.now()
         )
@@ -97,7 +95,7 @@ async def save_agent(request: Request, seen: Admin) -> Response:
 async def disable(request: Request, seen: Admin) -> Response:
     form = await form_with_csrf(request, seen)
     try:
-        runtime = seen.web.runtime
+        runtime = seen.runtime
         await disable_agent(
             runtime.pool, str(form.get("email", "")), _me(seen), runtime.clock.now()
         )
@@ -236,7 +234,7 @@ async def operations_page(seen: Admin, done: str = "", count: int = 0) -> Respon
     api = staff(seen)
     letters = await asyncio.gather(*(_safely(api.dead_letters(s)) for s in OPERATED))
     lags = await asyncio.gather(*(_safely(api.consumer_lag(s)) for s in OPERATED))
-    runtime = seen.web.runtime
+    runtime = seen.runtime
     own = await list_dead_letters(runtime.pool)
     own_lag = await _safely(group_lag(runtime))
     services = [
@@ -278,7 +276,7 @@ async def replay(service: str, request: Request, seen: Admin) -> Response:
     form = await form_with_csrf(request, seen)
     chosen = [int(v) for v in form.getlist("id") if isinstance(v, str) and v.isdigit()]
     if service == "portal":
-        done = await _replay_own(seen.web.runtime, chosen or None)
+        done = await _replay_own(seen.runtime, chosen or None)
     else:
         done = (await staff(seen).replay(service, chosen or None))["replayed"]
     return redirect(seen, "/desk/admin/operations", done="replayed", count=str(len(done)))

@@ -8,7 +8,6 @@ through ticketing's API with the person's staff token, which carries ticket scop
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -17,9 +16,9 @@ from fastapi.responses import Response
 
 from services.runtime.db import Connection
 
-from ..adapters.desk_api import StaffApi
 from ..domain import desk
 from ..domain import sign_in as rules
+from ..domain.apis import StaffApi
 from ..handlers.agents import (
     AgentRefused,
     SignInFailed,
@@ -27,7 +26,7 @@ from ..handlers.agents import (
     password_sign_in,
     set_password,
 )
-from ..handlers.sign_in import AreaSignIn, RateLimited, SignInPolicy
+from ..handlers.sign_in import AreaSignIn, RateLimited
 from .sign_in_pages import add_sign_in_routes
 from .web import (
     PageError,
@@ -52,7 +51,7 @@ NOTE_MAX = 50_000
 def staff(seen: Viewer) -> StaffApi:
     p = seen.principal
     assert p is not None and p.area == "desk"
-    return StaffApi(seen.web.services, p.email, p.role)
+    return seen.web.services.for_staff(p.email, p.role, seen.runtime.clock.now())
 
 
 def _labels(seen: Viewer) -> dict[str, Any]:
@@ -128,7 +127,7 @@ async def ticket_page(number: str, seen: Desk, done: str = "") -> Response:
         {
             "ticket": ticket,
             "panel": panel,
-            "cycles": desk.cycle_states(sla["running"], seen.web.runtime.clock.now()),
+            "cycles": desk.cycle_states(sla["running"], seen.runtime.clock.now()),
             "done": desk.ACTIONS.get(done),
             **_labels(seen),
         },
@@ -172,10 +171,10 @@ async def ticket_action(number: str, action: str, request: Request, seen: Desk) 
 # -- sign-in (link or password) and the desk user's own password -------------------------
 
 
-def add_desk_routes(parent: APIRouter, policy_of: Callable[[], SignInPolicy]) -> None:
+def add_desk_routes(parent: APIRouter) -> None:
     """The desk's sign-in by link (the foundation's routes under `/desk`), by password, and
     its pages."""
-    add_sign_in_routes(parent, DESK_SIGN_IN, policy_of, "/desk", "/desk/queue", _no_account)
+    add_sign_in_routes(parent, DESK_SIGN_IN, "/desk", "/desk/queue", _no_account)
 
     @parent.post("/desk/sign-in/password", include_in_schema=False)
     async def sign_in_with_password(request: Request, seen: Seen) -> Response:
@@ -185,8 +184,8 @@ def add_desk_routes(parent: APIRouter, policy_of: Callable[[], SignInPolicy]) ->
         next_path = rules.safe_next(str(form.get("next", "/desk/queue")), "/desk/queue")
         try:
             session = await password_sign_in(
-                web.runtime,
-                policy_of(),
+                seen.runtime,
+                web.sign_in,
                 email,
                 str(form.get("password", "")),
                 client_address(request),
@@ -248,7 +247,7 @@ async def change_password(request: Request, seen: Desk) -> Response:
         )
     assert seen.principal is not None
     try:
-        await set_password(seen.web.runtime.pool, seen.principal.email, password)
+        await set_password(seen.runtime.pool, seen.principal.email, password)
     except AgentRefused as exc:
         return render(
             seen, "desk/account.html", {"error": (exc.code, exc.sentence), "done": False}, 422

@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..adapters.services_api import AccountApi, ServiceError
 from ..domain import display
 from ..domain import licenses as rules
+from ..domain.apis import AccountApi, ServiceError
 from .web import PageError, Viewer, finish, form_with_csrf, redirect, render, signed_in
 
 router = APIRouter()

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..adapters import store
-from ..adapters.services_api import ServiceError
 from ..domain import licenses as rules
+from ..domain.apis import ServiceError
 from ..domain.sign_in import RateLimit
+from ..handlers.key_status import lookup_allowed
 from .support_pages import TIERS
 from .web import PageError, Viewer, anyone, client_address, form_with_csrf, render
 
@@ -40,12 +40,9 @@ async def key_status(request: Request, seen: Seen) -> Response:
     form = await form_with_csrf(request, seen)
     key = str(form.get("key", "")).strip()[:1000]
     web = seen.web
-    now = web.runtime.clock.now()
+    now = seen.runtime.clock.now()
     limit = RateLimit(web.settings.key_status_per_client)
-    client = client_address(request)
-    if not limit.allows(
-        await store.count_key_lookups(web.runtime.pool, client, limit.since(now), now)
-    ):
+    if not await lookup_allowed(seen.runtime.pool, client_address(request), limit, now):
         raise PageError(
             429,
             "KEY_STATUS_RATE_LIMITED",
@@ -93,7 +90,10 @@ async def _tier(seen: Viewer, payload: dict[str, Any], major: int) -> str | None
     that account that may only read tickets."""
     try:
         api = seen.web.services.for_account(
-            "key-status", payload["account_id"], frozenset({"tickets:read"})
+            "key-status",
+            payload["account_id"],
+            frozenset({"tickets:read"}),
+            seen.runtime.clock.now(),
         )
         options = await api.support_options(payload["product"], f"{major}.0.0", "technical")
     except ServiceError:

@@ -15,17 +15,15 @@ from fastapi.responses import Response
 
 from services.runtime.db import Connection
 
-from ..adapters import store
 from ..domain import sign_in as rules
+from ..handlers import sessions
 from ..handlers.sign_in import (
     AreaSignIn,
     LinkRefused,
     RateLimited,
-    SignInPolicy,
     consume_link,
     link_state,
     request_link,
-    session_hash,
 )
 from .web import (
     PageError,
@@ -39,7 +37,6 @@ from .web import (
     start_session,
 )
 
-PolicyOf = Callable[[], SignInPolicy]
 AccountFor = Callable[[Connection, str], Awaitable[str | None]]
 Seen = Annotated[Viewer, Depends(anyone)]
 LINK_PAGES = {
@@ -52,7 +49,6 @@ LINK_PAGES = {
 def add_sign_in_routes(
     router: APIRouter,
     area: AreaSignIn,
-    policy: PolicyOf,
     prefix: str,
     home: str,
     account_for: AccountFor,
@@ -87,7 +83,7 @@ def add_sign_in_routes(
             )
         try:
             await request_link(
-                seen.web.runtime, policy(), area, email, client_address(request), next_path
+                seen.runtime, seen.web.sign_in, area, email, client_address(request), next_path
             )
         except RateLimited as exc:
             minutes = int(exc.retry_after / timedelta(minutes=1))
@@ -103,7 +99,7 @@ def add_sign_in_routes(
 
     @router.get(f"{prefix}/sign-in/link", include_in_schema=False)
     async def open_link(seen: Seen, token: str = "") -> Response:
-        state = await link_state(seen.web.runtime, token) if token else "unknown"
+        state = await link_state(seen.runtime, token) if token else "unknown"
         if state != "valid":
             return _refused(seen, state, prefix)
         return render(seen, "sign_in_confirm.html", {"token": token, "prefix": prefix})
@@ -115,7 +111,7 @@ def add_sign_in_routes(
         web = seen.web
         try:
             session = await consume_link(
-                web.runtime,
+                seen.runtime,
                 area,
                 token,
                 seen.principal.session_id if seen.principal else None,
@@ -131,7 +127,7 @@ def add_sign_in_routes(
     async def sign_out(request: Request, seen: Seen) -> Response:
         await form_with_csrf(request, seen)
         if seen.principal is not None:
-            await store.end_session(seen.web.runtime.pool, session_hash(seen.principal.session_id))
+            await sessions.end(seen.runtime.pool, seen.principal.session_id)
         end_session_cookie(seen)
         return redirect(seen, f"{prefix}/sign-in", signed_out="1")
 

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..adapters.services_api import ServiceError
 from ..domain import display
+from ..domain.apis import ServiceError
 from .license_pages import all_licenses
 from .web import PageError, Viewer, form_with_csrf, redirect, render, signed_in
 

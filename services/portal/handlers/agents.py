@@ -15,13 +15,15 @@ import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from services.runtime.context import Transactions
 from services.runtime.db import Connection
-from services.runtime.service import Runtime
 
 from ..adapters import agents, store
 from ..domain import sign_in as rules
 from ..domain.principals import Role
-from .sign_in import NewSession, RateLimited, SignInPolicy, session_hash
+from ..domain.records import Agent
+from .sessions import session_hash
+from .sign_in import NewSession, RateLimited, SignInPolicy
 
 ROLES: tuple[Role, ...] = ("agent", "admin")
 MIN_PASSWORD = 12
@@ -43,7 +45,11 @@ class SignInFailed(Exception):
     pass
 
 
-async def desk_role(conn: Connection, email: str) -> Role | None:
+async def all_agents(pool: asyncpg.Pool) -> list[Agent]:
+    return await agents.all_agents(pool)
+
+
+async def desk_role(conn: Connection | asyncpg.Pool, email: str) -> Role | None:
     role = await agents.active_role(conn, email)
     for known in ROLES:
         if role == known:
@@ -51,9 +57,7 @@ async def desk_role(conn: Connection, email: str) -> Role | None:
     return None
 
 
-async def add_agent(
-    pool: asyncpg.Pool, email: str, role: str, by: str, now: datetime
-) -> agents.Agent:
+async def add_agent(pool: asyncpg.Pool, email: str, role: str, by: str, now: datetime) -> Agent:
     """Create a desk account (or change its role and enable it again)."""
     email = rules.normalise_email(email)
     if not rules.looks_like_email(email):
@@ -104,7 +108,7 @@ def _matches(hashed: str | None, password: str) -> bool:
 
 
 async def password_sign_in(
-    runtime: Runtime,
+    transactions: Transactions,
     policy: SignInPolicy,
     email: str,
     password: str,
@@ -115,14 +119,13 @@ async def password_sign_in(
     """Open a desk session for the right address and password; raises RateLimited past the
     limits and SignInFailed otherwise (the same for an unknown address)."""
     email = rules.normalise_email(email)
-    async with runtime.transaction() as ctx:
-        now = ctx.now()
-        await _count_attempt(ctx.conn, policy, email, client, now)
-    if len(password) > MAX_PASSWORD or not _matches(
-        await agents.password_hash(runtime.pool, email), password
-    ):
+    async with transactions.transaction() as ctx:
+        await _count_attempt(ctx.conn, policy, email, client, ctx.now())
+        hashed = await agents.password_hash(ctx.conn, email)
+    # Checked outside the transaction: argon2 takes its time, the connection need not wait.
+    if len(password) > MAX_PASSWORD or not _matches(hashed, password):
         raise SignInFailed()
-    async with runtime.transaction() as ctx:
+    async with transactions.transaction() as ctx:
         role = await desk_role(ctx.conn, email)
         if role is None:  # disabled meanwhile
             raise SignInFailed()

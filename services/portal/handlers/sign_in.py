@@ -12,13 +12,14 @@ from urllib.parse import urlencode
 
 from entitle_events.portal import SignInRequested
 
+from services.runtime.context import Transactions
 from services.runtime.db import Connection
 from services.runtime.sealed import seal
-from services.runtime.service import Runtime
 
 from ..adapters import store
 from ..domain import sign_in as rules
 from ..domain.principals import Area, Role
+from .sessions import session_hash
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class RateLimited(Exception):
 
 
 async def request_link(
-    runtime: Runtime,
+    transactions: Transactions,
     policy: SignInPolicy,
     area: AreaSignIn,
     email: str,
@@ -56,7 +57,7 @@ async def request_link(
     """Email a sign-in link if the address is known; the caller shows the same page either
     way. Raises RateLimited past the limits (counted for known and unknown addresses)."""
     email = rules.normalise_email(email)
-    async with runtime.transaction() as ctx:
+    async with transactions.transaction() as ctx:
         now = ctx.now()
         by_address = rules.address_bucket(email)
         by_client = rules.client_bucket(client)
@@ -100,15 +101,16 @@ class LinkRefused(Exception):
         self.state = state
 
 
-async def link_state(runtime: Runtime, token: str) -> rules.LinkState:
-    row = await store.find_token(runtime.pool, rules.token_hash(token))
-    if row is None:
-        return "unknown"
-    return rules.link_state(row["expires_at"], row["used_at"], runtime.clock.now())
+async def link_state(transactions: Transactions, token: str) -> rules.LinkState:
+    async with transactions.transaction() as ctx:
+        found = await store.find_token(ctx.conn, rules.token_hash(token))
+        if found is None:
+            return "unknown"
+        return rules.link_state(found.expires_at, found.used_at, ctx.now())
 
 
 async def consume_link(
-    runtime: Runtime,
+    transactions: Transactions,
     area: AreaSignIn,
     token: str,
     previous_session: str | None,
@@ -116,18 +118,18 @@ async def consume_link(
     account_for: Callable[[Connection, str], Awaitable[str | None]],
 ) -> NewSession:
     """Use the link once and open a session under a new id (the previous one ends)."""
-    async with runtime.transaction() as ctx:
+    async with transactions.transaction() as ctx:
         now = ctx.now()
-        row = await store.use_token(ctx.conn, rules.token_hash(token), now)
-        if row is None or row["area"] != area.area:
+        used = await store.use_token(ctx.conn, rules.token_hash(token), now)
+        if used is None or used.area != area.area:
             found = await store.find_token(ctx.conn, rules.token_hash(token))
             state = (
                 "unknown"
-                if found is None or found["area"] != area.area
-                else rules.link_state(found["expires_at"], found["used_at"], now)
+                if found is None or found.area != area.area
+                else rules.link_state(found.expires_at, found.used_at, now)
             )
             raise LinkRefused(state if state != "valid" else "unknown")
-        role = await area.role_of(ctx.conn, row["email"])
+        role = await area.role_of(ctx.conn, used.email)
         if role is None:
             raise LinkRefused("unknown")
         if previous_session:
@@ -138,13 +140,9 @@ async def consume_link(
             session_hash(cookie),
             area.area,
             role,
-            row["email"],
-            await account_for(ctx.conn, row["email"]),
+            used.email,
+            await account_for(ctx.conn, used.email),
             now,
             now + session_lifetime,
         )
-    return NewSession(cookie, row["email"], area.area, role, row["next_path"])
-
-
-def session_hash(cookie_value: str) -> str:
-    return hashlib.sha256(cookie_value.encode()).hexdigest()
+    return NewSession(cookie, used.email, area.area, role, used.next_path)

@@ -14,7 +14,8 @@ from services.portal.adapters import agents
 from services.portal.bootstrap import build, sign_in_policy
 from services.portal.handlers import agents as desk_accounts
 from services.portal.handlers.agents import AgentRefused, SignInFailed
-from services.portal.handlers.sign_in import RateLimited, session_hash
+from services.portal.handlers.sessions import session_hash
+from services.portal.handlers.sign_in import RateLimited
 from services.portal.settings import PortalSettings
 from services.runtime.service import Runtime
 from tests.conftest import settings_for
