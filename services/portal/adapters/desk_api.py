@@ -10,10 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..domain.answers import License, LicenseList, Release
 from ..domain.apis import OPERATED
 
 if TYPE_CHECKING:  # it builds these objects: imported for the annotations only
     from .services_api import HttpServices
+
+
+LOOKUP_LIMIT = 100
+"""The licenses an admin's look-up by order or email shows at most."""
 
 
 def _seg(value: str) -> str:
@@ -54,17 +59,12 @@ class HttpStaffApi:
         return result
 
     # licenses and releases (admins) --------------------------------------------------------
-    async def license(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses/{_seg(key)}")
-        return result
+    async def license(self, key: str) -> License:
+        return License.model_validate(await self._get(f"{self._e.licensing}/licenses/{_seg(key)}"))
 
-    async def licenses(self, **filters: Any) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses", **filters)
-        return result
-
-    async def coverage(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.maintenance}/coverage/{_seg(key)}")
-        return result
+    async def licenses(self, by: str, value: str) -> list[License]:
+        body = await self._get(f"{self._e.licensing}/licenses", **{by: value}, limit=LOOKUP_LIMIT)
+        return list(LicenseList.model_validate(body).items)
 
     async def change_license(self, key: str, command: str, reason: str) -> dict[str, Any]:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/{command}"
@@ -77,11 +77,11 @@ class HttpStaffApi:
             {"product": product, "version": version, "released_at": released_at},
         )
 
-    async def releases(self, product: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self._get(
-            f"{self._e.licensing}/releases", product=product
-        )
-        return result
+    async def releases(self, product: str) -> list[Release]:
+        return [
+            Release.model_validate(r)
+            for r in await self._get(f"{self._e.licensing}/releases", product=product)
+        ]
 
     # operations (admins) -------------------------------------------------------------------
     def _base(self, service: str) -> str:

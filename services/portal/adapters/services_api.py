@@ -6,7 +6,7 @@ the services check it themselves, so a mistake here cannot show another account'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -15,8 +15,24 @@ import httpx
 
 from services.runtime.auth import STAFF_SCOPES, AccessTokenIssuer
 
+from ..domain.answers import (
+    CodeList,
+    Coverage,
+    Eligibility,
+    License,
+    LicenseList,
+    MaintenanceCode,
+    Release,
+    RenewalQuote,
+)
 from ..domain.apis import ServiceError, ServiceUnavailable
+from ..domain.licenses import NewOwner
 from .desk_api import HttpStaffApi
+
+PAGE_LIMIT = 500
+"""The most the services' listings answer at once."""
+MAX_LICENSES = 5000
+"""An account's licenses the pages read at most (pages of PAGE_LIMIT)."""
 
 
 @dataclass(frozen=True)
@@ -114,13 +130,21 @@ class HttpAccountApi:
         return await self._s.call("POST", url, self._h, params=params, json=body)
 
     # licensing
-    async def licenses(self, **filters: Any) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses", **filters)
-        return result
+    async def all_licenses(self, **filters: str | None) -> list[License]:
+        found: list[License] = []
+        offset: int | None = 0
+        while offset is not None and len(found) < MAX_LICENSES:
+            page = LicenseList.model_validate(
+                await self._get(
+                    f"{self._e.licensing}/licenses", **filters, limit=PAGE_LIMIT, offset=offset
+                )
+            )
+            found.extend(page.items)
+            offset = page.next_offset
+        return found
 
-    async def license(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses/{_seg(key)}")
-        return result
+    async def license(self, key: str) -> License:
+        return License.model_validate(await self._get(f"{self._e.licensing}/licenses/{_seg(key)}"))
 
     async def license_file(self, key: str) -> dict[str, Any]:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/file"
@@ -131,48 +155,47 @@ class HttpAccountApi:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/activations/{_seg(fingerprint)}"
         await self._s.call("DELETE", url, self._h)
 
-    async def releases(self, product: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self._get(
-            f"{self._e.licensing}/releases", product=product
-        )
-        return result
+    async def releases(self, product: str) -> list[Release]:
+        return [
+            Release.model_validate(r)
+            for r in await self._get(f"{self._e.licensing}/releases", product=product)
+        ]
 
-    async def transfer_license(self, key: str, owner: dict[str, str]) -> dict[str, Any]:
+    async def transfer_license(self, key: str, owner: NewOwner) -> None:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/transfer"
-        result: dict[str, Any] = await self._post(url, owner)
-        return result
+        await self._post(url, asdict(owner))
 
-    async def transfer_order(self, order_id: str, owner: dict[str, str]) -> dict[str, Any]:
+    async def transfer_order(self, order_id: str, owner: NewOwner) -> None:
         url = f"{self._e.licensing}/orders/{_seg(order_id)}/transfer"
-        result: dict[str, Any] = await self._post(url, owner)
-        return result
+        await self._post(url, asdict(owner))
 
     # maintenance
-    async def coverage(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.maintenance}/coverage/{_seg(key)}")
-        return result
-
-    async def eligibility(self, key: str, version: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(
-            f"{self._e.maintenance}/eligibility", key=key, version=version
+    async def coverage(self, key: str) -> Coverage:
+        return Coverage.model_validate(
+            await self._get(f"{self._e.maintenance}/coverage/{_seg(key)}")
         )
-        return result
 
-    async def renewal_quote(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.maintenance}/renewal-quote", key=key)
-        return result
+    async def eligibility(self, key: str, version: str) -> Eligibility:
+        return Eligibility.model_validate(
+            await self._get(f"{self._e.maintenance}/eligibility", key=key, version=version)
+        )
 
-    async def maintenance_codes(self, unused: bool | None = True) -> list[dict[str, Any]]:
-        body = await self._get(f"{self._e.maintenance}/maintenance-codes", unused=unused, limit=500)
-        items: list[dict[str, Any]] = body["items"]
-        return items
+    async def renewal_quote(self, key: str) -> RenewalQuote:
+        return RenewalQuote.model_validate(
+            await self._get(f"{self._e.maintenance}/renewal-quote", key=key)
+        )
 
-    async def associate(self, code: str, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._post(
+    async def unused_maintenance_codes(self) -> list[MaintenanceCode]:
+        body = await self._get(
+            f"{self._e.maintenance}/maintenance-codes", unused=True, limit=PAGE_LIMIT
+        )
+        return list(CodeList.model_validate(body).items)
+
+    async def associate(self, code: str, key: str) -> None:
+        await self._post(
             f"{self._e.maintenance}/associations",
             {"maintenance_code": code, "license_key": key},
         )
-        return result
 
     # ticketing
     async def support_options(self, product: str, version: str, kind: str) -> dict[str, Any]:

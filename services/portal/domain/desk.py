@@ -161,9 +161,9 @@ def cycle_states(running: list[dict[str, Any]], now: datetime) -> list[dict[str,
     return shown
 
 
-def license_actions(license: Mapping[str, Any]) -> list[str]:
-    """The status changes an admin can make to a license in its state (licensing decides)."""
-    status, kind = license["status"], license["kind"]
+def license_actions(status: str, kind: str) -> list[str]:
+    """The status changes an admin can make to a license of this kind in this status
+    (licensing decides)."""
     if status in ("revoked", "deactivated"):
         return []
     actions = {"active": ["suspend"], "suspended": ["reinstate"]}.get(status, [])

@@ -19,6 +19,7 @@ from services.runtime.dead_letters import replay as replay_dead_letters
 from services.runtime.operations import group_lag
 from services.runtime.service import Runtime
 
+from ..domain.answers import License
 from ..domain.apis import OPERATED, ServiceError, ServiceUnavailable
 from ..domain.desk import license_actions
 from ..handlers.agents import AgentRefused, add_agent, all_agents, disable_agent
@@ -174,7 +175,7 @@ def _sentence(detail: str) -> str:
 async def licenses_page(seen: Admin, by: str = "key", q: str = "", done: str = "") -> Response:
     by = by if by in LOOKUPS else "key"
     q = q.strip()[:320]
-    found: list[dict[str, Any]] = []
+    found: list[License] = []
     not_found = None
     if q:
         api = staff(seen)
@@ -185,7 +186,7 @@ async def licenses_page(seen: Admin, by: str = "key", q: str = "", done: str = "
                 if exc.status != 404:
                     raise
         else:
-            found = (await api.licenses(**{by: q}, limit=100))["items"]
+            found = await api.licenses(by, q)
         if not found:
             not_found = ("NO_LICENSE_FOUND", f"No license has this {LOOKUPS[by].lower()}.")
     return render(
@@ -195,7 +196,7 @@ async def licenses_page(seen: Admin, by: str = "key", q: str = "", done: str = "
             "by": by,
             "q": q,
             "lookups": LOOKUPS,
-            "found": [{**lic, "actions": license_actions(lic)} for lic in found],
+            "found": [(lic, license_actions(lic.status, lic.kind)) for lic in found],
             "not_found": not_found,
             "commands": LICENSE_COMMANDS,
             "done": DONE.get(done),

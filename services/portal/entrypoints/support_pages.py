@@ -11,7 +11,6 @@ from fastapi.responses import Response
 
 from ..domain import display
 from ..domain.apis import ServiceError
-from .license_pages import all_licenses
 from .web import PageError, Viewer, form_with_csrf, redirect, render, signed_in
 
 router = APIRouter()
@@ -83,7 +82,7 @@ async def _new_form(
     status: int = 200,
 ) -> Response:
     values = {name: "" for name in FIELDS} | values
-    licenses = await all_licenses(seen.api())
+    licenses = await seen.api().all_licenses()
     products = list(seen.web.catalog.products)
     return render(
         seen,

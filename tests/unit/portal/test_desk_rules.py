@@ -74,17 +74,17 @@ def test_each_running_cycle_gets_its_state_at_now() -> None:
 
 
 def test_a_license_offers_the_status_changes_its_state_allows() -> None:
-    assert desk.license_actions({"status": "active", "kind": "perpetual"}) == ["suspend", "revoke"]
-    assert desk.license_actions({"status": "suspended", "kind": "msp"}) == [
+    assert desk.license_actions("active", "perpetual") == ["suspend", "revoke"]
+    assert desk.license_actions("suspended", "msp") == [
         "reinstate",
         "revoke",
         "deactivate",
     ]
-    assert desk.license_actions({"status": "expired", "kind": "subscription"}) == [
+    assert desk.license_actions("expired", "subscription") == [
         "revoke",
         "deactivate",
     ]
-    assert desk.license_actions({"status": "revoked", "kind": "perpetual"}) == []
+    assert desk.license_actions("revoked", "perpetual") == []
 
 
 def test_the_vendored_htmx_is_the_published_one() -> None:
