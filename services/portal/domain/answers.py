@@ -23,22 +23,26 @@ class Activation(Answer):
 
 class License(Answer):
     key: str
-    kind: str
-    status: str
+    # what was bought
     product: str
     edition: str
+    kind: str
     sku: str
+    major_version: int
+    order_id: str
+    purchased_at: str
+    # who holds it (a reseller until it is transferred)
     account_id: str
     company: str
     reseller_account_id: str | None
     pooled: bool
-    order_id: str
-    purchased_at: str
-    major_version: int
-    max_activations: int | None
-    activations: tuple[Activation, ...]
+    # its state
+    status: str
     expires_at: str | None
     auto_renew: bool
+    max_activations: int | None
+    """None: unlimited (a site license)."""
+    activations: tuple[Activation, ...]
 
 
 class LicenseList(Answer):
