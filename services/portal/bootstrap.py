@@ -127,6 +127,7 @@ def build(settings: PortalSettings | None = None) -> ServiceDefinition:
         routers=[router],
         publishes=[PORTAL_SIGN_INS],
         jobs=jobs,
+        refusal_status=web.REFUSAL_STATUS,
         configure_app=configure,
         dependencies=pages,
     )

@@ -24,7 +24,7 @@ from ..domain.apis import OPERATED, ServiceError, ServiceUnavailable
 from ..domain.desk import license_actions
 from ..handlers.agents import AgentRefused, add_agent, all_agents, disable_agent
 from .desk_pages import staff
-from .web import PageError, Viewer, form_with_csrf, redirect, render, signed_in
+from .web import PageError, Viewer, form_with_csrf, redirect, refusal_status, render, signed_in
 
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[Viewer, Depends(signed_in("desk", frozenset({"admin"})))]
@@ -88,7 +88,9 @@ async def save_agent(request: Request, seen: Admin) -> Response:
             runtime.pool, email, str(form.get("role", "")), _me(seen), runtime.clock.now()
         )
     except AgentRefused as exc:
-        return await _agents_page(seen, (exc.code, exc.sentence), 422, email=email)
+        return await _agents_page(
+            seen, (exc.code, exc.detail), refusal_status(exc.code), email=email
+        )
     return redirect(seen, "/desk/admin/agents", done="agent")
 
 
@@ -101,7 +103,7 @@ async def disable(request: Request, seen: Admin) -> Response:
             runtime.pool, str(form.get("email", "")), _me(seen), runtime.clock.now()
         )
     except AgentRefused as exc:
-        return await _agents_page(seen, (exc.code, exc.sentence), 409)
+        return await _agents_page(seen, (exc.code, exc.detail), refusal_status(exc.code))
     return redirect(seen, "/desk/admin/agents", done="disabled")
 
 

@@ -26,7 +26,7 @@ from ..handlers.agents import (
     password_sign_in,
     set_password,
 )
-from ..handlers.sign_in import AreaSignIn, RateLimited
+from ..handlers.sign_in import AreaSignIn
 from .sign_in_pages import add_sign_in_routes
 from .web import (
     PageError,
@@ -35,6 +35,7 @@ from .web import (
     client_address,
     form_with_csrf,
     redirect,
+    refusal_status,
     render,
     signed_in,
     start_session,
@@ -192,14 +193,7 @@ def add_desk_routes(parent: APIRouter) -> None:
                 seen.principal.session_id if seen.principal else None,
                 timedelta(hours=web.settings.session_hours),
             )
-        except RateLimited as exc:
-            minutes = int(exc.retry_after / timedelta(minutes=1))
-            raise PageError(
-                429,
-                "SIGN_IN_RATE_LIMITED",
-                f"Too many sign-in attempts. Try again in {minutes} minutes.",
-            ) from None
-        except SignInFailed:
+        except SignInFailed as exc:  # past the limits, the refusal's own error page
             return render(
                 seen,
                 "sign_in.html",
@@ -208,13 +202,9 @@ def add_desk_routes(parent: APIRouter) -> None:
                     "prefix": "/desk",
                     "area": "desk",
                     "email": email,
-                    "error": (
-                        "SIGN_IN_FAILED",
-                        "The address or the password is not right, or the account has no"
-                        " password. Ask for a sign-in link instead.",
-                    ),
+                    "error": (exc.code, exc.detail),
                 },
-                status=401,
+                status=refusal_status(exc.code),
             )
         start_session(seen, session.cookie_value)
         return redirect(seen, next_path)
@@ -250,6 +240,9 @@ async def change_password(request: Request, seen: Desk) -> Response:
         await set_password(seen.runtime.pool, seen.principal.email, password)
     except AgentRefused as exc:
         return render(
-            seen, "desk/account.html", {"error": (exc.code, exc.sentence), "done": False}, 422
+            seen,
+            "desk/account.html",
+            {"error": (exc.code, exc.detail), "done": False},
+            refusal_status(exc.code),
         )
     return redirect(seen, "/desk/account", done="password")

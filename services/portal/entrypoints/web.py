@@ -32,7 +32,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.runtime.errors import ApiError
+from services.runtime.errors import ApiError, Refused
 from services.runtime.http import RuntimeDep, dependencies_of, get_runtime
 from services.runtime.service import Runtime
 
@@ -60,6 +60,24 @@ OPERATIONS = (
     "/dead-letters",
     "/consumer-lag",
 )
+
+
+REFUSAL_STATUS = {
+    "EMAIL_INVALID": 422,
+    "ROLE_INVALID": 422,
+    "PASSWORD_TOO_SHORT": 422,
+    "PASSWORD_TOO_LONG": 422,
+    "SIGN_IN_FAILED": 401,
+    "SIGN_IN_RATE_LIMITED": 429,
+    "SIGN_IN_LINK_EXPIRED": 410,
+    "SIGN_IN_LINK_USED": 410,
+    "SIGN_IN_LINK_INVALID": 404,
+}
+"""The status of each refusal the portal's handlers raise (409 when unlisted)."""
+
+
+def refusal_status(code: str) -> int:
+    return REFUSAL_STATUS.get(code, 409)
 
 
 class PageError(Exception):
@@ -347,6 +365,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     )
 
 
+async def _refusal(request: Request, exc: Refused) -> Response:
+    return await _error_page(request, refusal_status(exc.code), exc.code, exc.detail)
+
+
 async def _api_error(request: Request, exc: ApiError) -> Response:
     return await _error_page(request, exc.status, exc.code, exc.detail)
 
@@ -414,6 +436,7 @@ def configure(app: FastAPI, static_dir: Path) -> None:
     app.add_exception_handler(ServiceUnavailable, _unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Refused, _refusal)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
     app.mount("/static", StaticFiles(directory=static_dir), name="static")

@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from services.runtime.context import Transactions
 from services.runtime.db import Connection
+from services.runtime.errors import Refused
 
 from ..adapters import agents, store
 from ..domain import sign_in as rules
@@ -32,17 +33,23 @@ _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
 
-class AgentRefused(Exception):
+class AgentRefused(Refused):
     """A desk-account change that cannot be made: a stable code and a sentence."""
 
-    def __init__(self, code: str, sentence: str) -> None:
-        super().__init__(f"{code}: {sentence}")
-        self.code = code
-        self.sentence = sentence
+    @property
+    def sentence(self) -> str:
+        return self.detail
 
 
-class SignInFailed(Exception):
-    pass
+class SignInFailed(Refused):
+    """The same for a wrong password, an unknown address and an account without one."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "SIGN_IN_FAILED",
+            "The address or the password is not right, or the account has no password. Ask"
+            " for a sign-in link instead.",
+        )
 
 
 async def all_agents(pool: asyncpg.Pool) -> list[Agent]:
@@ -146,6 +153,6 @@ async def _count_attempt(
     by_client = rules.client_bucket(client)
     for bucket, limit in ((by_address, policy.per_address), (by_client, policy.per_client)):
         if not limit.allows(await store.count_attempts(conn, bucket, limit.since(now))):
-            raise RateLimited(limit.window)
+            raise RateLimited("sign-in attempts", limit.window)
     await store.add_attempt(conn, by_address, now)
     await store.add_attempt(conn, by_client, now)

@@ -14,6 +14,7 @@ from entitle_events.portal import SignInRequested
 
 from services.runtime.context import Transactions
 from services.runtime.db import Connection
+from services.runtime.errors import Refused
 from services.runtime.sealed import seal
 
 from ..adapters import store
@@ -40,9 +41,14 @@ class SignInPolicy:
     seal_key: str | None
 
 
-class RateLimited(Exception):
-    def __init__(self, retry_after: timedelta) -> None:
-        super().__init__("too many sign-in requests")
+class RateLimited(Refused):
+    """Past a sign-in limit: `what` was asked for too often; try again after `retry_after`."""
+
+    def __init__(self, what: str, retry_after: timedelta) -> None:
+        minutes = int(retry_after / timedelta(minutes=1))
+        super().__init__(
+            "SIGN_IN_RATE_LIMITED", f"Too many {what}. Try again in {minutes} minutes."
+        )
         self.retry_after = retry_after
 
 
@@ -63,7 +69,7 @@ async def request_link(
         by_client = rules.client_bucket(client)
         for bucket, limit in ((by_address, policy.per_address), (by_client, policy.per_client)):
             if not limit.allows(await store.count_attempts(ctx.conn, bucket, limit.since(now))):
-                raise RateLimited(limit.window)
+                raise RateLimited("sign-in links were asked for", limit.window)
         await store.add_attempt(ctx.conn, by_address, now)
         await store.add_attempt(ctx.conn, by_client, now)
         if policy.seal_key is None or await area.role_of(ctx.conn, email) is None:
@@ -95,18 +101,23 @@ class NewSession:
     next_path: str
 
 
-class LinkRefused(Exception):
+class LinkRefused(Refused):
+    """A link that signs nobody in: expired, used, or unknown (also in another area)."""
+
     def __init__(self, state: rules.LinkState) -> None:
-        super().__init__(state)
-        self.state = state
+        super().__init__(*rules.LINK_REFUSALS["unknown" if state == "valid" else state])
 
 
-async def link_state(transactions: Transactions, token: str) -> rules.LinkState:
+async def check_link(transactions: Transactions, token: str) -> None:
+    """Raises LinkRefused unless the link would sign someone in now."""
+    if not token:
+        raise LinkRefused("unknown")
     async with transactions.transaction() as ctx:
         found = await store.find_token(ctx.conn, rules.token_hash(token))
-        if found is None:
-            return "unknown"
-        return rules.link_state(found.expires_at, found.used_at, ctx.now())
+        now = ctx.now()
+    state = "unknown" if found is None else rules.link_state(found.expires_at, found.used_at, now)
+    if state != "valid":
+        raise LinkRefused(state)
 
 
 async def consume_link(
@@ -128,7 +139,7 @@ async def consume_link(
                 if found is None or found.area != area.area
                 else rules.link_state(found.expires_at, found.used_at, now)
             )
-            raise LinkRefused(state if state != "valid" else "unknown")
+            raise LinkRefused(state)
         role = await area.role_of(ctx.conn, used.email)
         if role is None:
             raise LinkRefused("unknown")
