@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..domain.answers import License, LicenseList, Release
+from ..domain.answers import License, LicenseList, Release, Ticket
 from ..domain.apis import OPERATED
 
 if TYPE_CHECKING:  # it builds these objects: imported for the annotations only
@@ -42,9 +42,8 @@ class HttpStaffApi:
         result: dict[str, Any] = await self._get(f"{self._e.ticketing}/queue", **filters)
         return result
 
-    async def ticket(self, number: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}")
-        return result
+    async def ticket(self, number: str) -> Ticket:
+        return Ticket.model_validate(await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}"))
 
     async def entitlement(self, number: str) -> dict[str, Any]:
         url = f"{self._e.ticketing}/tickets/{_seg(number)}/entitlement"

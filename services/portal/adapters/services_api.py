@@ -24,9 +24,11 @@ from ..domain.answers import (
     MaintenanceCode,
     Release,
     RenewalQuote,
+    SupportOptions,
+    Ticket,
+    TicketList,
 )
-from ..domain.apis import ServiceError, ServiceUnavailable
-from ..domain.licenses import NewOwner
+from ..domain.apis import NewOwner, NewTicket, ServiceError, ServiceUnavailable
 from .desk_api import HttpStaffApi
 
 PAGE_LIMIT = 500
@@ -198,41 +200,38 @@ class HttpAccountApi:
         )
 
     # ticketing
-    async def support_options(self, product: str, version: str, kind: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(
+    async def support_options(self, product: str, version: str, kind: str) -> SupportOptions:
+        body = await self._get(
             f"{self._e.ticketing}/support-options",
             account=self._account_id,
             product=product,
             version=version,
             kind=kind,
         )
-        return result
+        return SupportOptions.model_validate(body)
 
-    async def tickets(self, limit: int, offset: int, status: str | None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(
+    async def tickets(self, limit: int, offset: int, status: str | None) -> TicketList:
+        body = await self._get(
             f"{self._e.ticketing}/tickets", limit=limit, offset=offset, status=status
         )
-        return result
+        return TicketList.model_validate(body)
 
-    async def ticket(self, number: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}")
-        return result
+    async def ticket(self, number: str) -> Ticket:
+        return Ticket.model_validate(await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}"))
 
-    async def open_ticket(self, body: dict[str, Any], request_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._s.call(
+    async def open_ticket(self, ticket: NewTicket, request_id: str) -> str:
+        created = await self._s.call(
             "POST",
             f"{self._e.ticketing}/tickets",
             {**self._h, "idempotency-key": request_id},
-            json=body,
+            json=asdict(ticket),
         )
-        return result
+        return str(created["number"])
 
     async def ticket_command(
         self, number: str, command: str, body: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        url = f"{self._e.ticketing}/tickets/{_seg(number)}/{command}"
-        result: dict[str, Any] = await self._post(url, body)
-        return result
+    ) -> None:
+        await self._post(f"{self._e.ticketing}/tickets/{_seg(number)}/{command}", body)
 
     # notification
     async def unsubscribe(self, email: str, token: str) -> None:

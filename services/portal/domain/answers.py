@@ -4,6 +4,8 @@ them as they came (`<time datetime="...">`, `120.00 EUR`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -102,3 +104,87 @@ class MaintenanceCode(Answer):
 
 class CodeList(Answer):
     items: tuple[MaintenanceCode, ...]
+
+
+# -- ticketing ---------------------------------------------------------------------------
+
+
+class SupportOptions(Answer):
+    """What a request would get (its tier, the first answer's due time), or why it would be
+    refused and where to go instead."""
+
+    accepted: bool
+    tier: str | None
+    first_response_due: str | None = None
+    code: str | None = None
+    reason: str | None = None
+    pointer: str | None = None
+
+
+class TicketSummary(Answer):
+    number: str
+    subject: str
+    status: str
+    tier: str
+    updated_at: str
+
+
+class TicketList(Answer):
+    items: tuple[TicketSummary, ...]
+    next_offset: int | None = None
+
+
+class TimelineEntry(Answer):
+    at: str
+    type: str
+    actor: str | None
+    visibility: str
+    body: str | None
+    detail: dict[str, Any]
+    """What the event carries, which differs by type (a rating, a deadline, a reason)."""
+
+
+class Survey(Answer):
+    rating: int
+    answered_at: str
+
+
+class RunningCycle(Answer):
+    """One SLA target running on a ticket (desk only)."""
+
+    target: str
+    cycle: int
+    due_at: str | None
+    warn_at: str | None
+    business_minutes_left: int
+    paused: bool
+    breached: bool
+
+
+class Sla(Answer):
+    running: tuple[RunningCycle, ...]
+    contact_attempts: int
+    auto_close_attempts: int
+    closes_without_reply_at: str | None = None
+
+
+class Ticket(Answer):
+    """A ticket with its timeline; for the desk also its assignee and SLA."""
+
+    number: str
+    subject: str
+    status: str
+    tier: str
+    kind: str
+    product: str
+    version: str
+    account_id: str
+    email: str
+    opened_at: str
+    first_response_due: str | None
+    first_response_at: str | None
+    auto_close_at: str | None
+    assignee: str | None = None
+    survey: Survey | None
+    timeline: tuple[TimelineEntry, ...]
+    sla: Sla | None = None

@@ -6,11 +6,21 @@ documents their fields)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from .answers import Coverage, Eligibility, License, MaintenanceCode, Release, RenewalQuote
-from .licenses import NewOwner
+from .answers import (
+    Coverage,
+    Eligibility,
+    License,
+    MaintenanceCode,
+    Release,
+    RenewalQuote,
+    SupportOptions,
+    Ticket,
+    TicketList,
+)
 
 
 class ServiceError(Exception):
@@ -28,6 +38,29 @@ class ServiceUnavailable(Exception):
 OPERATED = ("licensing", "maintenance", "ticketing", "notification")
 """The services whose dead letters and consumer lag the admin pages show over HTTP (the
 portal's own come from its database; ingress consumes no topic)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewOwner:
+    """Who a reseller transfers licenses to."""
+
+    account_id: str
+    company: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    """A support request as the customer submits it."""
+
+    account_id: str
+    email: str
+    product: str
+    version: str
+    kind: str
+    subject: str
+    body: str
+    license_key: str | None
 
 
 class AccountApi(Protocol):
@@ -59,13 +92,16 @@ class AccountApi(Protocol):
     async def associate(self, code: str, key: str) -> None: ...
 
     # ticketing
-    async def support_options(self, product: str, version: str, kind: str) -> dict[str, Any]: ...
-    async def tickets(self, limit: int, offset: int, status: str | None) -> dict[str, Any]: ...
-    async def ticket(self, number: str) -> dict[str, Any]: ...
-    async def open_ticket(self, body: dict[str, Any], request_id: str) -> dict[str, Any]: ...
+    async def support_options(self, product: str, version: str, kind: str) -> SupportOptions: ...
+    async def tickets(self, limit: int, offset: int, status: str | None) -> TicketList: ...
+    async def ticket(self, number: str) -> Ticket: ...
+    async def open_ticket(self, ticket: NewTicket, request_id: str) -> str:
+        """The new ticket's number (the same for the same `request_id`)."""
+        ...
+
     async def ticket_command(
         self, number: str, command: str, body: dict[str, Any] | None = None
-    ) -> dict[str, Any]: ...
+    ) -> None: ...
 
     # notification
     async def unsubscribe(self, email: str, token: str) -> None: ...
@@ -75,7 +111,7 @@ class StaffApi(Protocol):
     """The calls the support desk makes for one signed-in agent or admin."""
 
     async def queue(self, **filters: Any) -> dict[str, Any]: ...
-    async def ticket(self, number: str) -> dict[str, Any]: ...
+    async def ticket(self, number: str) -> Ticket: ...
     async def entitlement(self, number: str) -> dict[str, Any]: ...
     async def ticket_action(
         self, number: str, action: str, body: dict[str, Any] | None = None

@@ -148,15 +148,6 @@ def companies(licenses: list[License]) -> list[tuple[str, str]]:
     return sorted(seen.items(), key=lambda item: item[1].lower())
 
 
-@dataclass(frozen=True, slots=True)
-class NewOwner:
-    """Who a reseller transfers licenses to."""
-
-    account_id: str
-    company: str
-    email: str
-
-
 def new_account_id(company: str, email: str) -> str:
     """An account id for a company a reseller types in: readable, and distinct for another
     contact (two customers named alike never share an account)."""

@@ -121,14 +121,15 @@ async def ticket_page(number: str, seen: Desk, done: str = "") -> Response:
     api = staff(seen)
     ticket = await api.ticket(number)
     panel = await api.entitlement(number)
-    sla = ticket.get("sla") or {"running": []}
     return render(
         seen,
         "desk/ticket.html",
         {
             "ticket": ticket,
             "panel": panel,
-            "cycles": desk.cycle_states(sla["running"], seen.runtime.clock.now()),
+            "cycles": desk.cycle_states(
+                ticket.sla.running if ticket.sla else (), seen.runtime.clock.now()
+            ),
             "done": desk.ACTIONS.get(done),
             **_labels(seen),
         },

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from ..domain import display
 from ..domain import licenses as rules
 from ..domain.answers import Eligibility, License, Release
-from ..domain.apis import AccountApi, ServiceError
+from ..domain.apis import AccountApi, NewOwner, ServiceError
 from .web import PageError, Viewer, finish, form_with_csrf, redirect, render, signed_in
 
 T = TypeVar("T")
@@ -297,9 +297,9 @@ async def transfer(request: Request, seen: Customer) -> Response:
     if existing:
         if existing not in known:
             raise PageError(404, "CUSTOMER_NOT_FOUND", "This customer is not one of yours.")
-        owner = rules.NewOwner(existing, known[existing], email)
+        owner = NewOwner(existing, known[existing], email)
     else:
-        owner = rules.NewOwner(rules.new_account_id(company, email), company, email)
+        owner = NewOwner(rules.new_account_id(company, email), company, email)
     if not owner.company or "@" not in email:
         return await _transfer_page(
             seen,

@@ -98,8 +98,7 @@ async def _tier(seen: Viewer, payload: dict[str, Any], major: int) -> str | None
         options = await api.support_options(payload["product"], f"{major}.0.0", "technical")
     except ServiceError:
         return None
-    tier: str = options["tier"]
-    return tier
+    return options.tier
 
 
 @router.get("/unsubscribe")

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.portal.domain import desk
+from services.portal.domain.answers import RunningCycle
 
 NOW = datetime(2026, 11, 18, 10, tzinfo=UTC)
 PRODUCTS = {"backup-pro"}
@@ -58,8 +59,17 @@ def test_business_time_in_words() -> None:
 
 
 def test_each_running_cycle_gets_its_state_at_now() -> None:
-    def cycle(**kw: object) -> dict[str, object]:
-        return {"breached": False, "paused": False, "warn_at": None, **kw}
+    def cycle(**kw: object) -> RunningCycle:
+        fields: dict[str, object] = {
+            "target": "first_response",
+            "cycle": 1,
+            "due_at": None,
+            "business_minutes_left": 30,
+            "breached": False,
+            "paused": False,
+            "warn_at": None,
+        }
+        return RunningCycle.model_validate(fields | kw)
 
     states = desk.cycle_states(
         [
@@ -70,7 +80,7 @@ def test_each_running_cycle_gets_its_state_at_now() -> None:
         ],
         NOW,
     )
-    assert [s["state"] for s in states] == ["breached", "paused", "at_risk", "on_track"]
+    assert [s.state for s in states] == ["breached", "paused", "at_risk", "on_track"]
 
 
 def test_a_license_offers_the_status_changes_its_state_allows() -> None:
