@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..domain.answers import License, LicenseList, Release, Ticket
+from ..domain.answers import License, Listing, Release, Ticket
 from ..domain.apis import OPERATED
 
 if TYPE_CHECKING:  # it builds these objects: imported for the annotations only
@@ -63,7 +63,7 @@ class HttpStaffApi:
 
     async def licenses(self, by: str, value: str) -> list[License]:
         body = await self._get(f"{self._e.licensing}/licenses", **{by: value}, limit=LOOKUP_LIMIT)
-        return list(LicenseList.model_validate(body).items)
+        return list(Listing[License].model_validate(body).items)
 
     async def change_license(self, key: str, command: str, reason: str) -> dict[str, Any]:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/{command}"

@@ -15,19 +15,7 @@ import httpx
 
 from services.runtime.auth import STAFF_SCOPES, AccessTokenIssuer
 
-from ..domain.answers import (
-    CodeList,
-    Coverage,
-    Eligibility,
-    License,
-    LicenseList,
-    MaintenanceCode,
-    Release,
-    RenewalQuote,
-    SupportOptions,
-    Ticket,
-    TicketList,
-)
+from ..domain import answers
 from ..domain.apis import NewOwner, NewTicket, ServiceError, ServiceUnavailable
 from .desk_api import HttpStaffApi
 
@@ -132,11 +120,11 @@ class HttpAccountApi:
         return await self._s.call("POST", url, self._h, params=params, json=body)
 
     # licensing
-    async def all_licenses(self, **filters: str | None) -> list[License]:
-        found: list[License] = []
+    async def all_licenses(self, **filters: str | None) -> list[answers.License]:
+        found: list[answers.License] = []
         offset: int | None = 0
         while offset is not None and len(found) < MAX_LICENSES:
-            page = LicenseList.model_validate(
+            page = answers.Listing[answers.License].model_validate(
                 await self._get(
                     f"{self._e.licensing}/licenses", **filters, limit=PAGE_LIMIT, offset=offset
                 )
@@ -145,8 +133,10 @@ class HttpAccountApi:
             offset = page.next_offset
         return found
 
-    async def license(self, key: str) -> License:
-        return License.model_validate(await self._get(f"{self._e.licensing}/licenses/{_seg(key)}"))
+    async def license(self, key: str) -> answers.License:
+        return answers.License.model_validate(
+            await self._get(f"{self._e.licensing}/licenses/{_seg(key)}")
+        )
 
     async def license_file(self, key: str) -> dict[str, Any]:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/file"
@@ -157,9 +147,9 @@ class HttpAccountApi:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/activations/{_seg(fingerprint)}"
         await self._s.call("DELETE", url, self._h)
 
-    async def releases(self, product: str) -> list[Release]:
+    async def releases(self, product: str) -> list[answers.Release]:
         return [
-            Release.model_validate(r)
+            answers.Release.model_validate(r)
             for r in await self._get(f"{self._e.licensing}/releases", product=product)
         ]
 
@@ -172,26 +162,26 @@ class HttpAccountApi:
         await self._post(url, asdict(owner))
 
     # maintenance
-    async def coverage(self, key: str) -> Coverage:
-        return Coverage.model_validate(
+    async def coverage(self, key: str) -> answers.Coverage:
+        return answers.Coverage.model_validate(
             await self._get(f"{self._e.maintenance}/coverage/{_seg(key)}")
         )
 
-    async def eligibility(self, key: str, version: str) -> Eligibility:
-        return Eligibility.model_validate(
+    async def eligibility(self, key: str, version: str) -> answers.Eligibility:
+        return answers.Eligibility.model_validate(
             await self._get(f"{self._e.maintenance}/eligibility", key=key, version=version)
         )
 
-    async def renewal_quote(self, key: str) -> RenewalQuote:
-        return RenewalQuote.model_validate(
+    async def renewal_quote(self, key: str) -> answers.RenewalQuote:
+        return answers.RenewalQuote.model_validate(
             await self._get(f"{self._e.maintenance}/renewal-quote", key=key)
         )
 
-    async def unused_maintenance_codes(self) -> list[MaintenanceCode]:
+    async def unused_maintenance_codes(self) -> list[answers.MaintenanceCode]:
         body = await self._get(
             f"{self._e.maintenance}/maintenance-codes", unused=True, limit=PAGE_LIMIT
         )
-        return list(CodeList.model_validate(body).items)
+        return list(answers.Listing[answers.MaintenanceCode].model_validate(body).items)
 
     async def associate(self, code: str, key: str) -> None:
         await self._post(
@@ -200,7 +190,9 @@ class HttpAccountApi:
         )
 
     # ticketing
-    async def support_options(self, product: str, version: str, kind: str) -> SupportOptions:
+    async def support_options(
+        self, product: str, version: str, kind: str
+    ) -> answers.SupportOptions:
         body = await self._get(
             f"{self._e.ticketing}/support-options",
             account=self._account_id,
@@ -208,16 +200,20 @@ class HttpAccountApi:
             version=version,
             kind=kind,
         )
-        return SupportOptions.model_validate(body)
+        return answers.SupportOptions.model_validate(body)
 
-    async def tickets(self, limit: int, offset: int, status: str | None) -> TicketList:
+    async def tickets(
+        self, limit: int, offset: int, status: str | None
+    ) -> answers.Listing[answers.TicketSummary]:
         body = await self._get(
             f"{self._e.ticketing}/tickets", limit=limit, offset=offset, status=status
         )
-        return TicketList.model_validate(body)
+        return answers.Listing[answers.TicketSummary].model_validate(body)
 
-    async def ticket(self, number: str) -> Ticket:
-        return Ticket.model_validate(await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}"))
+    async def ticket(self, number: str) -> answers.Ticket:
+        return answers.Ticket.model_validate(
+            await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}")
+        )
 
     async def open_ticket(self, ticket: NewTicket, request_id: str) -> str:
         created = await self._s.call(

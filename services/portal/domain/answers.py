@@ -4,13 +4,22 @@ them as they came (`<time datetime="...">`, `120.00 EUR`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
 
 
 class Answer(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class Listing(Answer, Generic[T]):
+    """One page of a listing, and where the next starts (None: the last)."""
+
+    items: tuple[T, ...]
+    next_offset: int | None = None
 
 
 # -- licensing ---------------------------------------------------------------------------
@@ -45,11 +54,6 @@ class License(Answer):
     max_activations: int | None
     """None: unlimited (a site license)."""
     activations: tuple[Activation, ...]
-
-
-class LicenseList(Answer):
-    items: tuple[License, ...]
-    next_offset: int | None = None
 
 
 class Release(Answer):
@@ -102,10 +106,6 @@ class MaintenanceCode(Answer):
     order_id: str
 
 
-class CodeList(Answer):
-    items: tuple[MaintenanceCode, ...]
-
-
 # -- ticketing ---------------------------------------------------------------------------
 
 
@@ -127,11 +127,6 @@ class TicketSummary(Answer):
     status: str
     tier: str
     updated_at: str
-
-
-class TicketList(Answer):
-    items: tuple[TicketSummary, ...]
-    next_offset: int | None = None
 
 
 class TimelineEntry(Answer):

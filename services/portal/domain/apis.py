@@ -14,12 +14,13 @@ from .answers import (
     Coverage,
     Eligibility,
     License,
+    Listing,
     MaintenanceCode,
     Release,
     RenewalQuote,
     SupportOptions,
     Ticket,
-    TicketList,
+    TicketSummary,
 )
 
 
@@ -93,7 +94,9 @@ class AccountApi(Protocol):
 
     # ticketing
     async def support_options(self, product: str, version: str, kind: str) -> SupportOptions: ...
-    async def tickets(self, limit: int, offset: int, status: str | None) -> TicketList: ...
+    async def tickets(
+        self, limit: int, offset: int, status: str | None
+    ) -> Listing[TicketSummary]: ...
     async def ticket(self, number: str) -> Ticket: ...
     async def open_ticket(self, ticket: NewTicket, request_id: str) -> str:
         """The new ticket's number (the same for the same `request_id`)."""
