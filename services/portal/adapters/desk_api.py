@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..domain.answers import License, Listing, Release, Ticket
+from ..domain.answers import Entitlement, License, Listing, Queue, Release, Ticket
 from ..domain.apis import OPERATED
 
 if TYPE_CHECKING:  # it builds these objects: imported for the annotations only
@@ -38,24 +38,20 @@ class HttpStaffApi:
         return await self._s.call("POST", url, self._h, json=body)
 
     # tickets ---------------------------------------------------------------------------
-    async def queue(self, **filters: Any) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.ticketing}/queue", **filters)
-        return result
+    async def queue(self, **filters: str | int | None) -> Queue:
+        return Queue.model_validate(await self._get(f"{self._e.ticketing}/queue", **filters))
 
     async def ticket(self, number: str) -> Ticket:
         return Ticket.model_validate(await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}"))
 
-    async def entitlement(self, number: str) -> dict[str, Any]:
+    async def entitlement(self, number: str) -> Entitlement:
         url = f"{self._e.ticketing}/tickets/{_seg(number)}/entitlement"
-        result: dict[str, Any] = await self._get(url)
-        return result
+        return Entitlement.model_validate(await self._get(url))
 
     async def ticket_action(
         self, number: str, action: str, body: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        url = f"{self._e.ticketing}/tickets/{_seg(number)}/{action}"
-        result: dict[str, Any] = await self._post(url, body or {})
-        return result
+    ) -> None:
+        await self._post(f"{self._e.ticketing}/tickets/{_seg(number)}/{action}", body or {})
 
     # licenses and releases (admins) --------------------------------------------------------
     async def license(self, key: str) -> License:
@@ -65,13 +61,11 @@ class HttpStaffApi:
         body = await self._get(f"{self._e.licensing}/licenses", **{by: value}, limit=LOOKUP_LIMIT)
         return list(Listing[License].model_validate(body).items)
 
-    async def change_license(self, key: str, command: str, reason: str) -> dict[str, Any]:
-        url = f"{self._e.licensing}/licenses/{_seg(key)}/{command}"
-        result: dict[str, Any] = await self._post(url, {"reason": reason})
-        return result
+    async def change_license(self, key: str, command: str, reason: str) -> None:
+        await self._post(f"{self._e.licensing}/licenses/{_seg(key)}/{command}", {"reason": reason})
 
-    async def publish_release(self, product: str, version: str, released_at: str) -> Any:
-        return await self._post(
+    async def publish_release(self, product: str, version: str, released_at: str) -> None:
+        await self._post(
             f"{self._e.licensing}/releases",
             {"product": product, "version": version, "released_at": released_at},
         )
@@ -93,11 +87,9 @@ class HttpStaffApi:
         result: dict[str, Any] = await self._get(f"{self._base(service)}/dead-letters")
         return result
 
-    async def replay(self, service: str, ids: list[int] | None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._post(
-            f"{self._base(service)}/dead-letters/replay", {"ids": ids}
-        )
-        return result
+    async def replay(self, service: str, ids: list[int] | None) -> list[int]:
+        body = await self._post(f"{self._base(service)}/dead-letters/replay", {"ids": ids})
+        return [int(i) for i in body["replayed"]]
 
     async def consumer_lag(self, service: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._get(f"{self._base(service)}/consumer-lag")

@@ -143,6 +143,9 @@ class HttpAccountApi:
         result: dict[str, Any] = await self._get(url)
         return result
 
+    async def license_facts(self, key: str) -> answers.LicenseFacts:
+        return answers.LicenseFacts.model_validate((await self.license_file(key))["payload"])
+
     async def deactivate_machine(self, key: str, fingerprint: str) -> None:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/activations/{_seg(fingerprint)}"
         await self._s.call("DELETE", url, self._h)

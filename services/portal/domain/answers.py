@@ -56,6 +56,23 @@ class License(Answer):
     activations: tuple[Activation, ...]
 
 
+class FileCoverage(Answer):
+    perpetual: bool
+    ends_at: str | None
+
+
+class LicenseFacts(Answer):
+    """What a license's signed file states (its payload): anyone holding the key reads it."""
+
+    account_id: str
+    product: str
+    edition: str
+    kind: str
+    status: str
+    major_version: int
+    coverage: FileCoverage
+
+
 class Release(Answer):
     product: str
     version: str
@@ -183,3 +200,99 @@ class Ticket(Answer):
     survey: Survey | None
     timeline: tuple[TimelineEntry, ...]
     sla: Sla | None = None
+
+
+# -- the support desk's queue and entitlement panel --------------------------------------
+
+
+class Deadline(Answer):
+    target: str
+    due_at: str
+    business_minutes_left: int
+    """Negative: overdue by that many business minutes."""
+
+
+class QueueItem(Answer):
+    number: str
+    subject: str
+    account_id: str
+    email: str
+    product: str
+    version: str
+    tier: str
+    status: str
+    assignee: str | None
+    sla_state: str
+    next_deadline: Deadline | None
+    contact_attempts: int
+    auto_close_attempts: int
+    closes_without_reply_at: str | None
+
+
+class Queue(Answer):
+    items: tuple[QueueItem, ...]
+    counts: dict[str, dict[str, int]]
+    """Open tickets by filter (tier, status, product, assignee, sla) and value."""
+    total: int
+    next_offset: int | None
+    as_of: str
+
+
+class PanelCoverage(Answer):
+    status: str
+    ends_at: str | None
+    plan_name: str | None
+
+
+class PanelLicense(Answer):
+    license_id: str
+    license_key: str | None
+    kind: str
+    edition: str | None
+    status: str
+    major_version: int
+    coverage: PanelCoverage
+    named_on_ticket: bool
+
+
+class PanelTier(Answer):
+    current: str
+    at_open: str
+    reason: str | None
+
+
+class PanelKey(Answer):
+    key: str
+    status: str | None
+
+
+class PanelPlan(Answer):
+    order_id: str
+    ends_at: str | None
+    active: bool
+
+
+class PanelCredits(Answer):
+    granted: int
+    left: int
+
+
+class PanelVersion(Answer):
+    version: str
+    supported: bool
+    supported_until: str | None
+    releases_known: bool
+
+
+class Entitlement(Answer):
+    """What the customer of a ticket is entitled to, beside the ticket on the desk."""
+
+    product: str
+    tier: PanelTier
+    license_key: PanelKey | None
+    licenses: tuple[PanelLicense, ...]
+    support_plans: tuple[PanelPlan, ...]
+    incident_credits: PanelCredits
+    partner_since: str | None
+    version: PanelVersion
+    as_of: str

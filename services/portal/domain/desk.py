@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from .answers import RunningCycle
 
@@ -130,11 +129,10 @@ def duration(minutes: int) -> str:
     return f"{hours} h" + (f" {rest} min" if rest else "")
 
 
-def time_left(deadline: Mapping[str, Any] | None) -> str:
+def time_left(left: int | None) -> str:
     """`2 h 30 min left` or `overdue by 30 min`, in business time."""
-    if deadline is None:
+    if left is None:
         return ""
-    left = int(deadline["business_minutes_left"])
     if left < 0:
         return f"overdue by {duration(left)}"
     return f"{duration(left)} left"

@@ -281,5 +281,5 @@ async def replay(service: str, request: Request, seen: Admin) -> Response:
     if service == "portal":
         done = await _replay_own(seen.runtime, chosen or None)
     else:
-        done = (await staff(seen).replay(service, chosen or None))["replayed"]
+        done = await staff(seen).replay(service, chosen or None)
     return redirect(seen, "/desk/admin/operations", done="replayed", count=str(len(done)))

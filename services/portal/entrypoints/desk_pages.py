@@ -86,7 +86,7 @@ async def _queue(request: Request, seen: Viewer) -> dict[str, Any]:
         "query": query,
         "queue": listed,
         "page": page,
-        "mine": desk.assignee_counts(listed["counts"]["assignee"], me),
+        "mine": desk.assignee_counts(listed.counts["assignee"], me),
         "refresh_seconds": REFRESH_SECONDS,
         **_labels(seen),
     }

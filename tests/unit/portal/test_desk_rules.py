@@ -53,8 +53,8 @@ def test_business_time_in_words() -> None:
     assert desk.duration(45) == "45 min"
     assert desk.duration(195) == "3 h 15 min"
     assert desk.duration(-120) == "2 h"
-    assert desk.time_left({"business_minutes_left": 150}) == "2 h 30 min left"
-    assert desk.time_left({"business_minutes_left": -30}) == "overdue by 30 min"
+    assert desk.time_left(150) == "2 h 30 min left"
+    assert desk.time_left(-30) == "overdue by 30 min"
     assert desk.time_left(None) == ""
 
 
