@@ -14,16 +14,13 @@ from fastapi import APIRouter, FastAPI
 from services.policy.catalog import load_catalog
 from services.runtime.auth import AccessTokenIssuer
 from services.runtime.consumer import Subscriptions
-from services.runtime.db import Connection
 from services.runtime.scheduler import Job
 from services.runtime.service import Runtime, ServiceDefinition
 from services.runtime.settings import load_settings
 
-from .adapters import store
-from .adapters.services_api import Endpoints, Services
-from .adapters.templates import environment
+from .adapters.services_api import Endpoints, HttpServices
+from .adapters.templates import STATIC_DIR, environment
 from .domain import sign_in as rules
-from .domain.principals import Role
 from .entrypoints import (
     account_pages,
     desk_admin_pages,
@@ -33,8 +30,11 @@ from .entrypoints import (
     support_pages,
     web,
 )
+from .entrypoints.dependencies import Web
 from .entrypoints.sign_in_pages import add_sign_in_routes
 from .handlers.directory import DIRECTORY_EVENTS, on_directory_event
+from .handlers.housekeeping import forget_ended
+from .handlers.sessions import customer_role, only_account
 from .handlers.sign_in import AreaSignIn, SignInPolicy
 from .settings import PortalSettings
 
@@ -53,17 +53,6 @@ DESK_NAV = [
     ("/desk/account", "My account"),
 ]
 
-
-async def customer_role(conn: Connection, email: str) -> Role | None:
-    return "customer" if await store.memberships(conn, email) else None
-
-
-async def only_account(conn: Connection, email: str) -> str | None:
-    """The account a person acts for right away: theirs, when they have exactly one."""
-    found = await store.memberships(conn, email)
-    return found[0].account_id if len(found) == 1 else None
-
-
 PORTAL_SIGN_IN = AreaSignIn("portal", customer_role, "/sign-in/link")
 
 
@@ -78,60 +67,56 @@ def sign_in_policy(settings: PortalSettings) -> SignInPolicy:
     )
 
 
+def web_of(settings: PortalSettings) -> Web:
+    """What the pages need: templates, catalog, the services' clients, the policies."""
+    key = settings.access_token_signing_key
+    issuer = (
+        AccessTokenIssuer(
+            settings.access_token_key_id,
+            key.get_secret_value(),
+            timedelta(minutes=settings.access_token_minutes),
+        )
+        if key
+        else None
+    )
+    endpoints = Endpoints(
+        settings.licensing_url,
+        settings.maintenance_url,
+        settings.ticketing_url,
+        settings.notification_url,
+    )
+    secret = settings.session_secret
+    return Web(
+        settings=settings,
+        templates=environment(),
+        static_dir=STATIC_DIR,
+        catalog=load_catalog(settings.catalog_path),
+        services=HttpServices(endpoints, issuer),
+        sign_in=sign_in_policy(settings),
+        csrf_key=(secret.get_secret_value().encode() if secret else secrets.token_bytes(32)),
+        nav={"portal": PORTAL_NAV, "desk": DESK_NAV},
+    )
+
+
 def build(settings: PortalSettings | None = None) -> ServiceDefinition:
     settings = settings or load_settings(PortalSettings)
-    catalog = load_catalog(settings.catalog_path)
+    pages = web_of(settings)
     subscriptions = Subscriptions()
     subscriptions.on(*DIRECTORY_EVENTS)(on_directory_event)
 
     router = APIRouter(include_in_schema=False)
-    add_sign_in_routes(
-        router, PORTAL_SIGN_IN, lambda: sign_in_policy(settings), "", "/licenses", only_account
-    )
-    for pages in (account_pages, license_pages, support_pages, public_pages):
-        router.include_router(pages.router)
-    desk_pages.add_desk_routes(router, lambda: sign_in_policy(settings))
+    add_sign_in_routes(router, PORTAL_SIGN_IN, "", "/licenses", only_account)
+    for routes in (account_pages, license_pages, support_pages, public_pages):
+        router.include_router(routes.router)
+    desk_pages.add_desk_routes(router)
     router.include_router(desk_admin_pages.router)
-
-    async def on_start(runtime: Runtime) -> None:
-        key = settings.access_token_signing_key
-        issuer = (
-            AccessTokenIssuer(
-                settings.access_token_key_id,
-                key.get_secret_value(),
-                timedelta(minutes=settings.access_token_minutes),
-            )
-            if key
-            else None
-        )
-        secret = settings.session_secret
-        runtime.state["web"] = web.Web(
-            settings=settings,
-            runtime=runtime,
-            templates=environment(),
-            catalog=catalog,
-            services=Services(
-                Endpoints(
-                    settings.licensing_url,
-                    settings.maintenance_url,
-                    settings.ticketing_url,
-                    settings.notification_url,
-                ),
-                issuer,
-                runtime.clock.now,
-            ),
-            csrf_key=(secret.get_secret_value().encode() if secret else secrets.token_bytes(32)),
-            nav={"portal": PORTAL_NAV, "desk": DESK_NAV},
-        )
-
-    async def forget(runtime: Runtime) -> int:
-        now = runtime.clock.now()
-        await store.forget_expired(runtime.pool, now, now - timedelta(days=1))
-        return 0
 
     def configure(app: Any) -> None:
         assert isinstance(app, FastAPI)
-        web.configure(app)
+        web.configure(app, pages.static_dir)
+
+    def jobs(runtime: Runtime) -> list[Job]:
+        return [Job("forget-sessions", lambda: forget_ended(runtime), interval=300)]
 
     return ServiceDefinition(
         name="portal",
@@ -141,7 +126,8 @@ def build(settings: PortalSettings | None = None) -> ServiceDefinition:
         subscriptions=subscriptions,
         routers=[router],
         publishes=[PORTAL_SIGN_INS],
-        jobs=lambda runtime: [Job("forget-sessions", lambda: forget(runtime), interval=300)],
-        on_start=on_start,
+        jobs=jobs,
+        refusal_status=web.REFUSAL_STATUS,
         configure_app=configure,
+        dependencies=pages,
     )

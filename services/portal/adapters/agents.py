@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from services.runtime.db import Connection
 
+from ..domain.records import Agent
+
 Db = Connection | asyncpg.Pool
-
-
-@dataclass(frozen=True)
-class Agent:
-    email: str
-    role: str
-    has_password: bool
-    created_at: datetime
-    created_by: str
-    disabled_at: datetime | None
-
-    @property
-    def active(self) -> bool:
-        return self.disabled_at is None
 
 
 _COLUMNS = (
@@ -43,17 +30,17 @@ async def upsert(db: Db, email: str, role: str, by: str, at: datetime) -> Agent:
         by,
     )
     assert row is not None
-    return Agent(**dict(row))
+    return Agent(**row)
 
 
 async def find(db: Db, email: str) -> Agent | None:
     row = await db.fetchrow(f"select {_COLUMNS} from desk_agents where email = lower($1)", email)
-    return None if row is None else Agent(**dict(row))
+    return None if row is None else Agent(**row)
 
 
 async def all_agents(db: Db) -> list[Agent]:
     rows = await db.fetch(f"select {_COLUMNS} from desk_agents order by email")
-    return [Agent(**dict(r)) for r in rows]
+    return [Agent(**r) for r in rows]
 
 
 async def active_role(db: Db, email: str) -> str | None:

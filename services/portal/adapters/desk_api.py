@@ -7,25 +7,29 @@ release, license-status and operations scopes. The services record the person as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .services_api import Services
+from ..domain.answers import Entitlement, License, Listing, Queue, Release, Ticket
+from ..domain.apis import OPERATED
 
-OPERATED = ("licensing", "maintenance", "ticketing", "notification")
-"""The services whose dead letters and consumer lag the admin pages show over HTTP (the
-portal's own come from its database; ingress consumes no topic)."""
+if TYPE_CHECKING:  # it builds these objects: imported for the annotations only
+    from .services_api import HttpServices
+
+
+LOOKUP_LIMIT = 100
+"""The licenses an admin's look-up by order or email shows at most."""
 
 
 def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-class StaffApi:
-    def __init__(self, services: Services, subject: str, role: str) -> None:
+class HttpStaffApi:
+    def __init__(self, services: HttpServices, headers: dict[str, str]) -> None:
         self._s = services
         self._e = services.endpoints
-        self._h = services.staff_headers(subject, role)
+        self._h = headers
 
     async def _get(self, url: str, **params: Any) -> Any:
         return await self._s.call("GET", url, self._h, params=params)
@@ -34,55 +38,43 @@ class StaffApi:
         return await self._s.call("POST", url, self._h, json=body)
 
     # tickets ---------------------------------------------------------------------------
-    async def queue(self, **filters: Any) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.ticketing}/queue", **filters)
-        return result
+    async def queue(self, **filters: str | int | None) -> Queue:
+        return Queue.model_validate(await self._get(f"{self._e.ticketing}/queue", **filters))
 
-    async def ticket(self, number: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}")
-        return result
+    async def ticket(self, number: str) -> Ticket:
+        return Ticket.model_validate(await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}"))
 
-    async def entitlement(self, number: str) -> dict[str, Any]:
+    async def entitlement(self, number: str) -> Entitlement:
         url = f"{self._e.ticketing}/tickets/{_seg(number)}/entitlement"
-        result: dict[str, Any] = await self._get(url)
-        return result
+        return Entitlement.model_validate(await self._get(url))
 
     async def ticket_action(
         self, number: str, action: str, body: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        url = f"{self._e.ticketing}/tickets/{_seg(number)}/{action}"
-        result: dict[str, Any] = await self._post(url, body or {})
-        return result
+    ) -> None:
+        await self._post(f"{self._e.ticketing}/tickets/{_seg(number)}/{action}", body or {})
 
     # licenses and releases (admins) --------------------------------------------------------
-    async def license(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses/{_seg(key)}")
-        return result
+    async def license(self, key: str) -> License:
+        return License.model_validate(await self._get(f"{self._e.licensing}/licenses/{_seg(key)}"))
 
-    async def licenses(self, **filters: Any) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses", **filters)
-        return result
+    async def licenses(self, by: str, value: str) -> list[License]:
+        body = await self._get(f"{self._e.licensing}/licenses", **{by: value}, limit=LOOKUP_LIMIT)
+        return list(Listing[License].model_validate(body).items)
 
-    async def coverage(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.maintenance}/coverage/{_seg(key)}")
-        return result
+    async def change_license(self, key: str, command: str, reason: str) -> None:
+        await self._post(f"{self._e.licensing}/licenses/{_seg(key)}/{command}", {"reason": reason})
 
-    async def change_license(self, key: str, command: str, reason: str) -> dict[str, Any]:
-        url = f"{self._e.licensing}/licenses/{_seg(key)}/{command}"
-        result: dict[str, Any] = await self._post(url, {"reason": reason})
-        return result
-
-    async def publish_release(self, product: str, version: str, released_at: str) -> Any:
-        return await self._post(
+    async def publish_release(self, product: str, version: str, released_at: str) -> None:
+        await self._post(
             f"{self._e.licensing}/releases",
             {"product": product, "version": version, "released_at": released_at},
         )
 
-    async def releases(self, product: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self._get(
-            f"{self._e.licensing}/releases", product=product
-        )
-        return result
+    async def releases(self, product: str) -> list[Release]:
+        return [
+            Release.model_validate(r)
+            for r in await self._get(f"{self._e.licensing}/releases", product=product)
+        ]
 
     # operations (admins) -------------------------------------------------------------------
     def _base(self, service: str) -> str:
@@ -95,11 +87,9 @@ class StaffApi:
         result: dict[str, Any] = await self._get(f"{self._base(service)}/dead-letters")
         return result
 
-    async def replay(self, service: str, ids: list[int] | None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._post(
-            f"{self._base(service)}/dead-letters/replay", {"ids": ids}
-        )
-        return result
+    async def replay(self, service: str, ids: list[int] | None) -> list[int]:
+        body = await self._post(f"{self._base(service)}/dead-letters/replay", {"ids": ids})
+        return [int(i) for i in body["replayed"]]
 
     async def consumer_lag(self, service: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._get(f"{self._base(service)}/consumer-lag")

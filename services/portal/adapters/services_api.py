@@ -6,29 +6,23 @@ the services check it themselves, so a mistake here cannot show another account'
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from services.runtime.auth import STAFF_SCOPES, AccessTokenIssuer
 
+from ..domain import answers
+from ..domain.apis import NewOwner, NewTicket, ServiceError, ServiceUnavailable
+from .desk_api import HttpStaffApi
 
-class ServiceError(Exception):
-    """A service answered with an error: its status, stable code and sentence."""
-
-    def __init__(self, status: int, code: str, detail: str, body: dict[str, Any]) -> None:
-        super().__init__(f"{status} {code}: {detail}")
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.body = body
-
-
-class ServiceUnavailable(Exception):
-    """A service could not be reached."""
+PAGE_LIMIT = 500
+"""The most the services' listings answer at once."""
+MAX_LICENSES = 5000
+"""An account's licenses the pages read at most (pages of PAGE_LIMIT)."""
 
 
 @dataclass(frozen=True)
@@ -39,38 +33,37 @@ class Endpoints:
     notification: str
 
 
-class Services:
+class HttpServices:
+    """The services over HTTP, each call with a fresh token (see `domain.apis.Services`)."""
+
     def __init__(
         self,
         endpoints: Endpoints,
         issuer: AccessTokenIssuer | None,
-        now: Callable[[], datetime],
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.endpoints = endpoints
         self._issuer = issuer
-        self._now = now
         self._client = client or httpx.AsyncClient(timeout=10)
 
-    async def close(self) -> None:
-        await self._client.aclose()
-
-    def for_account(self, subject: str, account_id: str, scopes: frozenset[str]) -> AccountApi:
+    def for_account(
+        self, subject: str, account_id: str, scopes: frozenset[str], now: datetime
+    ) -> HttpAccountApi:
         if self._issuer is None:
             raise ServiceUnavailable("ENTITLE_ACCESS_TOKEN_SIGNING_KEY is not set")
-        token = self._issuer.mint(subject, account_id, scopes, self._now())
-        return AccountApi(self, {"authorization": f"Bearer {token}"}, account_id)
+        token = self._issuer.mint(subject, account_id, scopes, now)
+        return HttpAccountApi(self, {"authorization": f"Bearer {token}"}, account_id)
 
-    def staff_headers(self, subject: str, role: str) -> dict[str, str]:
-        """The Authorization of a desk user: a staff token with their role's scopes only."""
+    def for_staff(self, subject: str, role: str, now: datetime) -> HttpStaffApi:
+        """A desk user's calls: a staff token with their role's scopes only."""
         if self._issuer is None:
             raise ServiceUnavailable("ENTITLE_ACCESS_TOKEN_SIGNING_KEY is not set")
-        token = self._issuer.mint_staff(subject, role, STAFF_SCOPES[role], self._now())
-        return {"authorization": f"Bearer {token}"}
+        token = self._issuer.mint_staff(subject, role, STAFF_SCOPES[role], now)
+        return HttpStaffApi(self, {"authorization": f"Bearer {token}"})
 
-    def anonymous(self) -> AccountApi:
+    def anonymous(self) -> HttpAccountApi:
         """Calls whose credential is in the request itself (a license key, a signed link)."""
-        return AccountApi(self, {}, None)
+        return HttpAccountApi(self, {}, None)
 
     async def call(
         self,
@@ -107,14 +100,18 @@ class Services:
         return body
 
 
-class AccountApi:
+class HttpAccountApi:
     """The calls the portal's pages make, for one account (or with no account)."""
 
-    def __init__(self, services: Services, headers: dict[str, str], account_id: str | None):
+    def __init__(self, services: HttpServices, headers: dict[str, str], account_id: str | None):
         self._s = services
         self._e = services.endpoints
         self._h = headers
-        self.account_id = account_id
+        self._account_id = account_id
+
+    @property
+    def account_id(self) -> str | None:
+        return self._account_id
 
     async def _get(self, url: str, **params: Any) -> Any:
         return await self._s.call("GET", url, self._h, params=params)
@@ -123,113 +120,117 @@ class AccountApi:
         return await self._s.call("POST", url, self._h, params=params, json=body)
 
     # licensing
-    async def licenses(self, **filters: Any) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses", **filters)
-        return result
+    async def all_licenses(self, **filters: str | None) -> list[answers.License]:
+        found: list[answers.License] = []
+        offset: int | None = 0
+        while offset is not None and len(found) < MAX_LICENSES:
+            page = answers.Listing[answers.License].model_validate(
+                await self._get(
+                    f"{self._e.licensing}/licenses", **filters, limit=PAGE_LIMIT, offset=offset
+                )
+            )
+            found.extend(page.items)
+            offset = page.next_offset
+        return found
 
-    async def license(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.licensing}/licenses/{_seg(key)}")
-        return result
+    async def license(self, key: str) -> answers.License:
+        return answers.License.model_validate(
+            await self._get(f"{self._e.licensing}/licenses/{_seg(key)}")
+        )
 
     async def license_file(self, key: str) -> dict[str, Any]:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/file"
         result: dict[str, Any] = await self._get(url)
         return result
 
+    async def license_facts(self, key: str) -> answers.LicenseFacts:
+        return answers.LicenseFacts.model_validate((await self.license_file(key))["payload"])
+
     async def deactivate_machine(self, key: str, fingerprint: str) -> None:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/activations/{_seg(fingerprint)}"
         await self._s.call("DELETE", url, self._h)
 
-    async def releases(self, product: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self._get(
-            f"{self._e.licensing}/releases", product=product
-        )
-        return result
+    async def releases(self, product: str) -> list[answers.Release]:
+        return [
+            answers.Release.model_validate(r)
+            for r in await self._get(f"{self._e.licensing}/releases", product=product)
+        ]
 
-    async def validate(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._post(
-            f"{self._e.licensing}/licenses/validate", {"key": key}
-        )
-        return result
-
-    async def transfer_license(self, key: str, owner: dict[str, str]) -> dict[str, Any]:
+    async def transfer_license(self, key: str, owner: NewOwner) -> None:
         url = f"{self._e.licensing}/licenses/{_seg(key)}/transfer"
-        result: dict[str, Any] = await self._post(url, owner)
-        return result
+        await self._post(url, asdict(owner))
 
-    async def transfer_order(self, order_id: str, owner: dict[str, str]) -> dict[str, Any]:
+    async def transfer_order(self, order_id: str, owner: NewOwner) -> None:
         url = f"{self._e.licensing}/orders/{_seg(order_id)}/transfer"
-        result: dict[str, Any] = await self._post(url, owner)
-        return result
-
-    async def assign_license(self, key: str, owner: dict[str, str]) -> dict[str, Any]:
-        url = f"{self._e.licensing}/licenses/{_seg(key)}/assign"
-        result: dict[str, Any] = await self._post(url, owner)
-        return result
+        await self._post(url, asdict(owner))
 
     # maintenance
-    async def coverage(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.maintenance}/coverage/{_seg(key)}")
-        return result
-
-    async def eligibility(self, key: str, version: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(
-            f"{self._e.maintenance}/eligibility", key=key, version=version
+    async def coverage(self, key: str) -> answers.Coverage:
+        return answers.Coverage.model_validate(
+            await self._get(f"{self._e.maintenance}/coverage/{_seg(key)}")
         )
-        return result
 
-    async def renewal_quote(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.maintenance}/renewal-quote", key=key)
-        return result
+    async def eligibility(self, key: str, version: str) -> answers.Eligibility:
+        return answers.Eligibility.model_validate(
+            await self._get(f"{self._e.maintenance}/eligibility", key=key, version=version)
+        )
 
-    async def maintenance_codes(self, unused: bool | None = True) -> list[dict[str, Any]]:
-        body = await self._get(f"{self._e.maintenance}/maintenance-codes", unused=unused, limit=500)
-        items: list[dict[str, Any]] = body["items"]
-        return items
+    async def renewal_quote(self, key: str) -> answers.RenewalQuote:
+        return answers.RenewalQuote.model_validate(
+            await self._get(f"{self._e.maintenance}/renewal-quote", key=key)
+        )
 
-    async def associate(self, code: str, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._post(
+    async def unused_maintenance_codes(self) -> list[answers.MaintenanceCode]:
+        body = await self._get(
+            f"{self._e.maintenance}/maintenance-codes", unused=True, limit=PAGE_LIMIT
+        )
+        return list(answers.Listing[answers.MaintenanceCode].model_validate(body).items)
+
+    async def associate(self, code: str, key: str) -> None:
+        await self._post(
             f"{self._e.maintenance}/associations",
             {"maintenance_code": code, "license_key": key},
         )
-        return result
 
     # ticketing
-    async def support_options(self, product: str, version: str, kind: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(
+    async def support_options(
+        self, product: str, version: str, kind: str
+    ) -> answers.SupportOptions:
+        body = await self._get(
             f"{self._e.ticketing}/support-options",
-            account=self.account_id,
+            account=self._account_id,
             product=product,
             version=version,
             kind=kind,
         )
-        return result
+        return answers.SupportOptions.model_validate(body)
 
-    async def tickets(self, limit: int, offset: int, status: str | None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(
+    async def tickets(
+        self, limit: int, offset: int, status: str | None
+    ) -> answers.Listing[answers.TicketSummary]:
+        body = await self._get(
             f"{self._e.ticketing}/tickets", limit=limit, offset=offset, status=status
         )
-        return result
+        return answers.Listing[answers.TicketSummary].model_validate(body)
 
-    async def ticket(self, number: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}")
-        return result
+    async def ticket(self, number: str) -> answers.Ticket:
+        return answers.Ticket.model_validate(
+            await self._get(f"{self._e.ticketing}/tickets/{_seg(number)}")
+        )
 
-    async def open_ticket(self, body: dict[str, Any], request_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._s.call(
+    async def open_ticket(self, ticket: NewTicket, request_id: str) -> str:
+        created = await self._s.call(
             "POST",
             f"{self._e.ticketing}/tickets",
             {**self._h, "idempotency-key": request_id},
-            json=body,
+            json=asdict(ticket),
         )
-        return result
+        return str(created["number"])
 
     async def ticket_command(
         self, number: str, command: str, body: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        url = f"{self._e.ticketing}/tickets/{_seg(number)}/{command}"
-        result: dict[str, Any] = await self._post(url, body)
-        return result
+    ) -> None:
+        await self._post(f"{self._e.ticketing}/tickets/{_seg(number)}/{command}", body)
 
     # notification
     async def unsubscribe(self, email: str, token: str) -> None:
@@ -238,6 +239,4 @@ class AccountApi:
 
 def _seg(value: str) -> str:
     """One path segment, whatever the value holds."""
-    from urllib.parse import quote
-
     return quote(value, safe="")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from services.runtime.db import Connection
 
 from ..domain.principals import Membership
+from ..domain.records import SignInToken, WebSession
 
 
 async def remember_member(
@@ -69,12 +69,12 @@ async def store_token(
     )
 
 
-async def find_token(conn: Connection | asyncpg.Pool, token_hash: str) -> dict[str, Any] | None:
+async def find_token(conn: Connection, token_hash: str) -> SignInToken | None:
     row = await conn.fetchrow("select * from sign_in_tokens where token_hash = $1", token_hash)
-    return None if row is None else dict(row)
+    return None if row is None else SignInToken(**row)
 
 
-async def use_token(conn: Connection, token_hash: str, now: datetime) -> dict[str, Any] | None:
+async def use_token(conn: Connection, token_hash: str, now: datetime) -> SignInToken | None:
     """Mark the link used if it still works; the row, or None (used, expired, unknown)."""
     row = await conn.fetchrow(
         "update sign_in_tokens set used_at = $2 where token_hash = $1 and used_at is null"
@@ -82,7 +82,7 @@ async def use_token(conn: Connection, token_hash: str, now: datetime) -> dict[st
         token_hash,
         now,
     )
-    return None if row is None else dict(row)
+    return None if row is None else SignInToken(**row)
 
 
 async def create_session(
@@ -110,7 +110,7 @@ async def create_session(
 
 async def live_session(
     pool: asyncpg.Pool, id_hash: str, now: datetime, idle_since: datetime
-) -> dict[str, Any] | None:
+) -> WebSession | None:
     """The session if it has not ended or idled out; its last use becomes now."""
     row = await pool.fetchrow(
         "update web_sessions set last_seen_at = $2 where id_hash = $1 and expires_at > $2"
@@ -119,7 +119,7 @@ async def live_session(
         now,
         idle_since,
     )
-    return None if row is None else dict(row)
+    return None if row is None else WebSession(**row)
 
 
 async def set_session_account(pool: asyncpg.Pool, id_hash: str, account_id: str) -> None:
@@ -146,9 +146,8 @@ async def count_key_lookups(pool: asyncpg.Pool, client: str, since: datetime, at
     return int(value)
 
 
-async def forget_expired(pool: asyncpg.Pool, now: datetime, attempts_before: datetime) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("delete from web_sessions where expires_at <= $1", now)
-        await conn.execute("delete from sign_in_tokens where expires_at <= $1", attempts_before)
-        await conn.execute("delete from sign_in_attempts where at <= $1", attempts_before)
-        await conn.execute("delete from key_status_attempts where at <= $1", attempts_before)
+async def forget_expired(conn: Connection, now: datetime, attempts_before: datetime) -> None:
+    await conn.execute("delete from web_sessions where expires_at <= $1", now)
+    await conn.execute("delete from sign_in_tokens where expires_at <= $1", attempts_before)
+    await conn.execute("delete from sign_in_attempts where at <= $1", attempts_before)
+    await conn.execute("delete from key_status_attempts where at <= $1", attempts_before)

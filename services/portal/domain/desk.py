@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from .answers import RunningCycle
 
 TIERS = {
     "priority": "Priority",
@@ -128,11 +129,10 @@ def duration(minutes: int) -> str:
     return f"{hours} h" + (f" {rest} min" if rest else "")
 
 
-def time_left(deadline: Mapping[str, Any] | None) -> str:
+def time_left(left: int | None) -> str:
     """`2 h 30 min left` or `overdue by 30 min`, in business time."""
-    if deadline is None:
+    if left is None:
         return ""
-    left = int(deadline["business_minutes_left"])
     if left < 0:
         return f"overdue by {duration(left)}"
     return f"{duration(left)} left"
@@ -143,27 +143,40 @@ def assignee_counts(counts: Mapping[str, int], me: str) -> dict[str, int]:
     return {MINE: counts.get(me, 0), UNASSIGNED: counts.get(UNASSIGNED, 0)}
 
 
-def cycle_states(running: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class CycleAtNow:
+    """A running SLA cycle as the desk shows it, with its state at the page's time."""
+
+    target: str
+    cycle: int
+    due_at: str | None
+    business_minutes_left: int
+    state: str
+
+
+def cycle_states(running: Sequence[RunningCycle], now: datetime) -> list[CycleAtNow]:
     """Each running SLA cycle with its state at `now`: breached, at_risk (inside its warning
     lead), paused (waiting for the customer) or on_track."""
     shown = []
     for cycle in running:
-        warn = cycle.get("warn_at")
-        if cycle["breached"]:
+        warn = cycle.warn_at
+        if cycle.breached:
             state = "breached"
-        elif cycle["paused"]:
+        elif cycle.paused:
             state = "paused"
-        elif warn is not None and datetime.fromisoformat(str(warn)) <= now:
+        elif warn is not None and datetime.fromisoformat(warn) <= now:
             state = "at_risk"
         else:
             state = "on_track"
-        shown.append({**cycle, "state": state})
+        shown.append(
+            CycleAtNow(cycle.target, cycle.cycle, cycle.due_at, cycle.business_minutes_left, state)
+        )
     return shown
 
 
-def license_actions(license: Mapping[str, Any]) -> list[str]:
-    """The status changes an admin can make to a license in its state (licensing decides)."""
-    status, kind = license["status"], license["kind"]
+def license_actions(status: str, kind: str) -> list[str]:
+    """The status changes an admin can make to a license of this kind in this status
+    (licensing decides)."""
     if status in ("revoked", "deactivated"):
         return []
     actions = {"active": ["suspend"], "suspended": ["reinstate"]}.get(status, [])

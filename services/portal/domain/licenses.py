@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from services.policy.catalog import Catalog
+
+from .answers import License
 
 EMPTY_TYPE = "You have not purchased licenses of this type"
 KIND_NAMES = {
@@ -37,7 +38,7 @@ class Filters:
     auto_renew: bool = False
     q: str = ""
 
-    def api_params(self) -> dict[str, Any]:
+    def api_params(self) -> dict[str, str | None]:
         return {
             "account": self.company,
             "kind": self.kind,
@@ -78,7 +79,7 @@ class LicenseType:
 @dataclass
 class TypeGroup:
     type: LicenseType
-    licenses: list[dict[str, Any]] = field(default_factory=list)
+    licenses: list[License] = field(default_factory=list)
     purchased: bool = False
 
     @property
@@ -107,43 +108,43 @@ def type_name(catalog: Catalog, product: str, edition: str, kind: str) -> str:
     return f"{p.name if p else product} {e.name if e else edition} · {KIND_NAMES.get(kind, kind)}"
 
 
-def matches(license: dict[str, Any], q: str) -> bool:
+def matches(license: License, q: str) -> bool:
     if not q:
         return True
     needle = q.lower()
     haystack = [
-        license.get("key", ""),
-        license.get("company", ""),
-        license.get("product", ""),
-        license.get("edition", ""),
-        license.get("order_id", ""),
-        *(a.get("hostname", "") for a in license.get("activations", [])),
+        license.key,
+        license.company,
+        license.product,
+        license.edition,
+        license.order_id,
+        *(a.hostname for a in license.activations),
     ]
-    return any(needle in str(h).lower() for h in haystack)
+    return any(needle in h.lower() for h in haystack)
 
 
-def group(
-    catalog: Catalog, everything: list[dict[str, Any]], shown: list[dict[str, Any]]
-) -> list[TypeGroup]:
+def group(catalog: Catalog, everything: list[License], shown: list[License]) -> list[TypeGroup]:
     """Every type the catalog sells, then any other type the account holds."""
     groups: dict[tuple[str, str, str], TypeGroup] = {
         (t.product, t.edition, t.kind): TypeGroup(t) for t in catalog_types(catalog)
     }
     for lic in everything:
-        key = (lic["product"], lic["edition"], lic["kind"])
+        key = (lic.product, lic.edition, lic.kind)
         if key not in groups:
-            groups[key] = TypeGroup(
-                LicenseType(*key, name=type_name(catalog, *key), sku=lic["sku"])
-            )
+            groups[key] = TypeGroup(LicenseType(*key, name=type_name(catalog, *key), sku=lic.sku))
         groups[key].purchased = True
     for lic in shown:
-        groups[(lic["product"], lic["edition"], lic["kind"])].licenses.append(lic)
+        groups[(lic.product, lic.edition, lic.kind)].licenses.append(lic)
     return list(groups.values())
 
 
-def companies(licenses: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def license_type_name(catalog: Catalog, license: License) -> str:
+    return type_name(catalog, license.product, license.edition, license.kind)
+
+
+def companies(licenses: list[License]) -> list[tuple[str, str]]:
     """(account id, company) of the licenses, for the Company filter."""
-    seen = {lic["account_id"]: lic["company"] for lic in licenses}
+    seen = {lic.account_id: lic.company for lic in licenses}
     return sorted(seen.items(), key=lambda item: item[1].lower())
 
 

@@ -17,6 +17,12 @@ TOKEN_BYTES = 32
 RATE_WINDOW = timedelta(minutes=15)
 
 LinkState = Literal["valid", "expired", "used", "unknown"]
+LINK_REFUSALS: dict[LinkState, tuple[str, str]] = {
+    "expired": ("SIGN_IN_LINK_EXPIRED", "This sign-in link has expired."),
+    "used": ("SIGN_IN_LINK_USED", "This sign-in link was already used."),
+    "unknown": ("SIGN_IN_LINK_INVALID", "This sign-in link is not valid."),
+}
+"""The code and sentence of a link that signs nobody in, by its state."""
 
 
 def new_token() -> str:

@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..adapters import store
 from ..domain import display
 from ..domain.sign_in import safe_next
-from ..handlers.sign_in import session_hash
+from ..handlers import sessions
 from .web import ZONE_COOKIE, PageError, Viewer, anyone, form_with_csrf, redirect, render, signed_in
 
 router = APIRouter()
@@ -38,9 +37,7 @@ async def pick_account(request: Request, seen: Customer) -> Response:
     if chosen not in {m.account_id for m in seen.memberships}:
         raise PageError(404, "ACCOUNT_NOT_FOUND", "This account is not one of yours.")
     assert seen.principal is not None
-    await store.set_session_account(
-        seen.web.runtime.pool, session_hash(seen.principal.session_id), chosen
-    )
+    await sessions.act_for(seen.runtime.pool, seen.principal.session_id, chosen)
     return redirect(seen, safe_next(str(form.get("next", "/licenses")), "/licenses"))
 
 

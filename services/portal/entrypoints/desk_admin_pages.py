@@ -19,13 +19,12 @@ from services.runtime.dead_letters import replay as replay_dead_letters
 from services.runtime.operations import group_lag
 from services.runtime.service import Runtime
 
-from ..adapters import agents
-from ..adapters.desk_api import OPERATED
-from ..adapters.services_api import ServiceError, ServiceUnavailable
+from ..domain.answers import License
+from ..domain.apis import OPERATED, ServiceError, ServiceUnavailable
 from ..domain.desk import license_actions
-from ..handlers.agents import AgentRefused, add_agent, disable_agent
+from ..handlers.agents import AgentRefused, add_agent, all_agents, disable_agent
 from .desk_pages import staff
-from .web import PageError, Viewer, form_with_csrf, redirect, render, signed_in
+from .web import PageError, Viewer, form_with_csrf, redirect, refusal_status, render, signed_in
 
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[Viewer, Depends(signed_in("desk", frozenset({"admin"})))]
@@ -65,7 +64,7 @@ async def _agents_page(
     done: str = "",
     email: str = "",
 ) -> Response:
-    listed = await agents.all_agents(seen.web.runtime.pool)
+    listed = await all_agents(seen.runtime.pool)
     return render(
         seen,
         "desk/admin_agents.html",
@@ -84,12 +83,14 @@ async def save_agent(request: Request, seen: Admin) -> Response:
     form = await form_with_csrf(request, seen)
     email = str(form.get("email", "")).strip()[:254]
     try:
-        runtime = seen.web.runtime
+        runtime = seen.runtime
         await add_agent(
             runtime.pool, email, str(form.get("role", "")), _me(seen), runtime.clock.now()
         )
     except AgentRefused as exc:
-        return await _agents_page(seen, (exc.code, exc.sentence), 422, email=email)
+        return await _agents_page(
+            seen, (exc.code, exc.detail), refusal_status(exc.code), email=email
+        )
     return redirect(seen, "/desk/admin/agents", done="agent")
 
 
@@ -97,12 +98,12 @@ async def save_agent(request: Request, seen: Admin) -> Response:
 async def disable(request: Request, seen: Admin) -> Response:
     form = await form_with_csrf(request, seen)
     try:
-        runtime = seen.web.runtime
+        runtime = seen.runtime
         await disable_agent(
             runtime.pool, str(form.get("email", "")), _me(seen), runtime.clock.now()
         )
     except AgentRefused as exc:
-        return await _agents_page(seen, (exc.code, exc.sentence), 409)
+        return await _agents_page(seen, (exc.code, exc.detail), refusal_status(exc.code))
     return redirect(seen, "/desk/admin/agents", done="disabled")
 
 
@@ -176,7 +177,7 @@ def _sentence(detail: str) -> str:
 async def licenses_page(seen: Admin, by: str = "key", q: str = "", done: str = "") -> Response:
     by = by if by in LOOKUPS else "key"
     q = q.strip()[:320]
-    found: list[dict[str, Any]] = []
+    found: list[License] = []
     not_found = None
     if q:
         api = staff(seen)
@@ -187,7 +188,7 @@ async def licenses_page(seen: Admin, by: str = "key", q: str = "", done: str = "
                 if exc.status != 404:
                     raise
         else:
-            found = (await api.licenses(**{by: q}, limit=100))["items"]
+            found = await api.licenses(by, q)
         if not found:
             not_found = ("NO_LICENSE_FOUND", f"No license has this {LOOKUPS[by].lower()}.")
     return render(
@@ -197,7 +198,7 @@ async def licenses_page(seen: Admin, by: str = "key", q: str = "", done: str = "
             "by": by,
             "q": q,
             "lookups": LOOKUPS,
-            "found": [{**lic, "actions": license_actions(lic)} for lic in found],
+            "found": [(lic, license_actions(lic.status, lic.kind)) for lic in found],
             "not_found": not_found,
             "commands": LICENSE_COMMANDS,
             "done": DONE.get(done),
@@ -236,7 +237,7 @@ async def operations_page(seen: Admin, done: str = "", count: int = 0) -> Respon
     api = staff(seen)
     letters = await asyncio.gather(*(_safely(api.dead_letters(s)) for s in OPERATED))
     lags = await asyncio.gather(*(_safely(api.consumer_lag(s)) for s in OPERATED))
-    runtime = seen.web.runtime
+    runtime = seen.runtime
     own = await list_dead_letters(runtime.pool)
     own_lag = await _safely(group_lag(runtime))
     services = [
@@ -278,7 +279,7 @@ async def replay(service: str, request: Request, seen: Admin) -> Response:
     form = await form_with_csrf(request, seen)
     chosen = [int(v) for v in form.getlist("id") if isinstance(v, str) and v.isdigit()]
     if service == "portal":
-        done = await _replay_own(seen.web.runtime, chosen or None)
+        done = await _replay_own(seen.runtime, chosen or None)
     else:
-        done = (await staff(seen).replay(service, chosen or None))["replayed"]
+        done = await staff(seen).replay(service, chosen or None)
     return redirect(seen, "/desk/admin/operations", done="replayed", count=str(len(done)))

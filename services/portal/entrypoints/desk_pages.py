@@ -8,7 +8,6 @@ through ticketing's API with the person's staff token, which carries ticket scop
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -17,9 +16,9 @@ from fastapi.responses import Response
 
 from services.runtime.db import Connection
 
-from ..adapters.desk_api import StaffApi
 from ..domain import desk
 from ..domain import sign_in as rules
+from ..domain.apis import StaffApi
 from ..handlers.agents import (
     AgentRefused,
     SignInFailed,
@@ -27,7 +26,7 @@ from ..handlers.agents import (
     password_sign_in,
     set_password,
 )
-from ..handlers.sign_in import AreaSignIn, RateLimited, SignInPolicy
+from ..handlers.sign_in import AreaSignIn
 from .sign_in_pages import add_sign_in_routes
 from .web import (
     PageError,
@@ -36,6 +35,7 @@ from .web import (
     client_address,
     form_with_csrf,
     redirect,
+    refusal_status,
     render,
     signed_in,
     start_session,
@@ -52,7 +52,7 @@ NOTE_MAX = 50_000
 def staff(seen: Viewer) -> StaffApi:
     p = seen.principal
     assert p is not None and p.area == "desk"
-    return StaffApi(seen.web.services, p.email, p.role)
+    return seen.web.services.for_staff(p.email, p.role, seen.runtime.clock.now())
 
 
 def _labels(seen: Viewer) -> dict[str, Any]:
@@ -86,7 +86,7 @@ async def _queue(request: Request, seen: Viewer) -> dict[str, Any]:
         "query": query,
         "queue": listed,
         "page": page,
-        "mine": desk.assignee_counts(listed["counts"]["assignee"], me),
+        "mine": desk.assignee_counts(listed.counts["assignee"], me),
         "refresh_seconds": REFRESH_SECONDS,
         **_labels(seen),
     }
@@ -121,14 +121,15 @@ async def ticket_page(number: str, seen: Desk, done: str = "") -> Response:
     api = staff(seen)
     ticket = await api.ticket(number)
     panel = await api.entitlement(number)
-    sla = ticket.get("sla") or {"running": []}
     return render(
         seen,
         "desk/ticket.html",
         {
             "ticket": ticket,
             "panel": panel,
-            "cycles": desk.cycle_states(sla["running"], seen.web.runtime.clock.now()),
+            "cycles": desk.cycle_states(
+                ticket.sla.running if ticket.sla else (), seen.runtime.clock.now()
+            ),
             "done": desk.ACTIONS.get(done),
             **_labels(seen),
         },
@@ -172,10 +173,10 @@ async def ticket_action(number: str, action: str, request: Request, seen: Desk) 
 # -- sign-in (link or password) and the desk user's own password -------------------------
 
 
-def add_desk_routes(parent: APIRouter, policy_of: Callable[[], SignInPolicy]) -> None:
+def add_desk_routes(parent: APIRouter) -> None:
     """The desk's sign-in by link (the foundation's routes under `/desk`), by password, and
     its pages."""
-    add_sign_in_routes(parent, DESK_SIGN_IN, policy_of, "/desk", "/desk/queue", _no_account)
+    add_sign_in_routes(parent, DESK_SIGN_IN, "/desk", "/desk/queue", _no_account)
 
     @parent.post("/desk/sign-in/password", include_in_schema=False)
     async def sign_in_with_password(request: Request, seen: Seen) -> Response:
@@ -185,22 +186,15 @@ def add_desk_routes(parent: APIRouter, policy_of: Callable[[], SignInPolicy]) ->
         next_path = rules.safe_next(str(form.get("next", "/desk/queue")), "/desk/queue")
         try:
             session = await password_sign_in(
-                web.runtime,
-                policy_of(),
+                seen.runtime,
+                web.sign_in,
                 email,
                 str(form.get("password", "")),
                 client_address(request),
                 seen.principal.session_id if seen.principal else None,
                 timedelta(hours=web.settings.session_hours),
             )
-        except RateLimited as exc:
-            minutes = int(exc.retry_after / timedelta(minutes=1))
-            raise PageError(
-                429,
-                "SIGN_IN_RATE_LIMITED",
-                f"Too many sign-in attempts. Try again in {minutes} minutes.",
-            ) from None
-        except SignInFailed:
+        except SignInFailed as exc:  # past the limits, the refusal's own error page
             return render(
                 seen,
                 "sign_in.html",
@@ -209,13 +203,9 @@ def add_desk_routes(parent: APIRouter, policy_of: Callable[[], SignInPolicy]) ->
                     "prefix": "/desk",
                     "area": "desk",
                     "email": email,
-                    "error": (
-                        "SIGN_IN_FAILED",
-                        "The address or the password is not right, or the account has no"
-                        " password. Ask for a sign-in link instead.",
-                    ),
+                    "error": (exc.code, exc.detail),
                 },
-                status=401,
+                status=refusal_status(exc.code),
             )
         start_session(seen, session.cookie_value)
         return redirect(seen, next_path)
@@ -248,9 +238,12 @@ async def change_password(request: Request, seen: Desk) -> Response:
         )
     assert seen.principal is not None
     try:
-        await set_password(seen.web.runtime.pool, seen.principal.email, password)
+        await set_password(seen.runtime.pool, seen.principal.email, password)
     except AgentRefused as exc:
         return render(
-            seen, "desk/account.html", {"error": (exc.code, exc.sentence), "done": False}, 422
+            seen,
+            "desk/account.html",
+            {"error": (exc.code, exc.detail), "done": False},
+            refusal_status(exc.code),
         )
     return redirect(seen, "/desk/account", done="password")

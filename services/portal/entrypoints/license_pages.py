@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..adapters.services_api import AccountApi, ServiceError
 from ..domain import display
 from ..domain import licenses as rules
+from ..domain.answers import Eligibility, License, Release
+from ..domain.apis import AccountApi, NewOwner, ServiceError
 from .web import PageError, Viewer, finish, form_with_csrf, redirect, render, signed_in
 
+T = TypeVar("T")
 router = APIRouter()
 Customer = Annotated[Viewer, Depends(signed_in("portal"))]
 PAGE_SIZE = 25
@@ -25,17 +28,6 @@ DONE = {
     "associated": "The maintenance code was associated with this license.",
     "transferred": "The licenses were transferred.",
 }
-
-
-async def all_licenses(api: AccountApi, **filters: Any) -> list[dict[str, Any]]:
-    """Every license the account sees with these filters (the API pages by 500)."""
-    found: list[dict[str, Any]] = []
-    offset: int | None = 0
-    while offset is not None and len(found) < 5000:
-        page = await api.licenses(**filters, limit=500, offset=offset)
-        found.extend(page["items"])
-        offset = page.get("next_offset")
-    return found
 
 
 def shop_link(seen: Viewer, sku: str | None, quantity: int = 1, **extra: str) -> str:
@@ -48,7 +40,7 @@ async def licenses(request: Request, seen: Customer, page: int = 1) -> Response:
     filters = rules.parse_filters(dict(request.query_params))
     api = seen.api()
     everything, filtered = await asyncio.gather(
-        all_licenses(api), all_licenses(api, **filters.api_params())
+        api.all_licenses(), api.all_licenses(**filters.api_params())
     )
     shown = [lic for lic in filtered if rules.matches(lic, filters.q)]
     current = display.paginate(shown, page, PAGE_SIZE)
@@ -80,7 +72,7 @@ async def buy(seen: Customer, sku: str = "", quantity: int = 1) -> Response:
     return finish(seen, RedirectResponse(shop_link(seen, sku, quantity), status_code=303))
 
 
-async def _optional(call: Any) -> Any:
+async def _optional(call: Awaitable[T]) -> T | None:
     """An answer a page can do without (no maintenance, no renewal SKU): None on 404/422."""
     try:
         return await call
@@ -90,15 +82,16 @@ async def _optional(call: Any) -> Any:
         raise
 
 
-async def _releases(api: AccountApi, lic: dict[str, Any]) -> list[dict[str, Any]]:
+async def _releases(api: AccountApi, lic: License) -> list[tuple[Release, Eligibility | None]]:
+    """The latest releases, each with whether the license is entitled to it."""
     try:
-        published = (await api.releases(lic["product"]))[:RELEASES_SHOWN]
+        published = (await api.releases(lic.product))[:RELEASES_SHOWN]
     except ServiceError:
         return []
     answers = await asyncio.gather(
-        *(_optional(api.eligibility(lic["key"], r["version"])) for r in published)
+        *(_optional(api.eligibility(lic.key, r.version)) for r in published)
     )
-    return [{**r, "eligibility": a} for r, a in zip(published, answers, strict=True)]
+    return list(zip(published, answers, strict=True))
 
 
 @router.get("/licenses/{key}")
@@ -109,21 +102,21 @@ async def license_page(key: str, seen: Customer, done: str = "") -> Response:
         _optional(api.coverage(key)), _optional(api.renewal_quote(key)), _releases(api, lic)
     )
     catalog = seen.web.catalog
-    product = catalog.product(lic["product"])
+    product = catalog.product(lic.product)
     return render(
         seen,
         "license.html",
         {
             "lic": lic,
-            "type_name": rules.type_name(catalog, lic["product"], lic["edition"], lic["kind"]),
-            "product_name": product.name if product else lic["product"],
+            "type_name": rules.license_type_name(catalog, lic),
+            "product_name": product.name if product else lic.product,
             "coverage": coverage,
-            "coverage_text": rules.coverage_status_text(coverage["status"] if coverage else "none"),
+            "coverage_text": rules.coverage_status_text(coverage.status if coverage else "none"),
             "sources": rules.SOURCE_NAMES,
             "quote": quote,
             "releases": releases,
-            "renew_link": shop_link(seen, quote["sku"], 1, license_key=key)
-            if quote and quote.get("allowed")
+            "renew_link": shop_link(seen, quote.sku, 1, license_key=key)
+            if quote and quote.allowed
             else None,
             "done": DONE.get(done),
         },
@@ -150,7 +143,7 @@ async def deactivate(key: str, request: Request, seen: Customer) -> Response:
     api = seen.api()
     lic = await api.license(key)  # the account must see the license before touching it
     fingerprint = str(form.get("fingerprint", ""))
-    if fingerprint not in {a["fingerprint"] for a in lic["activations"]}:
+    if fingerprint not in {a.fingerprint for a in lic.activations}:
         raise PageError(404, "ACTIVATION_NOT_FOUND", "This machine is not activated.")
     await api.deactivate_machine(key, fingerprint)
     return redirect(seen, f"/licenses/{key}", done="deactivated")
@@ -176,11 +169,11 @@ async def _associate_page(
     status: int = 200,
 ) -> Response:
     api = seen.api()
-    codes, everything = await asyncio.gather(api.maintenance_codes(), all_licenses(api))
+    codes, everything = await asyncio.gather(api.unused_maintenance_codes(), api.all_licenses())
     reseller = seen.principal is not None and seen.principal.is_reseller
     customers = rules.companies(everything) if reseller else []
     shown = [
-        lic for lic in everything if not reseller or not customer or lic["account_id"] == customer
+        lic for lic in everything if not reseller or not customer or lic.account_id == customer
     ]
     if reseller and not customer:
         shown = []
@@ -197,10 +190,8 @@ async def _associate_page(
             "key": key,
             "problem": problem,
             "warning": warning,
-            "term_of": lambda code: code["term_months"] or _plan_term(seen, code["plan"]),
-            "type_name": lambda lic: rules.type_name(
-                seen.web.catalog, lic["product"], lic["edition"], lic["kind"]
-            ),
+            "term_of": lambda code: code.term_months or _plan_term(seen, code.plan),
+            "type_name": lambda lic: rules.license_type_name(seen.web.catalog, lic),
         },
         status,
     )
@@ -228,12 +219,8 @@ async def associate(request: Request, seen: Customer) -> Response:
         )
     api = seen.api()
     coverage = await _optional(api.coverage(key))
-    if (
-        coverage
-        and coverage["status"] in ("active", "perpetual")
-        and form.get("confirm") != "extend"
-    ):
-        ends = seen.date(coverage["ends_at"]) if coverage["ends_at"] else "while it is active"
+    if coverage and coverage.status in ("active", "perpetual") and form.get("confirm") != "extend":
+        ends = seen.date(coverage.ends_at) if coverage.ends_at else "while it is active"
         return await _associate_page(
             seen,
             customer,
@@ -277,13 +264,13 @@ async def _transfer_page(
     me = seen.principal.account.account_id
     sold = [
         lic
-        for lic in await all_licenses(seen.api())
-        if lic["reseller_account_id"] == me and lic["account_id"] == me
+        for lic in await seen.api().all_licenses()
+        if lic.reseller_account_id == me and lic.account_id == me
     ]
-    orders: dict[str, list[dict[str, Any]]] = {}
+    orders: dict[str, list[License]] = {}
     for lic in sold:
-        orders.setdefault(lic["order_id"], []).append(lic)
-    customers = [c for c in rules.companies(await all_licenses(seen.api())) if c[0] != me]
+        orders.setdefault(lic.order_id, []).append(lic)
+    customers = [c for c in rules.companies(await seen.api().all_licenses()) if c[0] != me]
     return render(
         seen,
         "transfer.html",
@@ -292,9 +279,7 @@ async def _transfer_page(
             "customers": customers,
             "problem": problem,
             "done": done,
-            "type_name": lambda lic: rules.type_name(
-                seen.web.catalog, lic["product"], lic["edition"], lic["kind"]
-            ),
+            "type_name": lambda lic: rules.license_type_name(seen.web.catalog, lic),
         },
         status,
     )
@@ -308,18 +293,14 @@ async def transfer(request: Request, seen: Customer) -> Response:
     email = str(form.get("email", "")).strip()
     existing = str(form.get("customer", ""))
     company = str(form.get("company", "")).strip()
-    known = dict(rules.companies(await all_licenses(api)))
+    known = dict(rules.companies(await api.all_licenses()))
     if existing:
         if existing not in known:
             raise PageError(404, "CUSTOMER_NOT_FOUND", "This customer is not one of yours.")
-        owner = {"account_id": existing, "company": known[existing], "email": email}
+        owner = NewOwner(existing, known[existing], email)
     else:
-        owner = {
-            "account_id": rules.new_account_id(company, email),
-            "company": company,
-            "email": email,
-        }
-    if not owner["company"] or "@" not in email:
+        owner = NewOwner(rules.new_account_id(company, email), company, email)
+    if not owner.company or "@" not in email:
         return await _transfer_page(
             seen,
             ("CUSTOMER_MISSING", "Pick or type the end-user company and its contact email."),

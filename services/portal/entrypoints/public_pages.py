@@ -4,15 +4,16 @@ the unsubscribe page of non-transactional mail."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..adapters import store
-from ..adapters.services_api import ServiceError
 from ..domain import licenses as rules
+from ..domain.answers import LicenseFacts
+from ..domain.apis import ServiceError
 from ..domain.sign_in import RateLimit
+from ..handlers.key_status import lookup_allowed
 from .support_pages import TIERS
 from .web import PageError, Viewer, anyone, client_address, form_with_csrf, render
 
@@ -25,11 +26,10 @@ async def key_status_form(seen: Seen) -> Response:
     return render(seen, "key_status.html", {"result": None, "key": ""})
 
 
-def _coverage_of(payload: dict[str, Any], now: datetime) -> tuple[str, str | None]:
-    cover = payload.get("coverage") or {}
-    if cover.get("perpetual") and payload.get("status") == "active":
+def _coverage_of(facts: LicenseFacts, now: datetime) -> tuple[str, str | None]:
+    if facts.coverage.perpetual and facts.status == "active":
         return "perpetual", None
-    ends = cover.get("ends_at")
+    ends = facts.coverage.ends_at
     if not ends:
         return "none", None
     return ("active" if datetime.fromisoformat(ends) > now else "lapsed"), ends
@@ -40,12 +40,9 @@ async def key_status(request: Request, seen: Seen) -> Response:
     form = await form_with_csrf(request, seen)
     key = str(form.get("key", "")).strip()[:1000]
     web = seen.web
-    now = web.runtime.clock.now()
+    now = seen.runtime.clock.now()
     limit = RateLimit(web.settings.key_status_per_client)
-    client = client_address(request)
-    if not limit.allows(
-        await store.count_key_lookups(web.runtime.pool, client, limit.since(now), now)
-    ):
+    if not await lookup_allowed(seen.runtime.pool, client_address(request), limit, now):
         raise PageError(
             429,
             "KEY_STATUS_RATE_LIMITED",
@@ -60,7 +57,7 @@ async def key_status(request: Request, seen: Seen) -> Response:
         )
     try:
         # The key is the credential: licensing answers with the key's own signed file.
-        payload = (await web.services.anonymous().license_file(key))["payload"]
+        facts = await web.services.anonymous().license_facts(key)
     except ServiceError as exc:
         if exc.status != 404:
             raise
@@ -74,13 +71,11 @@ async def key_status(request: Request, seen: Seen) -> Response:
             },
             404,
         )
-    coverage, ends = _coverage_of(payload, now)
-    tier = await _tier(seen, payload, int(payload.get("major_version") or 1))
+    coverage, ends = _coverage_of(facts, now)
+    tier = await _tier(seen, facts)
     result = {
-        "product": rules.type_name(
-            web.catalog, payload["product"], payload["edition"], payload["kind"]
-        ),
-        "status": payload["status"],
+        "product": rules.type_name(web.catalog, facts.product, facts.edition, facts.kind),
+        "status": facts.status,
         "coverage": rules.coverage_status_text(coverage),
         "ends_at": ends,
         "tier": TIERS.get(tier, tier) if tier else None,
@@ -88,18 +83,21 @@ async def key_status(request: Request, seen: Seen) -> Response:
     return render(seen, "key_status.html", {"result": result, "key": key})
 
 
-async def _tier(seen: Viewer, payload: dict[str, Any], major: int) -> str | None:
+async def _tier(seen: Viewer, facts: LicenseFacts) -> str | None:
     """The support tier of the key's account for this product: asked with a token bound to
     that account that may only read tickets."""
     try:
         api = seen.web.services.for_account(
-            "key-status", payload["account_id"], frozenset({"tickets:read"})
+            "key-status",
+            facts.account_id,
+            frozenset({"tickets:read"}),
+            seen.runtime.clock.now(),
         )
-        options = await api.support_options(payload["product"], f"{major}.0.0", "technical")
+        version = f"{facts.major_version or 1}.0.0"
+        options = await api.support_options(facts.product, version, "technical")
     except ServiceError:
         return None
-    tier: str = options["tier"]
-    return tier
+    return options.tier
 
 
 @router.get("/unsubscribe")

@@ -15,44 +15,28 @@ from fastapi.responses import Response
 
 from services.runtime.db import Connection
 
-from ..adapters import store
 from ..domain import sign_in as rules
-from ..handlers.sign_in import (
-    AreaSignIn,
-    LinkRefused,
-    RateLimited,
-    SignInPolicy,
-    consume_link,
-    link_state,
-    request_link,
-    session_hash,
-)
+from ..handlers import sessions
+from ..handlers.sign_in import AreaSignIn, LinkRefused, check_link, consume_link, request_link
 from .web import (
-    PageError,
     Viewer,
     anyone,
     client_address,
     end_session_cookie,
     form_with_csrf,
     redirect,
+    refusal_status,
     render,
     start_session,
 )
 
-PolicyOf = Callable[[], SignInPolicy]
 AccountFor = Callable[[Connection, str], Awaitable[str | None]]
 Seen = Annotated[Viewer, Depends(anyone)]
-LINK_PAGES = {
-    "expired": (410, "SIGN_IN_LINK_EXPIRED", "This sign-in link has expired."),
-    "used": (410, "SIGN_IN_LINK_USED", "This sign-in link was already used."),
-    "unknown": (404, "SIGN_IN_LINK_INVALID", "This sign-in link is not valid."),
-}
 
 
 def add_sign_in_routes(
     router: APIRouter,
     area: AreaSignIn,
-    policy: PolicyOf,
     prefix: str,
     home: str,
     account_for: AccountFor,
@@ -85,17 +69,10 @@ def add_sign_in_routes(
                 },
                 status=422,
             )
-        try:
-            await request_link(
-                seen.web.runtime, policy(), area, email, client_address(request), next_path
-            )
-        except RateLimited as exc:
-            minutes = int(exc.retry_after / timedelta(minutes=1))
-            raise PageError(
-                429,
-                "SIGN_IN_RATE_LIMITED",
-                f"Too many sign-in links were asked for. Try again in {minutes} minutes.",
-            ) from None
+        # Past the limits, the refusal answers with its own error page.
+        await request_link(
+            seen.runtime, seen.web.sign_in, area, email, client_address(request), next_path
+        )
         minutes = seen.web.settings.sign_in_link_minutes
         return render(
             seen, "sign_in_sent.html", {"email": email, "minutes": minutes, "prefix": prefix}
@@ -103,9 +80,10 @@ def add_sign_in_routes(
 
     @router.get(f"{prefix}/sign-in/link", include_in_schema=False)
     async def open_link(seen: Seen, token: str = "") -> Response:
-        state = await link_state(seen.web.runtime, token) if token else "unknown"
-        if state != "valid":
-            return _refused(seen, state, prefix)
+        try:
+            await check_link(seen.runtime, token)
+        except LinkRefused as exc:
+            return _refused(seen, exc, prefix)
         return render(seen, "sign_in_confirm.html", {"token": token, "prefix": prefix})
 
     @router.post(f"{prefix}/sign-in/link", include_in_schema=False)
@@ -115,7 +93,7 @@ def add_sign_in_routes(
         web = seen.web
         try:
             session = await consume_link(
-                web.runtime,
+                seen.runtime,
                 area,
                 token,
                 seen.principal.session_id if seen.principal else None,
@@ -123,7 +101,7 @@ def add_sign_in_routes(
                 account_for,
             )
         except LinkRefused as exc:
-            return _refused(seen, exc.state, prefix)
+            return _refused(seen, exc, prefix)
         start_session(seen, session.cookie_value)
         return redirect(seen, rules.safe_next(session.next_path, home))
 
@@ -131,20 +109,19 @@ def add_sign_in_routes(
     async def sign_out(request: Request, seen: Seen) -> Response:
         await form_with_csrf(request, seen)
         if seen.principal is not None:
-            await store.end_session(seen.web.runtime.pool, session_hash(seen.principal.session_id))
+            await sessions.end(seen.runtime.pool, seen.principal.session_id)
         end_session_cookie(seen)
         return redirect(seen, f"{prefix}/sign-in", signed_out="1")
 
 
-def _refused(seen: Viewer, state: rules.LinkState, prefix: str) -> Response:
-    status, code, sentence = LINK_PAGES[state]
+def _refused(seen: Viewer, refusal: LinkRefused, prefix: str) -> Response:
     return render(
         seen,
         "error.html",
         {
-            "code": code,
-            "sentence": sentence,
+            "code": refusal.code,
+            "sentence": refusal.detail,
             "action": (f"{prefix}/sign-in", "Ask for a new sign-in link"),
         },
-        status,
+        refusal_status(refusal.code),
     )

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..adapters.services_api import ServiceError
 from ..domain import display
-from .license_pages import all_licenses
+from ..domain.answers import SupportOptions
+from ..domain.apis import NewTicket, ServiceError
 from .web import PageError, Viewer, form_with_csrf, redirect, render, signed_in
 
 router = APIRouter()
@@ -67,7 +67,7 @@ async def my_requests(seen: Customer, page: int = 1, status: str = "") -> Respon
     page = max(page, 1)
     chosen = status if status in STATUSES else None
     listed = await seen.api().tickets(PAGE_SIZE, (page - 1) * PAGE_SIZE, chosen)
-    current = display.Page(listed["items"], page, PAGE_SIZE, listed.get("next_offset") is not None)
+    current = display.Page(list(listed.items), page, PAGE_SIZE, listed.next_offset is not None)
     return render(
         seen,
         "support.html",
@@ -78,12 +78,12 @@ async def my_requests(seen: Customer, page: int = 1, status: str = "") -> Respon
 async def _new_form(
     seen: Viewer,
     values: dict[str, str],
-    options: dict[str, Any] | None = None,
+    options: SupportOptions | None = None,
     problem: tuple[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     values = {name: "" for name in FIELDS} | values
-    licenses = await all_licenses(seen.api())
+    licenses = await seen.api().all_licenses()
     products = list(seen.web.catalog.products)
     return render(
         seen,
@@ -129,43 +129,43 @@ async def submit_request(request: Request, seen: Customer) -> Response:
     if form.get("action") == "check":
         options = await api.support_options(values["product"], values["version"], values["kind"])
         return await _new_form(seen, values, options)
-    assert seen.principal is not None
-    body = {
-        "account_id": api.account_id,
-        "email": seen.principal.email,
-        "product": values["product"],
-        "version": values["version"],
-        "kind": values["kind"],
-        "subject": values["subject"],
-        "body": values["body"],
-        "license_key": values["license_key"] or None,
-    }
+    assert seen.principal is not None and seen.principal.account is not None
+    ticket = NewTicket(
+        account_id=seen.principal.account.account_id,
+        email=seen.principal.email,
+        product=values["product"],
+        version=values["version"],
+        kind=values["kind"],
+        subject=values["subject"],
+        body=values["body"],
+        license_key=values["license_key"] or None,
+    )
     try:
-        created = await api.open_ticket(body, values["request_id"] or str(uuid.uuid4()))
+        number = await api.open_ticket(ticket, values["request_id"] or str(uuid.uuid4()))
     except ServiceError as exc:
         if exc.status in (401, 404):
             raise
-        refusal = {
-            "accepted": False,
-            "code": exc.code,
-            "reason": exc.detail,
-            "pointer": exc.body.get("pointer"),
-            "tier": exc.body.get("tier"),
-        }
+        refusal = SupportOptions(
+            accepted=False,
+            code=exc.code,
+            reason=exc.detail,
+            pointer=exc.body.get("pointer"),
+            tier=exc.body.get("tier"),
+        )
         return await _new_form(seen, values, refusal, status=exc.status)
-    return redirect(seen, f"/tickets/{created['number']}", done="created")
+    return redirect(seen, f"/tickets/{number}", done="created")
 
 
 @router.get("/tickets/{number}")
 async def ticket_page(number: str, seen: Customer, done: str = "") -> Response:
     ticket = await seen.api().ticket(number)
-    product = seen.web.catalog.product(ticket["product"])
+    product = seen.web.catalog.product(ticket.product)
     return render(
         seen,
         "ticket.html",
         {
             "ticket": ticket,
-            "product_name": product.name if product else ticket["product"],
+            "product_name": product.name if product else ticket.product,
             "done": DONE.get(done),
             **_labels(),
         },

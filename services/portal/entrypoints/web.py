@@ -1,7 +1,9 @@
 """The web foundation both areas (customer portal, support desk) are built on.
 
-* `Web` holds what pages need: templates, brand, the services' APIs, the policies.
-* `Viewer` is who is looking: their session (if any), browser id, time zone, CSRF token.
+* `Web` (built by bootstrap.py) holds what pages need: templates, brand, the services' APIs,
+  the policies.
+* `Viewer` is who is looking: their session (if any), browser id, time zone, CSRF token;
+  it carries the started runtime (database, clock) to the page.
 * Sessions: a random id in an HttpOnly, SameSite=Lax cookie (Secure outside localhost);
   the table keeps its SHA-256; sign-in issues a new id.
 * CSRF: every state-changing form carries a token, an HMAC of the browser id and session
@@ -11,38 +13,36 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import unquote, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.policy.catalog import Brand, Catalog
-from services.runtime.errors import ApiError
+from services.runtime.errors import ApiError, Refused
+from services.runtime.http import RuntimeDep, dependencies_of, get_runtime
 from services.runtime.service import Runtime
 
-from ..adapters import store
-from ..adapters.services_api import AccountApi, ServiceError, Services, ServiceUnavailable
-from ..adapters.templates import STATIC_DIR
 from ..domain import display
+from ..domain.apis import AccountApi, ServiceError, ServiceUnavailable
 from ..domain.brand import link_colour, text_on
 from ..domain.principals import CUSTOMER_SCOPES, Area, Membership, Role, WebPrincipal
-from ..handlers.sign_in import session_hash
-from ..settings import PortalSettings
+from ..domain.records import WebSession
+from ..handlers import sessions
+from .dependencies import Web
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,24 @@ OPERATIONS = (
     "/dead-letters",
     "/consumer-lag",
 )
+
+
+REFUSAL_STATUS = {
+    "EMAIL_INVALID": 422,
+    "ROLE_INVALID": 422,
+    "PASSWORD_TOO_SHORT": 422,
+    "PASSWORD_TOO_LONG": 422,
+    "SIGN_IN_FAILED": 401,
+    "SIGN_IN_RATE_LIMITED": 429,
+    "SIGN_IN_LINK_EXPIRED": 410,
+    "SIGN_IN_LINK_USED": 410,
+    "SIGN_IN_LINK_INVALID": 404,
+}
+"""The status of each refusal the portal's handlers raise (409 when unlisted)."""
+
+
+def refusal_status(code: str) -> int:
+    return REFUSAL_STATUS.get(code, 409)
 
 
 class PageError(Exception):
@@ -86,35 +104,7 @@ class AccountChoiceRequired(Exception):
         self.next_path = next_path
 
 
-@dataclass
-class Web:
-    settings: PortalSettings
-    runtime: Runtime
-    templates: Environment
-    catalog: Catalog
-    services: Services
-    csrf_key: bytes
-    nav: dict[Area, list[tuple[str, str]]] = field(default_factory=dict)
-
-    @property
-    def secure_cookies(self) -> bool:
-        if self.settings.secure_cookies is not None:
-            return self.settings.secure_cookies
-        host = urlsplit(self.settings.portal_url).hostname or ""
-        return host not in ("localhost", "127.0.0.1", "::1")
-
-    @property
-    def brand(self) -> Brand:
-        return self.catalog.brand
-
-    def csrf_token(self, browser_id: str, session_id: str | None) -> str:
-        message = f"{browser_id}:{session_id or ''}".encode()
-        return hmac.new(self.csrf_key, message, hashlib.sha256).hexdigest()
-
-
-def web_of(request: Request) -> Web:
-    web: Web = request.app.state.runtime.state["web"]
-    return web
+WebDep = Annotated[Web, Depends(dependencies_of(Web))]
 
 
 @dataclass
@@ -122,6 +112,7 @@ class Viewer:
     """Who is looking at a page, and the cookies their response must carry."""
 
     web: Web
+    runtime: Runtime
     request: Request
     browser_id: str
     principal: WebPrincipal | None
@@ -139,7 +130,9 @@ class Viewer:
         p = self.principal
         if p is None or p.account is None or p.role != "customer":
             raise PageError(403, "NO_ACCOUNT", "Sign in and pick an account first.")
-        return self.web.services.for_account(p.email, p.account.account_id, CUSTOMER_SCOPES)
+        return self.web.services.for_account(
+            p.email, p.account.account_id, CUSTOMER_SCOPES, self.runtime.clock.now()
+        )
 
     def time(self, value: Any) -> str:
         return display.local_time(value, self.zone)
@@ -148,9 +141,8 @@ class Viewer:
         return display.local_date(value, self.zone)
 
 
-async def viewer(request: Request) -> Viewer:
-    """Resolve the session (if any): a dependency of every page."""
-    web = web_of(request)
+async def viewer(request: Request, runtime: Runtime, web: Web) -> Viewer:
+    """Resolve the session (if any): what every page starts from."""
     browser = request.cookies.get(BROWSER_COOKIE)
     set_cookies: dict[str, str | None] = {}
     if not browser or len(browser) > 100:
@@ -160,43 +152,51 @@ async def viewer(request: Request) -> Viewer:
     memberships: list[Membership] = []
     session = request.cookies.get(SESSION_COOKIE)
     if session and len(session) < 100:
-        now = web.runtime.clock.now()
-        row = await store.live_session(
-            web.runtime.pool,
-            session_hash(session),
-            now,
-            now - timedelta(minutes=web.settings.session_idle_minutes),
+        live = await sessions.resume(
+            runtime.pool,
+            session,
+            runtime.clock.now(),
+            timedelta(minutes=web.settings.session_idle_minutes),
         )
-        if row is None:
+        if live is None:
             set_cookies[SESSION_COOKIE] = None
         else:
-            principal, memberships = await _principal(web, session, row)
+            principal, memberships = await _principal(runtime, session, live)
     zone = display.zone_or_default(
         unquote(request.cookies.get(ZONE_COOKIE, "")), web.settings.default_timezone
     )
-    return Viewer(web, request, browser, principal, memberships, zone, set_cookies)
+    return Viewer(web, runtime, request, browser, principal, memberships, zone, set_cookies)
 
 
 async def _principal(
-    web: Web, session: str, row: Mapping[str, Any]
+    runtime: Runtime, session: str, live: WebSession
 ) -> tuple[WebPrincipal, list[Membership]]:
     memberships: list[Membership] = []
     account = None
-    if row["role"] == "customer":
-        memberships = await store.memberships(web.runtime.pool, row["email"])
-        account = next((m for m in memberships if m.account_id == row["account_id"]), None)
-    principal = WebPrincipal(session, row["area"], row["role"], row["email"], account)
+    if live.role == "customer":
+        memberships = await sessions.memberships(runtime.pool, live.email)
+        account = next((m for m in memberships if m.account_id == live.account_id), None)
+    principal = WebPrincipal(session, live.area, live.role, live.email, account)
     return principal, memberships
+
+
+async def _viewer_of(request: Request) -> Viewer:
+    """The viewer of a request that failed (resolved once more if it failed before)."""
+    seen: Viewer | None = getattr(request.state, "viewer", None)
+    if seen is not None:
+        return seen
+    runtime = await get_runtime(request)
+    return await viewer(request, runtime, await dependencies_of(Web)(request))
 
 
 def signed_in(
     area: Area, roles: frozenset[Role] | None = None, need_account: bool = True
-) -> Callable[[Request], Awaitable[Viewer]]:
+) -> Callable[[Request, Runtime, Web], Awaitable[Viewer]]:
     """A dependency: the viewer, signed in to `area` with one of `roles`. Anyone else is
     sent to that area's sign-in; a session of the other area gets a refusal page."""
 
-    async def check(request: Request) -> Viewer:
-        seen = await viewer(request)
+    async def check(request: Request, runtime: RuntimeDep, web: WebDep) -> Viewer:
+        seen = await viewer(request, runtime, web)
         request.state.viewer = seen
         p = seen.principal
         next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -215,8 +215,8 @@ def signed_in(
     return check
 
 
-async def anyone(request: Request) -> Viewer:
-    seen = await viewer(request)
+async def anyone(request: Request, runtime: RuntimeDep, web: WebDep) -> Viewer:
+    seen = await viewer(request, runtime, web)
     request.state.viewer = seen
     return seen
 
@@ -299,7 +299,7 @@ async def _error_page(request: Request, status: int, code: str, sentence: str) -
     if _wants_json(request):
         return JSONResponse({"code": code, "detail": sentence}, status)
     try:
-        seen = getattr(request.state, "viewer", None) or await viewer(request)
+        seen = await _viewer_of(request)
         return render(seen, "error.html", {"code": code, "sentence": sentence}, status)
     except Exception:  # the error page must never fail in turn
         log.exception("error page failed")
@@ -313,13 +313,13 @@ async def _page_error(request: Request, exc: PageError) -> Response:
 
 
 async def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
-    seen = getattr(request.state, "viewer", None) or await viewer(request)
+    seen = await _viewer_of(request)
     start = "/desk/sign-in" if exc.area == "desk" else "/sign-in"
     return redirect(seen, start, next=exc.next_path)
 
 
 async def _account_choice(request: Request, exc: AccountChoiceRequired) -> Response:
-    seen = getattr(request.state, "viewer", None) or await viewer(request)
+    seen = await _viewer_of(request)
     return redirect(seen, "/accounts", next=exc.next_path)
 
 
@@ -363,6 +363,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
         codes.get(exc.status_code, f"HTTP_{exc.status_code}"),
         sentences.get(exc.status_code, "The request could not be handled."),
     )
+
+
+async def _refusal(request: Request, exc: Refused) -> Response:
+    return await _error_page(request, refusal_status(exc.code), exc.code, exc.detail)
 
 
 async def _api_error(request: Request, exc: ApiError) -> Response:
@@ -423,7 +427,7 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def configure(app: FastAPI) -> None:
+def configure(app: FastAPI, static_dir: Path) -> None:
     """Pages answer errors as pages; operations routes keep answering JSON."""
     app.add_exception_handler(PageError, _page_error)  # type: ignore[arg-type]
     app.add_exception_handler(SignInRequired, _sign_in_required)  # type: ignore[arg-type]
@@ -432,7 +436,8 @@ def configure(app: FastAPI) -> None:
     app.add_exception_handler(ServiceUnavailable, _unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Refused, _refusal)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.add_middleware(SecurityHeaders)

@@ -15,13 +15,16 @@ import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from services.runtime.context import Transactions
 from services.runtime.db import Connection
-from services.runtime.service import Runtime
+from services.runtime.errors import Refused
 
 from ..adapters import agents, store
 from ..domain import sign_in as rules
 from ..domain.principals import Role
-from .sign_in import NewSession, RateLimited, SignInPolicy, session_hash
+from ..domain.records import Agent
+from .sessions import session_hash
+from .sign_in import NewSession, RateLimited, SignInPolicy
 
 ROLES: tuple[Role, ...] = ("agent", "admin")
 MIN_PASSWORD = 12
@@ -30,20 +33,30 @@ _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
 
-class AgentRefused(Exception):
+class AgentRefused(Refused):
     """A desk-account change that cannot be made: a stable code and a sentence."""
 
-    def __init__(self, code: str, sentence: str) -> None:
-        super().__init__(f"{code}: {sentence}")
-        self.code = code
-        self.sentence = sentence
+    @property
+    def sentence(self) -> str:
+        return self.detail
 
 
-class SignInFailed(Exception):
-    pass
+class SignInFailed(Refused):
+    """The same for a wrong password, an unknown address and an account without one."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "SIGN_IN_FAILED",
+            "The address or the password is not right, or the account has no password. Ask"
+            " for a sign-in link instead.",
+        )
 
 
-async def desk_role(conn: Connection, email: str) -> Role | None:
+async def all_agents(pool: asyncpg.Pool) -> list[Agent]:
+    return await agents.all_agents(pool)
+
+
+async def desk_role(conn: Connection | asyncpg.Pool, email: str) -> Role | None:
     role = await agents.active_role(conn, email)
     for known in ROLES:
         if role == known:
@@ -51,9 +64,7 @@ async def desk_role(conn: Connection, email: str) -> Role | None:
     return None
 
 
-async def add_agent(
-    pool: asyncpg.Pool, email: str, role: str, by: str, now: datetime
-) -> agents.Agent:
+async def add_agent(pool: asyncpg.Pool, email: str, role: str, by: str, now: datetime) -> Agent:
     """Create a desk account (or change its role and enable it again)."""
     email = rules.normalise_email(email)
     if not rules.looks_like_email(email):
@@ -104,7 +115,7 @@ def _matches(hashed: str | None, password: str) -> bool:
 
 
 async def password_sign_in(
-    runtime: Runtime,
+    transactions: Transactions,
     policy: SignInPolicy,
     email: str,
     password: str,
@@ -115,14 +126,13 @@ async def password_sign_in(
     """Open a desk session for the right address and password; raises RateLimited past the
     limits and SignInFailed otherwise (the same for an unknown address)."""
     email = rules.normalise_email(email)
-    async with runtime.transaction() as ctx:
-        now = ctx.now()
-        await _count_attempt(ctx.conn, policy, email, client, now)
-    if len(password) > MAX_PASSWORD or not _matches(
-        await agents.password_hash(runtime.pool, email), password
-    ):
+    async with transactions.transaction() as ctx:
+        await _count_attempt(ctx.conn, policy, email, client, ctx.now())
+        hashed = await agents.password_hash(ctx.conn, email)
+    # Checked outside the transaction: argon2 takes its time, the connection need not wait.
+    if len(password) > MAX_PASSWORD or not _matches(hashed, password):
         raise SignInFailed()
-    async with runtime.transaction() as ctx:
+    async with transactions.transaction() as ctx:
         role = await desk_role(ctx.conn, email)
         if role is None:  # disabled meanwhile
             raise SignInFailed()
@@ -143,6 +153,6 @@ async def _count_attempt(
     by_client = rules.client_bucket(client)
     for bucket, limit in ((by_address, policy.per_address), (by_client, policy.per_client)):
         if not limit.allows(await store.count_attempts(conn, bucket, limit.since(now))):
-            raise RateLimited(limit.window)
+            raise RateLimited("sign-in attempts", limit.window)
     await store.add_attempt(conn, by_address, now)
     await store.add_attempt(conn, by_client, now)

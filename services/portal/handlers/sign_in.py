@@ -12,13 +12,15 @@ from urllib.parse import urlencode
 
 from entitle_events.portal import SignInRequested
 
+from services.runtime.context import Transactions
 from services.runtime.db import Connection
+from services.runtime.errors import Refused
 from services.runtime.sealed import seal
-from services.runtime.service import Runtime
 
 from ..adapters import store
 from ..domain import sign_in as rules
 from ..domain.principals import Area, Role
+from .sessions import session_hash
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,19 @@ class SignInPolicy:
     seal_key: str | None
 
 
-class RateLimited(Exception):
-    def __init__(self, retry_after: timedelta) -> None:
-        super().__init__("too many sign-in requests")
+class RateLimited(Refused):
+    """Past a sign-in limit: `what` was asked for too often; try again after `retry_after`."""
+
+    def __init__(self, what: str, retry_after: timedelta) -> None:
+        minutes = int(retry_after / timedelta(minutes=1))
+        super().__init__(
+            "SIGN_IN_RATE_LIMITED", f"Too many {what}. Try again in {minutes} minutes."
+        )
         self.retry_after = retry_after
 
 
 async def request_link(
-    runtime: Runtime,
+    transactions: Transactions,
     policy: SignInPolicy,
     area: AreaSignIn,
     email: str,
@@ -56,13 +63,13 @@ async def request_link(
     """Email a sign-in link if the address is known; the caller shows the same page either
     way. Raises RateLimited past the limits (counted for known and unknown addresses)."""
     email = rules.normalise_email(email)
-    async with runtime.transaction() as ctx:
+    async with transactions.transaction() as ctx:
         now = ctx.now()
         by_address = rules.address_bucket(email)
         by_client = rules.client_bucket(client)
         for bucket, limit in ((by_address, policy.per_address), (by_client, policy.per_client)):
             if not limit.allows(await store.count_attempts(ctx.conn, bucket, limit.since(now))):
-                raise RateLimited(limit.window)
+                raise RateLimited("sign-in links were asked for", limit.window)
         await store.add_attempt(ctx.conn, by_address, now)
         await store.add_attempt(ctx.conn, by_client, now)
         if policy.seal_key is None or await area.role_of(ctx.conn, email) is None:
@@ -94,21 +101,27 @@ class NewSession:
     next_path: str
 
 
-class LinkRefused(Exception):
+class LinkRefused(Refused):
+    """A link that signs nobody in: expired, used, or unknown (also in another area)."""
+
     def __init__(self, state: rules.LinkState) -> None:
-        super().__init__(state)
-        self.state = state
+        super().__init__(*rules.LINK_REFUSALS["unknown" if state == "valid" else state])
 
 
-async def link_state(runtime: Runtime, token: str) -> rules.LinkState:
-    row = await store.find_token(runtime.pool, rules.token_hash(token))
-    if row is None:
-        return "unknown"
-    return rules.link_state(row["expires_at"], row["used_at"], runtime.clock.now())
+async def check_link(transactions: Transactions, token: str) -> None:
+    """Raises LinkRefused unless the link would sign someone in now."""
+    if not token:
+        raise LinkRefused("unknown")
+    async with transactions.transaction() as ctx:
+        found = await store.find_token(ctx.conn, rules.token_hash(token))
+        now = ctx.now()
+    state = "unknown" if found is None else rules.link_state(found.expires_at, found.used_at, now)
+    if state != "valid":
+        raise LinkRefused(state)
 
 
 async def consume_link(
-    runtime: Runtime,
+    transactions: Transactions,
     area: AreaSignIn,
     token: str,
     previous_session: str | None,
@@ -116,18 +129,18 @@ async def consume_link(
     account_for: Callable[[Connection, str], Awaitable[str | None]],
 ) -> NewSession:
     """Use the link once and open a session under a new id (the previous one ends)."""
-    async with runtime.transaction() as ctx:
+    async with transactions.transaction() as ctx:
         now = ctx.now()
-        row = await store.use_token(ctx.conn, rules.token_hash(token), now)
-        if row is None or row["area"] != area.area:
+        used = await store.use_token(ctx.conn, rules.token_hash(token), now)
+        if used is None or used.area != area.area:
             found = await store.find_token(ctx.conn, rules.token_hash(token))
             state = (
                 "unknown"
-                if found is None or found["area"] != area.area
-                else rules.link_state(found["expires_at"], found["used_at"], now)
+                if found is None or found.area != area.area
+                else rules.link_state(found.expires_at, found.used_at, now)
             )
-            raise LinkRefused(state if state != "valid" else "unknown")
-        role = await area.role_of(ctx.conn, row["email"])
+            raise LinkRefused(state)
+        role = await area.role_of(ctx.conn, used.email)
         if role is None:
             raise LinkRefused("unknown")
         if previous_session:
@@ -138,13 +151,9 @@ async def consume_link(
             session_hash(cookie),
             area.area,
             role,
-            row["email"],
-            await account_for(ctx.conn, row["email"]),
+            used.email,
+            await account_for(ctx.conn, used.email),
             now,
             now + session_lifetime,
         )
-    return NewSession(cookie, row["email"], area.area, role, row["next_path"])
-
-
-def session_hash(cookie_value: str) -> str:
-    return hashlib.sha256(cookie_value.encode()).hexdigest()
+    return NewSession(cookie, used.email, area.area, role, used.next_path)

@@ -4,35 +4,21 @@ and never oneself."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from entitle_cli.agent_commands import DEMO_DESK_ADMIN, seed_demo_admin
 
 from services.portal.adapters import agents
-from services.portal.bootstrap import build, sign_in_policy
+from services.portal.bootstrap import sign_in_policy
 from services.portal.handlers import agents as desk_accounts
 from services.portal.handlers.agents import AgentRefused, SignInFailed
-from services.portal.handlers.sign_in import RateLimited, session_hash
-from services.portal.settings import PortalSettings
+from services.portal.handlers.sessions import session_hash
+from services.portal.handlers.sign_in import RateLimited
 from services.runtime.service import Runtime
-from tests.conftest import settings_for
-from tests.infra import Infra
 
 PASSWORD = "correct horse battery staple"
 DAY = timedelta(hours=12)
-
-
-@pytest.fixture
-async def portal(infra: Infra) -> AsyncIterator[Runtime]:
-    settings = settings_for(infra, PortalSettings, sign_in_per_address=3, sign_in_per_client=50)
-    runtime = Runtime(build(settings))
-    await runtime.start()
-    try:
-        yield runtime
-    finally:
-        await runtime.stop()
 
 
 async def test_an_agent_signs_in_with_the_password_and_nothing_else(portal: Runtime) -> None:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.portal.domain import desk
+from services.portal.domain.answers import RunningCycle
 
 NOW = datetime(2026, 11, 18, 10, tzinfo=UTC)
 PRODUCTS = {"backup-pro"}
@@ -52,14 +53,23 @@ def test_business_time_in_words() -> None:
     assert desk.duration(45) == "45 min"
     assert desk.duration(195) == "3 h 15 min"
     assert desk.duration(-120) == "2 h"
-    assert desk.time_left({"business_minutes_left": 150}) == "2 h 30 min left"
-    assert desk.time_left({"business_minutes_left": -30}) == "overdue by 30 min"
+    assert desk.time_left(150) == "2 h 30 min left"
+    assert desk.time_left(-30) == "overdue by 30 min"
     assert desk.time_left(None) == ""
 
 
 def test_each_running_cycle_gets_its_state_at_now() -> None:
-    def cycle(**kw: object) -> dict[str, object]:
-        return {"breached": False, "paused": False, "warn_at": None, **kw}
+    def cycle(**kw: object) -> RunningCycle:
+        fields: dict[str, object] = {
+            "target": "first_response",
+            "cycle": 1,
+            "due_at": None,
+            "business_minutes_left": 30,
+            "breached": False,
+            "paused": False,
+            "warn_at": None,
+        }
+        return RunningCycle.model_validate(fields | kw)
 
     states = desk.cycle_states(
         [
@@ -70,21 +80,21 @@ def test_each_running_cycle_gets_its_state_at_now() -> None:
         ],
         NOW,
     )
-    assert [s["state"] for s in states] == ["breached", "paused", "at_risk", "on_track"]
+    assert [s.state for s in states] == ["breached", "paused", "at_risk", "on_track"]
 
 
 def test_a_license_offers_the_status_changes_its_state_allows() -> None:
-    assert desk.license_actions({"status": "active", "kind": "perpetual"}) == ["suspend", "revoke"]
-    assert desk.license_actions({"status": "suspended", "kind": "msp"}) == [
+    assert desk.license_actions("active", "perpetual") == ["suspend", "revoke"]
+    assert desk.license_actions("suspended", "msp") == [
         "reinstate",
         "revoke",
         "deactivate",
     ]
-    assert desk.license_actions({"status": "expired", "kind": "subscription"}) == [
+    assert desk.license_actions("expired", "subscription") == [
         "revoke",
         "deactivate",
     ]
-    assert desk.license_actions({"status": "revoked", "kind": "perpetual"}) == []
+    assert desk.license_actions("revoked", "perpetual") == []
 
 
 def test_the_vendored_htmx_is_the_published_one() -> None:
