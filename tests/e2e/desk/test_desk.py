@@ -205,6 +205,8 @@ def test_the_queue_refreshes_itself_without_a_reload(browser: Browser, stack: St
     eventually(shown, timeout=45, what="the new ticket in the open queue")
     marker = browser.driver.execute_script("return window.deskPageMarker || null;")
     assert marker == "still the same page"  # swapped in by the polling, not a page load
+    browser.open("/desk/queue?assignee=me")  # a new agent has no ticket yet
+    assert "No ticket matches these filters." in browser.find("#queue-table").text
 
 
 def test_the_entitlement_panel_follows_a_renewal_order(browser: Browser, stack: Stack) -> None:
