@@ -63,17 +63,17 @@ def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
     upserts: dict[type[EventData], Handler] = {
         **dict.fromkeys(projection.LICENSE_EVENTS, _one_of(license_events)),
         **dict.fromkeys(projection.COVERAGE_EVENTS, _one_of(coverage_events)),
-        ReleasePublished: projection.on_release_published,
+        ReleasePublished: _one_of(projection.on_releases_published),
         OrderRefunded: projection.on_order_refunded,
         OrderPlaced: order_placed,
     }
     # ... and the consumer's: each entitlement change is followed by the open tickets of the
-    # accounts it concerns (a release changes no tier). License and coverage events, the
-    # stream, apply a list at a time.
+    # accounts it concerns (a release changes no tier). License, coverage and release events
+    # apply a list at a time.
     subscriptions = Subscriptions()
     subscriptions.on_batch(*projection.LICENSE_EVENTS)(following(ticketing, license_events))
     subscriptions.on_batch(*projection.COVERAGE_EVENTS)(following(ticketing, coverage_events))
-    subscriptions.on(ReleasePublished)(projection.on_release_published)
+    subscriptions.on_batch(ReleasePublished)(projection.on_releases_published)
     for event_type in (OrderPlaced, OrderRefunded):
         apply = _one_at_a_time(upserts[event_type])
         subscriptions.on(event_type)(_one_of(following(ticketing, apply)))

@@ -110,7 +110,7 @@ async def on_license_events(ctx: Context, events: Sequence[Event[Any]]) -> None:
     loaded = await store.licenses(ctx.conn, {e.data.license_id for e in events})
     current: dict[str, records.ProjectedLicense | None] = dict(loaded)
     moved_cover: dict[str, str] = {}
-    for event in events:
+    for event in events:  # in order: an event sees what the earlier ones did to its license
         data = event.data
         current[data.license_id] = license_after(current.get(data.license_id), data, now)
         if isinstance(data, LicenseAssigned | LicenseTransferred):
@@ -209,8 +209,12 @@ async def on_order_refunded(ctx: Context, event: Event[Any]) -> None:
     await store.withdraw_order(ctx.conn, data.order_id, data.line_ids)
 
 
-async def on_release_published(ctx: Context, event: Event[Any]) -> None:
-    data = event.data
-    assert isinstance(data, ReleasePublished)
-    release = records.ProjectedRelease(data.product, data.version, data.major, data.released_at)
-    await store.add_releases(ctx.conn, [release])
+async def on_releases_published(ctx: Context, events: Sequence[Event[Any]]) -> None:
+    releases = []
+    for event in events:
+        data = event.data
+        assert isinstance(data, ReleasePublished)
+        releases.append(
+            records.ProjectedRelease(data.product, data.version, data.major, data.released_at)
+        )
+    await store.add_releases(ctx.conn, releases)

@@ -5,7 +5,7 @@ list, and open tickets still follow each change in order."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from entitle_events import Event, EventData, new_event
@@ -19,6 +19,7 @@ from entitle_events.licensing import (
     LicenseRevoked,
     LicenseSuspended,
     LicenseTransferred,
+    ReleasePublished,
 )
 from entitle_events.maintenance import (
     CoverageEnded,
@@ -320,4 +321,35 @@ async def test_an_open_ticket_follows_each_change_of_a_list_in_order(
     assert [(c["previous_tier"], c["tier"]) for c in published] == [
         ("basic", "priority"),
         ("priority", "basic"),
+    ]
+
+
+_MAJOR_RELEASE: dict[str, Any] = {
+    "product": PRODUCT,
+    "minor": 0,
+    "patch": 0,
+    "release_kind": "update",
+}
+
+
+def _release(major: int, at: datetime) -> Event[Any]:
+    data = ReleasePublished(version=f"{major}.0.0", major=major, released_at=at, **_MAJOR_RELEASE)
+    return new_event(data, source="test", subject=data.version, time=at)
+
+
+async def test_a_list_of_releases_keeps_the_first_publication_of_each_version(
+    ticketing: TicketingService,
+) -> None:
+    now = ticketing.clock.now()
+    again = now + timedelta(days=1)
+    releases = [_release(18, now), _release(19, now), _release(18, again)]
+    assert await _statements(ticketing, releases) == 1
+    assert await _statements(ticketing, [_release(20, now)]) == 1
+    rows = await ticketing.runtime.pool.fetch(
+        "select version, released_at from ent_releases order by version"
+    )
+    assert [(r["version"], r["released_at"]) for r in rows] == [
+        ("18.0.0", now),
+        ("19.0.0", now),
+        ("20.0.0", now),
     ]
