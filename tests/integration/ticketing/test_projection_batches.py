@@ -8,26 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from entitle_events import Event, EventData, new_event
+from entitle_events import Event, EventData, licensing, maintenance, new_event
 from entitle_events.common import CoveragePeriod
-from entitle_events.licensing import (
-    LicenseAssigned,
-    LicenseDeactivated,
-    LicenseExpired,
-    LicenseReinstated,
-    LicenseRenewed,
-    LicenseRevoked,
-    LicenseSuspended,
-    LicenseTransferred,
-    ReleasePublished,
-)
-from entitle_events.maintenance import (
-    CoverageEnded,
-    CoverageExtended,
-    CoverageLapsed,
-    CoverageStarted,
-    CoverageWithdrawn,
-)
 
 from services.runtime.context import Context
 from services.runtime.db import Connection
@@ -70,16 +52,18 @@ class Events:
         party = {"company": "ACME GmbH", "contact_email": CONTACT}
         return [
             self.issued(1),
-            self.event(LicenseRenewed(**self.ref(1), expires_at=later, renewed_at=now)),
-            self.status(LicenseSuspended, 1),
-            self.status(LicenseReinstated, 1),
-            self.event(LicenseExpired(**self.ref(1), expired_at=now)),
-            self.event(LicenseRenewed(**self.ref(1), expires_at=much_later, renewed_at=now)),
-            self.status(LicenseRevoked, 2),  # before its issue: nothing to change yet
+            self.event(licensing.LicenseRenewed(**self.ref(1), expires_at=later, renewed_at=now)),
+            self.status(licensing.LicenseSuspended, 1),
+            self.status(licensing.LicenseReinstated, 1),
+            self.event(licensing.LicenseExpired(**self.ref(1), expired_at=now)),
+            self.event(
+                licensing.LicenseRenewed(**self.ref(1), expires_at=much_later, renewed_at=now)
+            ),
+            self.status(licensing.LicenseRevoked, 2),  # before its issue: nothing to change yet
             self.issued(2),
             self.issued(2, license_key=f"{self.namespace}-other", edition="desktop"),
             self.event(
-                LicenseAssigned(
+                licensing.LicenseAssigned(
                     **self.ref(2, "customer"),
                     reseller_account_id=f"{self.namespace}-acme",
                     assigned_at=now,
@@ -87,7 +71,7 @@ class Events:
                 )
             ),
             self.event(
-                LicenseTransferred(
+                licensing.LicenseTransferred(
                     **self.ref(2, "buyer"),
                     from_account_id=f"{self.namespace}-customer",
                     order_id="O-2",
@@ -97,16 +81,18 @@ class Events:
             ),
             self.issued(3, edition="workstation"),  # fills in the key projected without one
             self.issued(4),
-            self.event(LicenseDeactivated(**self.ref(4), fingerprint="m-1", deactivated_at=now)),
-            self.status(LicenseSuspended, 4),
-            self.event(LicenseDeactivated(**self.ref(4), deactivated_at=now)),
+            self.event(
+                licensing.LicenseDeactivated(**self.ref(4), fingerprint="m-1", deactivated_at=now)
+            ),
+            self.status(licensing.LicenseSuspended, 4),
+            self.event(licensing.LicenseDeactivated(**self.ref(4), deactivated_at=now)),
         ]
 
     def started(self, n: int, ends: Any, plan: str = "care") -> Event[Any]:
         now = self.service.clock.now()
         periods = [CoveragePeriod(starts_at=now, ends_at=ends, source="purchase")] if ends else []
         return self.event(
-            CoverageStarted(
+            maintenance.CoverageStarted(
                 **self.ref(n), contact_email=CONTACT, plan=plan, periods=periods, ends_at=ends
             )
         )
@@ -114,14 +100,14 @@ class Events:
     def extended(self, n: int, ends: Any) -> Event[Any]:
         period = CoveragePeriod(starts_at=self.service.clock.now(), ends_at=ends, source="renewal")
         return self.event(
-            CoverageExtended(
+            maintenance.CoverageExtended(
                 **self.ref(n), contact_email=CONTACT, plan="care", period=period, ends_at=ends
             )
         )
 
     def withdrawn(self, n: int, ends: Any) -> Event[Any]:
         return self.event(
-            CoverageWithdrawn(
+            maintenance.CoverageWithdrawn(
                 **self.ref(n), contact_email=CONTACT, order_id="O-1", periods=[], ends_at=ends
             )
         )
@@ -135,14 +121,16 @@ class Events:
             self.extended(1, two),
             self.extended(1, year),  # never shortens
             self.withdrawn(1, year),
-            self.event(CoverageLapsed(**self.ref(5), **lapsed)),  # before its start
+            self.event(maintenance.CoverageLapsed(**self.ref(5), **lapsed)),  # before its start
             self.started(5, None, plan="lifetime"),
             self.extended(5, two),
             self.withdrawn(6, year),  # no cover yet: nothing to withdraw
             self.started(6, year),
             self.withdrawn(6, None),
             self.started(7, year),
-            self.event(CoverageEnded(**self.ref(7), **lapsed, reason="license revoked")),
+            self.event(
+                maintenance.CoverageEnded(**self.ref(7), **lapsed, reason="license revoked")
+            ),
         ]
 
 
@@ -257,13 +245,13 @@ async def test_the_statements_of_a_list_do_not_grow_with_its_length(
             issued += [
                 events.issued(n),
                 events.event(
-                    LicenseRenewed(
+                    licensing.LicenseRenewed(
                         **events.ref(n), expires_at=now + timedelta(days=9), renewed_at=now
                     )
                 ),
-                events.status(LicenseSuspended, n),
+                events.status(licensing.LicenseSuspended, n),
                 events.event(
-                    LicenseAssigned(
+                    licensing.LicenseAssigned(
                         **events.ref(n, f"customer-{n}"),
                         reseller_account_id=f"{namespace}-acme",
                         company="ACME GmbH",
@@ -300,10 +288,12 @@ async def test_an_open_ticket_follows_each_change_of_a_list_in_order(
     }
     ends = ticketing.clock.now() + timedelta(days=365)
     period = CoveragePeriod(starts_at=ticketing.clock.now(), ends_at=ends, source="renewal")
-    extended = CoverageExtended(
+    extended = maintenance.CoverageExtended(
         **ref, contact_email=CONTACT, plan="care", period=period, ends_at=ends
     )
-    lapsed = CoverageLapsed(**ref, contact_email=CONTACT, ended_at=ticketing.clock.now())
+    lapsed = maintenance.CoverageLapsed(
+        **ref, contact_email=CONTACT, ended_at=ticketing.clock.now()
+    )
     now = ticketing.clock.now()
     await _apply(
         ticketing,
@@ -333,7 +323,9 @@ _MAJOR_RELEASE: dict[str, Any] = {
 
 
 def _release(major: int, at: datetime) -> Event[Any]:
-    data = ReleasePublished(version=f"{major}.0.0", major=major, released_at=at, **_MAJOR_RELEASE)
+    data = licensing.ReleasePublished(
+        version=f"{major}.0.0", major=major, released_at=at, **_MAJOR_RELEASE
+    )
     return new_event(data, source="test", subject=data.version, time=at)
 
 
