@@ -35,6 +35,8 @@ SETTINGS = TicketingSettings
 
 
 def _one_at_a_time(handler: Handler) -> BatchHandler:
+    """An event handler applied to each event of a list, in order."""
+
     async def each(ctx: Context, events: Sequence[Event[Any]]) -> None:
         for event in events:
             await handler(ctx, event)
@@ -43,6 +45,8 @@ def _one_at_a_time(handler: Handler) -> BatchHandler:
 
 
 def _one_of(handler: BatchHandler) -> Handler:
+    """A batch handler applied to one event (how `entitle replay` applies events)."""
+
     async def one(ctx: Context, event: Event[Any]) -> None:
         await handler(ctx, [event])
 
