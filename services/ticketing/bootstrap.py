@@ -5,6 +5,7 @@ gauge)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,16 @@ from entitle_events.licensing import ReleasePublished
 from entitle_events.topics import TICKETING_TICKETS
 
 from services.policy.catalog import load_catalog
-from services.runtime.consumer import Handler, Subscriptions
+from services.runtime.consumer import BatchHandler, Handler, Subscriptions
 from services.runtime.context import Context
 from services.runtime.replay import Projection
 from services.runtime.scheduler import Job
-from services.runtime.service import Runtime, ServiceDefinition
+from services.runtime.service import ServiceDefinition
 from services.runtime.settings import load_settings
 
 from .adapters import store
-from .entrypoints.http import router
+from .entrypoints.dependencies import TicketingDependencies
+from .entrypoints.http import REFUSAL_STATUS, router
 from .handlers import projection
 from .handlers.common import Ticketing
 from .handlers.entitlement import following, review_due
@@ -30,6 +32,25 @@ from .handlers.sla import auto_close_due, check_sla, refresh_open_gauge
 from .settings import TicketingSettings
 
 SETTINGS = TicketingSettings
+
+
+def _one_at_a_time(handler: Handler) -> BatchHandler:
+    """An event handler applied to each event of a list, in order."""
+
+    async def each(ctx: Context, events: Sequence[Event[Any]]) -> None:
+        for event in events:
+            await handler(ctx, event)
+
+    return each
+
+
+def _one_of(handler: BatchHandler) -> Handler:
+    """A batch handler applied to one event (how `entitle replay` applies events)."""
+
+    async def one(ctx: Context, event: Event[Any]) -> None:
+        await handler(ctx, [event])
+
+    return one
 
 
 def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
@@ -40,23 +61,26 @@ def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
     async def order_placed(ctx: Context, event: Event[Any]) -> None:
         await projection.on_order_placed(ctx, event, catalog, settings.support_plan_months)
 
-    # The projection's own handlers (what `entitle replay` applies again) ...
+    # The projection's own handlers (what `entitle replay` applies again, an event at a
+    # time) ...
+    license_events, coverage_events = projection.on_license_events, projection.on_coverage_events
     upserts: dict[type[EventData], Handler] = {
-        **dict.fromkeys(projection.LICENSE_EVENTS, projection.on_license_event),
-        **dict.fromkeys(projection.COVERAGE_EVENTS, projection.on_coverage_event),
-        ReleasePublished: projection.on_release_published,
+        **dict.fromkeys(projection.LICENSE_EVENTS, _one_of(license_events)),
+        **dict.fromkeys(projection.COVERAGE_EVENTS, _one_of(coverage_events)),
+        ReleasePublished: _one_of(projection.on_releases_published),
         OrderRefunded: projection.on_order_refunded,
         OrderPlaced: order_placed,
     }
     # ... and the consumer's: each entitlement change is followed by the open tickets of the
-    # accounts it concerns (a release changes no tier).
+    # accounts it concerns (a release changes no tier). License, coverage and release events
+    # apply a list at a time.
     subscriptions = Subscriptions()
-    for event_type, handler in upserts.items():
-        followed = handler if event_type is ReleasePublished else following(ticketing, handler)
-        subscriptions.on(event_type)(followed)
-
-    async def on_start(runtime: Runtime) -> None:
-        runtime.state["ticketing"] = ticketing
+    subscriptions.on_batch(*projection.LICENSE_EVENTS)(following(ticketing, license_events))
+    subscriptions.on_batch(*projection.COVERAGE_EVENTS)(following(ticketing, coverage_events))
+    subscriptions.on_batch(ReleasePublished)(projection.on_releases_published)
+    for event_type in (OrderPlaced, OrderRefunded):
+        apply = _one_at_a_time(upserts[event_type])
+        subscriptions.on(event_type)(_one_of(following(ticketing, apply)))
 
     return ServiceDefinition(
         name="ticketing",
@@ -65,6 +89,8 @@ def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
         description="Support tickets whose SLA follows the customer's live entitlement.",
         subscriptions=subscriptions,
         routers=[router],
+        refusal_status=REFUSAL_STATUS,
+        dependencies=TicketingDependencies(ticketing),
         publishes=[TICKETING_TICKETS],
         jobs=lambda runtime: [
             Job("sla", lambda: check_sla(runtime, ticketing), interval=5),
@@ -72,7 +98,6 @@ def build(settings: TicketingSettings | None = None) -> ServiceDefinition:
             Job("entitlement-review", lambda: review_due(runtime, ticketing), interval=30),
             Job("open-tickets-gauge", lambda: refresh_open_gauge(runtime), interval=30),
         ],
-        on_start=on_start,
         projections=[
             Projection(
                 "entitlement",

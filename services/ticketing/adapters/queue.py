@@ -9,7 +9,8 @@ from typing import Any
 from services.runtime.db import Connection
 
 from ..domain.queue import FACETS, OPEN_STATUSES, SLA_STATES, UNASSIGNED, QueueFilter
-from .store import TICKET_COLUMNS
+from ..domain.records import QueuedTicket
+from .store import TICKET_COLUMNS, ticket_of
 
 # $1 is always "now".
 _STATE = (
@@ -23,7 +24,7 @@ _STATE = (
 
 async def queue_page(
     conn: Connection, now: datetime, f: QueueFilter, limit: int, offset: int
-) -> list[dict[str, Any]]:
+) -> list[QueuedTicket]:
     """Tickets passing the filter, the nearest deadline first; paused and timer-less ones
     after them, oldest first."""
     args: list[Any] = [now, list(f.statuses)]
@@ -48,7 +49,7 @@ async def queue_page(
         f" limit ${len(args) - 1} offset ${len(args)}",
         *args,
     )
-    return [dict(r) for r in rows]
+    return [QueuedTicket(ticket_of(r), r["sla_state"]) for r in rows]
 
 
 async def facet_counts(

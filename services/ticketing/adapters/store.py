@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 from services.policy.catalog import Catalog
 from services.policy.lifecycle import (
@@ -18,16 +19,25 @@ from services.runtime.db import Connection
 
 from ..domain.cycles import Cycle, Leg, SlaClock
 from ..domain.lifecycle import Survey, Ticket
+from ..domain.queue import TicketFilter
+from ..domain.records import (
+    KeyedLicense,
+    ListedTicket,
+    TicketRow,
+    TimelineEntry,
+    VersionSupport,
+)
 from ..domain.sla import Pause
 from ..domain.tiers import EntitlementFacts, PlanBasis
 
+# The stored columns of a ticket, in `TicketRow`'s order (`state` and `sla` as JSON).
 TICKET_COLUMNS = (
     "ticket_id, number, account_id, email, license_key, product, version, kind, subject, body,"
-    " tier, status, opened_at, updated_at, first_response_due, awaiting_agent_since,"
-    " sla_check_at, auto_close_at, state, sla, assignee, next_due_at, next_target,"
-    " at_risk_from, tier_at_open, tier_reason, license_id, license_key_status, credit_used,"
-    " reevaluate_at"
+    " tier, tier_at_open, tier_reason, status, opened_at, updated_at, first_response_due,"
+    " state, sla, awaiting_agent_since, sla_check_at, auto_close_at, next_due_at, next_target,"
+    " at_risk_from, assignee, license_id, license_key_status, credit_used, reevaluate_at"
 )
+_COLUMNS = tuple(c.strip() for c in TICKET_COLUMNS.split(","))
 # Columns a command or a job rewrites (all but the ticket's identity and request).
 _MUTABLE = (
     "tier",
@@ -58,16 +68,6 @@ async def available_credits(conn: Connection, account_id: str) -> int:
     return max(int(value or 0), 0)
 
 
-@dataclass(frozen=True)
-class VersionSupport:
-    """Whether a version is supported and until when (None: no end known yet); `known`:
-    the product's releases are known and the version parses."""
-
-    supported: bool
-    until: datetime | None
-    known: bool
-
-
 async def version_support(
     conn: Connection, product: str, version: str, now: datetime, catalog: Catalog | None
 ) -> VersionSupport:
@@ -89,12 +89,6 @@ async def version_support(
         support_ends_at(major, releases, months),
         True,
     )
-
-
-async def version_supported(
-    conn: Connection, product: str, version: str, now: datetime, catalog: Catalog | None
-) -> bool:
-    return (await version_support(conn, product, version, now, catalog)).supported
 
 
 async def entitlement_facts(
@@ -156,7 +150,7 @@ async def entitlement_facts(
         registered_at=row["registered_at"],
         is_partner=row["partner"],
         setup_assistance=product in setup_products,
-        version_supported=await version_supported(conn, product, version, now, catalog),
+        version_supported=(await version_support(conn, product, version, now, catalog)).supported,
         plan_basis=basis,
     )
 
@@ -206,11 +200,11 @@ async def review_all_open_tickets(conn: Connection, now: datetime) -> None:
     await conn.execute("update tickets set reevaluate_at = $1 where status <> 'closed'", now)
 
 
-async def license_by_key(conn: Connection, key: str) -> dict[str, Any] | None:
+async def license_by_key(conn: Connection, key: str) -> KeyedLicense | None:
     row = await conn.fetchrow(
         "select license_id, account_id, product from ent_licenses where license_key = $1", key
     )
-    return None if row is None else dict(row)
+    return None if row is None else KeyedLicense(**row)
 
 
 # -- ticket state as JSON ---------------------------------------------------------------
@@ -324,42 +318,92 @@ def load_clock(text: str) -> SlaClock:
 # -- tickets ----------------------------------------------------------------------------
 
 
+def ticket_of(row: asyncpg.Record) -> TicketRow:
+    """A ticket from a row of `TICKET_COLUMNS` (more columns are ignored)."""
+    fields = {c: row[c] for c in _COLUMNS if c not in ("state", "sla")}
+    sla = row["sla"]
+    return TicketRow(
+        **fields, state=load_ticket(row["state"]), clock=None if sla is None else load_clock(sla)
+    )
+
+
+def _column_values(ticket: TicketRow, columns: tuple[str, ...]) -> list[Any]:
+    def value(column: str) -> Any:
+        if column == "state":
+            return dump_ticket(ticket.state)
+        if column == "sla":
+            return None if ticket.clock is None else dump_clock(ticket.clock)
+        return getattr(ticket, column)
+
+    return [value(c) for c in columns]
+
+
 async def ticket_by_number(
     conn: Connection, number: str, *, lock: bool = False
-) -> dict[str, Any] | None:
+) -> TicketRow | None:
     row = await conn.fetchrow(
         f"select {TICKET_COLUMNS} from tickets where number = $1" + (" for update" if lock else ""),
         number,
     )
-    return None if row is None else dict(row)
+    return None if row is None else ticket_of(row)
 
 
-async def ticket_by_key(conn: Connection, account_id: str, key: str) -> dict[str, Any] | None:
+async def ticket_by_key(conn: Connection, account_id: str, key: str) -> TicketRow | None:
     row = await conn.fetchrow(
         f"select {TICKET_COLUMNS} from tickets where account_id = $1 and idempotency_key = $2",
         account_id,
         key,
     )
-    return None if row is None else dict(row)
+    return None if row is None else ticket_of(row)
 
 
-async def insert_ticket(conn: Connection, row: dict[str, Any], key: str | None) -> None:
-    columns = [c.strip() for c in TICKET_COLUMNS.split(",")]
-    values = [row[c] for c in columns]
-    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 2))
+async def lock_openings_of(conn: Connection, account_id: str) -> None:
+    """One opening per account at a time (until the transaction ends)."""
+    await conn.execute("select pg_advisory_xact_lock(hashtext('tickets:' || $1))", account_id)
+
+
+async def next_ticket_seq(conn: Connection) -> int:
+    seq: int = await conn.fetchval("select nextval('ticket_number_seq')")
+    return seq
+
+
+async def record_rejection(
+    conn: Connection, account_id: str, key: str, code: str | None, at: datetime
+) -> bool:
+    """Remember a refused request by its idempotency key; False when it was refused before."""
+    fresh = await conn.fetchval(
+        "insert into rejected_requests (account_id, idempotency_key, code, rejected_at)"
+        " values ($1, $2, $3, $4) on conflict do nothing returning true",
+        account_id,
+        key,
+        code,
+        at,
+    )
+    return bool(fresh)
+
+
+_USE_CREDIT = "insert into credit_uses (ticket_id, account_id, used_at) values ($1, $2, $3)"
+
+
+async def use_credit(conn: Connection, ticket_id: str, account_id: str, at: datetime) -> None:
+    await conn.execute(_USE_CREDIT, ticket_id, account_id, at)
+
+
+async def insert_ticket(conn: Connection, ticket: TicketRow, key: str | None) -> None:
+    placeholders = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 2))
     await conn.execute(
-        f"insert into tickets ({', '.join(columns)}, idempotency_key) values ({placeholders})",
-        *values,
+        f"insert into tickets ({TICKET_COLUMNS}, idempotency_key) values ({placeholders})",
+        *_column_values(ticket, _COLUMNS),
         key,
     )
 
 
-async def update_ticket(conn: Connection, row: dict[str, Any]) -> None:
+async def update_ticket(conn: Connection, ticket: TicketRow) -> None:
     sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(_MUTABLE, start=2))
     await conn.execute(
         f"update tickets set {sets} where ticket_id = $1",
-        row["ticket_id"],
-        *(row[c] for c in _MUTABLE),
+        ticket.ticket_id,
+        *_column_values(ticket, _MUTABLE),
     )
 
 
@@ -391,7 +435,7 @@ async def add_timeline(
 
 async def timeline(
     conn: Connection, ticket_id: str, *, internal: bool = True
-) -> list[dict[str, Any]]:
+) -> list[TimelineEntry]:
     """The ticket's history in order; without `internal`, only what the customer may see."""
     rows = await conn.fetch(
         "select at, type, author, actor, visibility, body, detail from ticket_timeline"
@@ -399,7 +443,7 @@ async def timeline(
         ticket_id,
         internal,
     )
-    return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+    return [TimelineEntry(**{**r, "detail": json.loads(r["detail"])}) for r in rows]
 
 
 async def record_sla_event(
@@ -427,15 +471,6 @@ async def record_sla_event(
     return bool(inserted)
 
 
-async def sla_events(conn: Connection, ticket_id: str) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "select target, cycle, kind, due_at, at, tier from sla_events where ticket_id = $1"
-        " order by at",
-        ticket_id,
-    )
-    return [dict(r) for r in rows]
-
-
 async def breached_targets(conn: Connection, ticket_id: str) -> set[str]:
     rows = await conn.fetch(
         "select distinct target from sla_events where ticket_id = $1 and kind = 'breach'",
@@ -444,14 +479,14 @@ async def breached_targets(conn: Connection, ticket_id: str) -> set[str]:
     return {r["target"] for r in rows}
 
 
-async def open_tickets_of(conn: Connection, accounts: list[str]) -> list[dict[str, Any]]:
+async def open_tickets_of(conn: Connection, accounts: list[str]) -> list[TicketRow]:
     """Tickets not closed of these accounts, locked for the caller's transaction."""
     rows = await conn.fetch(
         f"select {TICKET_COLUMNS} from tickets where account_id = any($1::text[])"
         " and status <> 'closed' order by ticket_id for update",
         accounts,
     )
-    return [dict(r) for r in rows]
+    return [ticket_of(r) for r in rows]
 
 
 async def accounts_of_license_or_order(
@@ -473,7 +508,7 @@ async def accounts_of_license_or_order(
 
 async def claim_due(
     conn: Connection, column: str, now: datetime, batch: int, *, strict: bool = False
-) -> list[dict[str, Any]]:
+) -> list[TicketRow]:
     """Tickets whose `column` (a due-work time) has come (`strict`: lies in the past),
     locked, skipping those another copy holds."""
     assert column in ("sla_check_at", "auto_close_at", "reevaluate_at")
@@ -483,7 +518,7 @@ async def claim_due(
         now,
         batch,
     )
-    return [dict(r) for r in rows]
+    return [ticket_of(r) for r in rows]
 
 
 _BREACHED = (
@@ -492,23 +527,17 @@ _BREACHED = (
 
 
 async def list_tickets(
-    conn: Connection,
-    *,
-    account_id: str | None,
-    status: str | None,
-    tier: str | None,
-    breached: bool | None,
-    limit: int,
-    offset: int,
-) -> list[dict[str, Any]]:
+    conn: Connection, f: TicketFilter, limit: int, offset: int
+) -> list[ListedTicket]:
+    """Tickets passing the filter, the newest first."""
     where: list[str] = []
     args: list[Any] = []
-    for column, value in (("account_id", account_id), ("status", status), ("tier", tier)):
+    for column, value in (("account_id", f.account_id), ("status", f.status), ("tier", f.tier)):
         if value is not None:
             args.append(value)
             where.append(f"t.{column} = ${len(args)}")
-    if breached is not None:
-        where.append(("" if breached else "not ") + _BREACHED)
+    if f.breached is not None:
+        where.append(("" if f.breached else "not ") + _BREACHED)
     args += [limit, offset]
     sql = (
         f"select {', '.join('t.' + c.strip() for c in TICKET_COLUMNS.split(','))},"
@@ -518,4 +547,4 @@ async def list_tickets(
         + f" order by t.opened_at desc, t.number desc limit ${len(args) - 1}"
         f" offset ${len(args)}"
     )
-    return [dict(r) for r in await conn.fetch(sql, *args)]
+    return [ListedTicket(ticket_of(r), r["breached"]) for r in await conn.fetch(sql, *args)]

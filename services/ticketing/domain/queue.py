@@ -1,5 +1,5 @@
 """The agents' queue: which tickets a filter keeps, by tier, status, product, assignee and SLA
-state."""
+state; and the filters of the ticket list."""
 
 from __future__ import annotations
 
@@ -11,6 +11,17 @@ SLA_STATES: tuple[SlaState, ...] = ("breached", "at_risk", "on_track", "paused",
 OPEN_STATUSES = ("new", "open", "pending")
 FACETS = ("tier", "status", "product", "assignee", "sla")
 UNASSIGNED = "none"
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """The ticket list's filters; None: any."""
+
+    account_id: str | None = None
+    status: str | None = None
+    tier: str | None = None
+    breached: bool | None = None
+    """Tickets of which a target was ever breached (False: never)."""
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from entitle_events.common import AccountId, Email, Line, Text
 from entitle_events.ticketing import SupportTier, TicketKind
@@ -17,26 +18,34 @@ from services.runtime.http import (
     ErrorBody,
     RuntimeDep,
     ValidationErrorBody,
+    dependencies_of,
     errors,
     require,
 )
 from services.runtime.service import Runtime
 
-from ..adapters import store
 from ..domain import lifecycle as lc
-from ..domain.queue import QueueFilter, SlaState
+from ..domain.queue import QueueFilter, SlaState, TicketFilter
+from ..domain.records import TicketRow
+from ..domain.tiers import RefusalCode
 from ..handlers.common import Actor, Author, Ticketing
 from ..handlers.tickets import (
     NewTicket,
-    Refused,
-    TicketNotFound,
+    Rejected,
     add_note,
     assign,
     open_ticket,
     preview_ticket,
     run_command,
 )
-from ..handlers.views import entitlement_panel, queue_view, sla_view
+from ..handlers.views import (
+    entitlement_panel,
+    queue_view,
+    sla_view,
+    ticket_with_history,
+    tickets_page,
+)
+from .dependencies import TicketingDependencies
 
 router = APIRouter(tags=["tickets"])
 Status = Literal["new", "open", "pending", "solved", "closed"]
@@ -51,8 +60,14 @@ ActorName = Annotated[
         " and on the events.",
     ),
 ]
-# Refusals about entitlement are 403; a request about a discontinued version is 422.
-REFUSAL_STATUS = {"VERSION_DISCONTINUED": 422}
+# Refusals about entitlement are 403, a request about a discontinued version is 422, an
+# unknown ticket 404; a lifecycle transition the state does not allow (unlisted) is 409.
+REFUSAL_STATUS: dict[str, int] = {
+    **dict.fromkeys(get_args(RefusalCode), 403),
+    "VERSION_DISCONTINUED": 422,
+    "TICKET_NOT_FOUND": 404,
+}
+Cfg = Annotated[TicketingDependencies, Depends(dependencies_of(TicketingDependencies))]
 
 
 class TicketRequest(BaseModel):
@@ -319,22 +334,14 @@ class SurveyRequest(BaseModel):
     comment: Text = Field(default="", max_length=10_000)
 
 
-def _cfg(runtime: Runtime) -> Ticketing:
-    cfg: Ticketing = runtime.state["ticketing"]
-    return cfg
-
-
-def _view(
-    cfg: Ticketing, row: dict[str, Any], breached: bool, principal: Principal
-) -> dict[str, Any]:
-    ticket = store.load_ticket(row["state"])
+def _view(cfg: Ticketing, row: TicketRow, breached: bool, principal: Principal) -> dict[str, Any]:
     return {
-        **{k: row[k] for k in TicketView.model_fields if k in row},
-        "first_response_at": ticket.first_response_at,
-        "contact_attempts": ticket.contact_attempts,
+        **{k: getattr(row, k) for k in TicketView.model_fields if hasattr(row, k)},
+        "first_response_at": row.state.first_response_at,
+        "contact_attempts": row.state.contact_attempts,
         "breached": breached,
-        "link": cfg.link(row["number"]),
-        "assignee": row["assignee"] if principal.account_id is None else None,
+        "link": cfg.link(row.number),
+        "assignee": row.assignee if principal.account_id is None else None,
     }
 
 
@@ -374,12 +381,13 @@ async def create_ticket(
     body: TicketRequest,
     response: Response,
     runtime: RuntimeDep,
+    deps: Cfg,
     principal: Annotated[Principal, Depends(require("tickets:write"))],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
     if not principal.may_see(body.account_id):
         raise ApiError(403, "FORBIDDEN", "this API key may open tickets only for its account")
-    cfg = _cfg(runtime)
+    cfg = deps.ticketing
     request = NewTicket(
         account_id=body.account_id,
         email=body.email,
@@ -392,7 +400,7 @@ async def create_ticket(
         actor=principal.person,
     )
     outcome = await open_ticket(runtime, cfg, request, idempotency_key or body.request_id)
-    if isinstance(outcome, Refused):
+    if isinstance(outcome, Rejected):  # it answers with the pointer, so not as a Refused
         d = outcome.decision
         code = d.code or "REFUSED"
         raise ApiError(
@@ -407,12 +415,12 @@ async def create_ticket(
     if not outcome.created:
         response.status_code = 200
     return {
-        "number": row["number"],
-        "tier": row["tier"],
-        "status": row["status"],
-        "first_response_due": row["first_response_due"],
-        "ticket_id": row["ticket_id"],
-        "link": cfg.link(row["number"]),
+        "number": row.number,
+        "tier": row.tier,
+        "status": row.status,
+        "first_response_due": row.first_response_due,
+        "ticket_id": row.ticket_id,
+        "link": cfg.link(row.number),
     }
 
 
@@ -427,12 +435,13 @@ async def support_options(
     product: Annotated[str, Query(min_length=1, max_length=120)],
     version: Annotated[str, Query(min_length=1, max_length=40)],
     runtime: RuntimeDep,
+    deps: Cfg,
     principal: Annotated[Principal, Depends(require("tickets:read"))],
     kind: TicketKind = "technical",
 ) -> SupportOptions:
     if not principal.may_see(account):
         raise ApiError(403, "FORBIDDEN", "this API key sees only its own account")
-    found = await preview_ticket(runtime, _cfg(runtime), account, product, version, kind)
+    found = await preview_ticket(runtime, deps.ticketing, account, product, version, kind)
     d = found.decision
     return SupportOptions(
         accepted=d.accepted,
@@ -450,6 +459,7 @@ async def support_options(
 )
 async def list_tickets(
     runtime: RuntimeDep,
+    deps: Cfg,
     principal: Annotated[Principal, Depends(require("tickets:read"))],
     status: Status | None = None,
     tier: SupportTier | None = None,
@@ -462,38 +472,27 @@ async def list_tickets(
         if account is not None and account != principal.account_id:
             raise ApiError(403, "FORBIDDEN", "this API key sees only its own account")
         account = principal.account_id
-    cfg = _cfg(runtime)
-    async with runtime.pool.acquire() as conn:
-        rows = await store.list_tickets(
-            conn,
-            account_id=account,
-            status=status,
-            tier=tier,
-            breached=breached,
-            limit=limit + 1,
-            offset=offset,
-        )
+    f = TicketFilter(account_id=account, status=status, tier=tier, breached=breached)
+    rows = await tickets_page(runtime, f, limit + 1, offset)
     more = len(rows) > limit
     return {
-        "items": [_view(cfg, r, r["breached"], principal) for r in rows[:limit]],
+        "items": [_view(deps.ticketing, r.ticket, r.breached, principal) for r in rows[:limit]],
         "next_offset": offset + limit if more else None,
     }
 
 
-async def _detail(runtime: Runtime, number: str, principal: Principal) -> dict[str, Any]:
-    cfg = _cfg(runtime)
+async def _detail(
+    runtime: Runtime, cfg: Ticketing, number: str, principal: Principal
+) -> dict[str, Any]:
     agent = principal.account_id is None
-    async with runtime.pool.acquire() as conn:
-        row = await store.ticket_by_number(conn, number)
-        if row is None or not principal.may_see(row["account_id"]):
-            raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}")
-        breached = bool(await store.breached_targets(conn, row["ticket_id"]))
-        entries = await store.timeline(conn, row["ticket_id"], internal=agent)
-    ticket = store.load_ticket(row["state"])
-    survey = ticket.survey
+    found = await ticket_with_history(
+        runtime, number, visible_to=principal.account_id, internal=agent
+    )
+    row = found.ticket
+    survey = row.state.survey
     return {
-        **_view(cfg, row, breached, principal),
-        "body": row["body"],
+        **_view(cfg, row, found.breached, principal),
+        "body": row.body,
         "survey": None
         if survey is None
         else {
@@ -501,8 +500,8 @@ async def _detail(runtime: Runtime, number: str, principal: Principal) -> dict[s
             "comment": survey.comment,
             "answered_at": survey.answered_at,
         },
-        "timeline": entries,
-        "tier_reason": row["tier_reason"] if agent else None,
+        "timeline": [asdict(e) for e in found.timeline],
+        "tier_reason": row.tier_reason if agent else None,
         "sla": sla_view(cfg, row, runtime.clock.now()) if agent else None,
     }
 
@@ -516,21 +515,22 @@ async def _detail(runtime: Runtime, number: str, principal: Principal) -> dict[s
 async def get_ticket(
     number: str,
     runtime: RuntimeDep,
+    deps: Cfg,
     principal: Annotated[Principal, Depends(require("tickets:read"))],
 ) -> dict[str, Any]:
-    return await _detail(runtime, number, principal)
+    return await _detail(runtime, deps.ticketing, number, principal)
 
 
 async def _command(
-    runtime: Runtime, principal: Principal, number: str, command: lc.Command, actor: Actor
+    runtime: Runtime,
+    deps: TicketingDependencies,
+    principal: Principal,
+    number: str,
+    command: lc.Command,
+    actor: Actor,
 ) -> dict[str, Any]:
-    try:
-        await run_command(runtime, _cfg(runtime), number, command, actor, principal.account_id)
-    except TicketNotFound:
-        raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}") from None
-    except lc.TransitionError as exc:
-        raise ApiError(409, exc.code, exc.detail) from None
-    return await _detail(runtime, number, principal)
+    await run_command(runtime, deps.ticketing, number, command, actor, principal.account_id)
+    return await _detail(runtime, deps.ticketing, number, principal)
 
 
 Writer = Annotated[Principal, Depends(require("tickets:write"))]
@@ -544,7 +544,9 @@ COMMAND_ERRORS = errors(401, 403, 404, 409)
     summary="A message: from an agent (a contact attempt while pending) or the customer",
     responses=COMMAND_ERRORS,
 )
-async def comment(number: str, body: Comment, runtime: RuntimeDep, principal: Writer) -> Any:
+async def comment(
+    number: str, body: Comment, runtime: RuntimeDep, deps: Cfg, principal: Writer
+) -> Any:
     command: lc.Command
     if body.author == "agent":
         _agent_only(principal)
@@ -552,7 +554,7 @@ async def comment(number: str, body: Comment, runtime: RuntimeDep, principal: Wr
     else:
         command = lc.CustomerReply(body.body)
     actor = _actor(principal, body.author, body.actor)
-    return await _command(runtime, principal, number, command, actor)
+    return await _command(runtime, deps, principal, number, command, actor)
 
 
 @router.post(
@@ -562,12 +564,16 @@ async def comment(number: str, body: Comment, runtime: RuntimeDep, principal: Wr
     responses=COMMAND_ERRORS,
 )
 async def pending(
-    number: str, runtime: RuntimeDep, principal: Writer, body: PendingRequest | None = None
+    number: str,
+    runtime: RuntimeDep,
+    deps: Cfg,
+    principal: Writer,
+    body: PendingRequest | None = None,
 ) -> Any:
     _agent_only(principal)
     text = body.body if body else ""
     actor = _actor(principal, "agent", body.actor if body else None)
-    return await _command(runtime, principal, number, lc.AgentRequestInfo(text), actor)
+    return await _command(runtime, deps, principal, number, lc.AgentRequestInfo(text), actor)
 
 
 @router.post(
@@ -577,11 +583,15 @@ async def pending(
     responses=COMMAND_ERRORS,
 )
 async def solve(
-    number: str, runtime: RuntimeDep, principal: Writer, body: ActionRequest | None = None
+    number: str,
+    runtime: RuntimeDep,
+    deps: Cfg,
+    principal: Writer,
+    body: ActionRequest | None = None,
 ) -> Any:
     _agent_only(principal)
     actor = _actor(principal, "agent", body.actor if body else None)
-    return await _command(runtime, principal, number, lc.Solve(), actor)
+    return await _command(runtime, deps, principal, number, lc.Solve(), actor)
 
 
 @router.post(
@@ -591,14 +601,14 @@ async def solve(
     responses=COMMAND_ERRORS,
 )
 async def close(
-    number: str, runtime: RuntimeDep, principal: Writer, body: CloseRequest | None = None
+    number: str, runtime: RuntimeDep, deps: Cfg, principal: Writer, body: CloseRequest | None = None
 ) -> Any:
     by = (body.by if body else None) or ("customer" if principal.account_id else "agent")
     actor = _actor(principal, by, body.actor if body else None)
     if by == "agent":
         _agent_only(principal)
-        return await _command(runtime, principal, number, lc.Close(), actor)
-    return await _command(runtime, principal, number, lc.CustomerClose(), actor)
+        return await _command(runtime, deps, principal, number, lc.Close(), actor)
+    return await _command(runtime, deps, principal, number, lc.CustomerClose(), actor)
 
 
 @router.post(
@@ -608,11 +618,15 @@ async def close(
     responses=COMMAND_ERRORS,
 )
 async def reopen(
-    number: str, runtime: RuntimeDep, principal: Writer, body: ActionRequest | None = None
+    number: str,
+    runtime: RuntimeDep,
+    deps: Cfg,
+    principal: Writer,
+    body: ActionRequest | None = None,
 ) -> Any:
     author: Author = "customer" if principal.account_id else "agent"
     actor = _actor(principal, author, body.actor if body else None)
-    return await _command(runtime, principal, number, lc.Reopen(), actor)
+    return await _command(runtime, deps, principal, number, lc.Reopen(), actor)
 
 
 @router.post(
@@ -621,10 +635,12 @@ async def reopen(
     summary="Answer the survey once",
     responses=COMMAND_ERRORS,
 )
-async def survey(number: str, body: SurveyRequest, runtime: RuntimeDep, principal: Writer) -> Any:
+async def survey(
+    number: str, body: SurveyRequest, runtime: RuntimeDep, deps: Cfg, principal: Writer
+) -> Any:
     command = lc.AnswerSurvey(body.rating, body.comment)
     actor = _actor(principal, "customer", None)
-    return await _command(runtime, principal, number, command, actor)
+    return await _command(runtime, deps, principal, number, command, actor)
 
 
 @router.post(
@@ -633,15 +649,14 @@ async def survey(number: str, body: SurveyRequest, runtime: RuntimeDep, principa
     summary="An internal note: agents only, shown in their timeline, never emailed",
     responses=errors(401, 403, 404),
 )
-async def note(number: str, body: NoteRequest, runtime: RuntimeDep, principal: Writer) -> Any:
+async def note(
+    number: str, body: NoteRequest, runtime: RuntimeDep, deps: Cfg, principal: Writer
+) -> Any:
     _agent_only(principal)
-    try:
-        await add_note(
-            runtime, _cfg(runtime), number, body.body, _actor(principal, "agent", body.actor)
-        )
-    except TicketNotFound:
-        raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}") from None
-    return await _detail(runtime, number, principal)
+    await add_note(
+        runtime, deps.ticketing, number, body.body, _actor(principal, "agent", body.actor)
+    )
+    return await _detail(runtime, deps.ticketing, number, principal)
 
 
 @router.post(
@@ -651,15 +666,12 @@ async def note(number: str, body: NoteRequest, runtime: RuntimeDep, principal: W
     responses=errors(401, 403, 404),
 )
 async def assign_ticket(
-    number: str, body: AssignRequest, runtime: RuntimeDep, principal: Writer
+    number: str, body: AssignRequest, runtime: RuntimeDep, deps: Cfg, principal: Writer
 ) -> Any:
     _agent_only(principal)
     actor = _actor(principal, "agent", body.actor)
-    try:
-        await assign(runtime, _cfg(runtime), number, body.assignee, actor)
-    except TicketNotFound:
-        raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}") from None
-    return await _detail(runtime, number, principal)
+    await assign(runtime, deps.ticketing, number, body.assignee, actor)
+    return await _detail(runtime, deps.ticketing, number, principal)
 
 
 Reader = Annotated[Principal, Depends(require("tickets:read"))]
@@ -671,8 +683,8 @@ Reader = Annotated[Principal, Depends(require("tickets:read"))]
     summary="The ticket's timeline (a customer key sees only what was sent to the customer)",
     responses=errors(401, 403, 404),
 )
-async def ticket_timeline(number: str, runtime: RuntimeDep, principal: Reader) -> Any:
-    detail = await _detail(runtime, number, principal)
+async def ticket_timeline(number: str, runtime: RuntimeDep, deps: Cfg, principal: Reader) -> Any:
+    detail = await _detail(runtime, deps.ticketing, number, principal)
     return {"items": detail["timeline"]}
 
 
@@ -683,14 +695,9 @@ async def ticket_timeline(number: str, runtime: RuntimeDep, principal: Reader) -
     " plans, incident credits, version support, and why the ticket has its tier",
     responses=errors(401, 403, 404),
 )
-async def ticket_entitlement(number: str, runtime: RuntimeDep, principal: Reader) -> Any:
+async def ticket_entitlement(number: str, runtime: RuntimeDep, deps: Cfg, principal: Reader) -> Any:
     _agent_only(principal)
-    cfg = _cfg(runtime)
-    async with runtime.pool.acquire() as conn:
-        row = await store.ticket_by_number(conn, number)
-        if row is None:
-            raise ApiError(404, "TICKET_NOT_FOUND", f"no ticket {number}")
-        return await entitlement_panel(conn, cfg, row, runtime.clock.now())
+    return await entitlement_panel(runtime, deps.ticketing, number)
 
 
 @router.get(
@@ -701,6 +708,7 @@ async def ticket_entitlement(number: str, runtime: RuntimeDep, principal: Reader
 )
 async def agent_queue(
     runtime: RuntimeDep,
+    deps: Cfg,
     principal: Reader,
     tier: SupportTier | None = None,
     status: Annotated[
@@ -723,5 +731,4 @@ async def agent_queue(
         assignee=assignee,
         sla=sla,
     )
-    async with runtime.pool.acquire() as conn:
-        return await queue_view(conn, _cfg(runtime), runtime.clock.now(), f, limit, offset)
+    return await queue_view(runtime, deps.ticketing, f, limit, offset)

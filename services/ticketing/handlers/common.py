@@ -3,7 +3,7 @@ the columns derived from them, and recording SLA warnings and breaches."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -18,6 +18,7 @@ from ..domain import cycles
 from ..domain import lifecycle as lc
 from ..domain.calendar import BusinessCalendar, default_calendar
 from ..domain.policy import calendar_of, sla_policy_of
+from ..domain.records import TicketRow
 from ..domain.sla import SlaTargets, default_sla_policy
 from ..domain.tiers import SupportPolicy
 from ..settings import TicketingSettings
@@ -84,61 +85,76 @@ class Tally:
         self.cycles.clear()
 
 
-def ref(cfg: Ticketing, row: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
+def ref(cfg: Ticketing, row: TicketRow, actor: str | None = None) -> dict[str, Any]:
+    """The fields every ticket event starts with (keyword arguments of its data class)."""
     return {
-        "ticket_id": row["ticket_id"],
-        "number": row["number"],
-        "account_id": row["account_id"],
-        "email": row["email"],
-        "link": cfg.link(row["number"]),
+        "ticket_id": row.ticket_id,
+        "number": row.number,
+        "account_id": row.account_id,
+        "email": row.email,
+        "link": cfg.link(row.number),
         "actor": actor,
     }
 
 
-def load(
-    cfg: Ticketing, row: dict[str, Any], breached: set[str]
-) -> tuple[lc.Ticket, cycles.SlaClock]:
+def load(cfg: Ticketing, row: TicketRow, breached: set[str]) -> tuple[lc.Ticket, cycles.SlaClock]:
     """The ticket's lifecycle state and SLA clock (rebuilt for a ticket stored before cycles
     were recorded, from its recorded breaches)."""
-    ticket = store.load_ticket(row["state"])
-    if row.get("sla") is not None:
-        return ticket, store.load_clock(row["sla"])
-    targets = cfg.sla.get(row["tier"])
-    return ticket, cycles.resume(ticket, targets, row.get("awaiting_agent_since"), breached)
+    if row.clock is not None:
+        return row.state, row.clock
+    targets = cfg.sla.get(row.tier)
+    return row.state, cycles.resume(row.state, targets, row.awaiting_agent_since, breached)
 
 
 async def load_row(
-    ctx: Context, cfg: Ticketing, row: dict[str, Any]
+    ctx: Context, cfg: Ticketing, row: TicketRow
 ) -> tuple[lc.Ticket, cycles.SlaClock]:
-    breached = set() if row.get("sla") else await store.breached_targets(ctx.conn, row["ticket_id"])
+    breached = set() if row.clock else await store.breached_targets(ctx.conn, row.ticket_id)
     return load(cfg, row, breached)
 
 
 def derive(
     cfg: Ticketing,
-    row: dict[str, Any],
+    row: TicketRow,
     ticket: lc.Ticket,
     clock: cycles.SlaClock,
     now: datetime,
-) -> None:
-    """Fill the columns the schedulers, the queue and the filters read."""
+) -> TicketRow:
+    """The row with this state and clock, and the columns the schedulers, the queue and the
+    filters read derived from them."""
     pauses = ticket.pauses
-    row["status"] = ticket.status
-    row["updated_at"] = ticket.updated_at
-    row["state"] = store.dump_ticket(ticket)
-    row["sla"] = store.dump_clock(clock)
-    row["awaiting_agent_since"] = clock.awaiting_since
-    row["sla_check_at"] = cycles.next_checks(clock, cfg.calendar, pauses, now)
     deadline = cycles.nearest_deadline(clock, cfg.calendar, pauses, now)
-    row["next_due_at"] = deadline.due if deadline else None
-    row["next_target"] = deadline.target if deadline else None
-    row["at_risk_from"] = cycles.at_risk_from(clock, cfg.calendar, pauses)
-    row["auto_close_at"] = ticket.auto_close_due_at()
+    return replace(
+        row,
+        status=ticket.status,
+        updated_at=ticket.updated_at,
+        state=ticket,
+        clock=clock,
+        awaiting_agent_since=clock.awaiting_since,
+        sla_check_at=cycles.next_checks(clock, cfg.calendar, pauses, now),
+        next_due_at=deadline.due if deadline else None,
+        next_target=deadline.target if deadline else None,
+        at_risk_from=cycles.at_risk_from(clock, cfg.calendar, pauses),
+        auto_close_at=ticket.auto_close_due_at(),
+    )
+
+
+def _sla_ref(cfg: Ticketing, row: TicketRow, cycle: cycles.Cycle, due: datetime) -> dict[str, Any]:
+    """The fields SLA warnings and breaches share."""
+    return {
+        **ref(cfg, row, SYSTEM),
+        "target": cycle.target,
+        "cycle": cycle.number,
+        "due_at": due,
+        "tier": row.tier,
+        "assignee": row.assignee,
+        "desk_link": cfg.desk_link(row.number),
+    }
 
 
 async def _first_sla_event(
     ctx: Context,
-    row: dict[str, Any],
+    row: TicketRow,
     kind: Literal["warning", "breach"],
     cycle: cycles.Cycle,
     due: datetime,
@@ -147,9 +163,9 @@ async def _first_sla_event(
     """Record the warning or breach of a target's cycle with its internal timeline entry;
     False when that cycle already had one (nothing is written then)."""
     now = ctx.now()
-    tid = row["ticket_id"]
+    tid = row.ticket_id
     if not await store.record_sla_event(
-        ctx.conn, tid, cycle.target, cycle.number, kind, due, now, row["tier"]
+        ctx.conn, tid, cycle.target, cycle.number, kind, due, now, row.tier
     ):
         return False
     entry = {"target": cycle.target, "cycle": cycle.number, "due_at": due.isoformat(), **detail}
@@ -163,7 +179,7 @@ async def _first_sla_event(
 async def record_breach(
     ctx: Context,
     cfg: Ticketing,
-    row: dict[str, Any],
+    row: TicketRow,
     cycle: cycles.Cycle,
     due: datetime,
     tally: Tally,
@@ -171,25 +187,14 @@ async def record_breach(
     """One `ticket.sla-breached` per target and cycle."""
     if not await _first_sla_event(ctx, row, "breach", cycle, due):
         return
-    ctx.emit(
-        TicketSlaBreached(
-            **ref(cfg, row, SYSTEM),
-            target=cycle.target,
-            due_at=due,
-            tier=row["tier"],
-            cycle=cycle.number,
-            assignee=row["assignee"],
-            desk_link=cfg.desk_link(row["number"]),
-        ),
-        subject=row["ticket_id"],
-    )
-    tally.breaches.append((row["tier"], cycle.target))
+    ctx.emit(TicketSlaBreached(**_sla_ref(cfg, row, cycle, due)), subject=row.ticket_id)
+    tally.breaches.append((row.tier, cycle.target))
 
 
 async def record_warning(
     ctx: Context,
     cfg: Ticketing,
-    row: dict[str, Any],
+    row: TicketRow,
     warning: cycles.Warn,
     tally: Tally,
 ) -> None:
@@ -202,26 +207,20 @@ async def record_warning(
         return
     ctx.emit(
         TicketSlaWarning(
-            **ref(cfg, row, SYSTEM),
-            target=cycle.target,
-            cycle=cycle.number,
-            due_at=warning.due,
+            **_sla_ref(cfg, row, cycle, warning.due),
             warned_at=ctx.now(),
             business_minutes_left=left,
-            tier=row["tier"],
-            subject=row["subject"],
-            assignee=row["assignee"],
-            desk_link=cfg.desk_link(row["number"]),
+            subject=row.subject,
         ),
-        subject=row["ticket_id"],
+        subject=row.ticket_id,
     )
-    tally.warnings.append((row["tier"], cycle.target))
+    tally.warnings.append((row.tier, cycle.target))
 
 
 async def finish_cycles(
     ctx: Context,
     cfg: Ticketing,
-    row: dict[str, Any],
+    row: TicketRow,
     ended: list[cycles.Ended],
     tally: Tally,
 ) -> None:
@@ -229,4 +228,4 @@ async def finish_cycles(
     for done in ended:
         if done.breach_now and done.due is not None:
             await record_breach(ctx, cfg, row, done.cycle, done.due, tally)
-        tally.cycles.append((row["tier"], done.cycle.target, done.outcome))
+        tally.cycles.append((row.tier, done.cycle.target, done.outcome))

@@ -20,7 +20,7 @@ Decisions (documented in the README):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -29,17 +29,17 @@ from entitle_events import Event
 from entitle_events.commerce import OrderPlaced, OrderRefunded
 from entitle_events.ticketing import TicketTierChanged
 
-from services.runtime.context import Context
+from services.runtime.context import Context, Transactions
 from services.runtime.db import Connection
-from services.runtime.service import Runtime
 
-from ..adapters import store
+from ..adapters import projection, store
 from ..domain import cycles
+from ..domain.records import TicketRow
 from ..domain.tiers import decide_support, explain
 from .common import SYSTEM, Ticketing, derive, load_row, ref
 
 KeyStatus = Literal["verified", "other_account", "unknown", "other_product"]
-Handler = Callable[[Context, Event[Any]], Awaitable[None]]
+BatchHandler = Callable[[Context, Sequence[Event[Any]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,11 @@ async def check_license_key(
     found = await store.license_by_key(conn, key)
     if found is None:
         return KeyCheck("unknown")
-    if found["account_id"] != account_id:
+    if found.account_id != account_id:
         return KeyCheck("other_account")
-    if found["product"] != product:
+    if found.product != product:
         return KeyCheck("other_product")
-    return KeyCheck("verified", found["license_id"])
+    return KeyCheck("verified", found.license_id)
 
 
 _KEY_NOTES: dict[str, str] = {
@@ -98,24 +98,27 @@ async def next_review(
     )
 
 
-async def review(ctx: Context, cfg: Ticketing, row: dict[str, Any]) -> bool:
-    """Decide an open ticket's tier again from the entitlement now; True when it changed."""
+async def review(
+    ctx: Context, cfg: Ticketing, row: TicketRow, cause: Event[Any] | None = None
+) -> bool:
+    """Decide an open ticket's tier again from the entitlement now; True when it changed.
+    `cause`: the entitlement event that made it look again, if any."""
     conn, now = ctx.conn, ctx.now()
     ticket, clock = await load_row(ctx, cfg, row)
-    check = await check_license_key(conn, row["license_key"], row["account_id"], row["product"])
+    check = await check_license_key(conn, row.license_key, row.account_id, row.product)
     facts = await store.entitlement_facts(
         conn,
-        row["account_id"],
-        row["product"],
-        row["version"],
+        row.account_id,
+        row.product,
+        row.version,
         now,
         catalog=cfg.catalog,
         setup_products=frozenset(cfg.settings.setup_assistance_products),
         license_id=check.license_id,
     )
-    own_credit = replace(facts, incident_credits=1 if row["credit_used"] else 0)
-    decision = decide_support(own_credit, cfg.policy, row["kind"], now)
-    previous = row["tier"]
+    own_credit = replace(facts, incident_credits=1 if row.credit_used else 0)
+    decision = decide_support(own_credit, cfg.policy, row.kind, now)
+    previous = row.tier
     if decision.tier not in cfg.sla:
         tier = previous
         reason = (
@@ -125,16 +128,19 @@ async def review(ctx: Context, cfg: Ticketing, row: dict[str, Any]) -> bool:
     else:
         tier = decision.tier
         accepted = replace(decision, accepted=True, code=None, reason=None)
-        reason = explain(accepted, facts, cfg.policy, credit_used=row["credit_used"])
-    row["tier_reason"] = reason
-    row["license_id"] = check.license_id
-    row["license_key_status"] = check.status
-    row["reevaluate_at"] = await next_review(
-        conn, cfg, row["account_id"], row["product"], check.license_id, now
+        reason = explain(accepted, facts, cfg.policy, credit_used=row.credit_used)
+    row = replace(
+        row,
+        tier=tier,
+        tier_reason=reason,
+        license_id=check.license_id,
+        license_key_status=check.status,
+        reevaluate_at=await next_review(
+            conn, cfg, row.account_id, row.product, check.license_id, now
+        ),
     )
     changed = bool(tier != previous)
     if changed:
-        row["tier"] = tier
         clock = cycles.retarget(clock, ticket, cfg.sla.get(tier), now)
         ctx.emit(
             TicketTierChanged(
@@ -144,11 +150,12 @@ async def review(ctx: Context, cfg: Ticketing, row: dict[str, Any]) -> bool:
                 reason=reason,
                 changed_at=now,
             ),
-            subject=row["ticket_id"],
+            subject=row.ticket_id,
+            cause=cause,
         )
         await store.add_timeline(
             conn,
-            row["ticket_id"],
+            row.ticket_id,
             now,
             "tier_changed",
             "system",
@@ -157,8 +164,7 @@ async def review(ctx: Context, cfg: Ticketing, row: dict[str, Any]) -> bool:
             actor=SYSTEM,
             internal=True,
         )
-    derive(cfg, row, ticket, clock, now)
-    await store.update_ticket(conn, row)
+    await store.update_ticket(conn, derive(cfg, row, ticket, clock, now))
     return changed
 
 
@@ -175,31 +181,46 @@ def _accounts_named(data: Any) -> set[str]:
     return accounts
 
 
-def following(cfg: Ticketing, handler: Handler) -> Handler:
-    """A projection handler whose change is followed by the open tickets it concerns."""
+async def _accounts_concerned(ctx: Context, events: Sequence[Event[Any]]) -> list[set[str]]:
+    """For each event, the accounts whose entitlement it may change (a refund names none:
+    the projection knows whose credits and plans its order granted)."""
+    refunded = [e.data.order_id for e in events if isinstance(e.data, OrderRefunded)]
+    of_refunds = await projection.accounts_of_orders(ctx.conn, refunded) if refunded else set()
+    return [
+        _accounts_named(e.data) | (of_refunds if isinstance(e.data, OrderRefunded) else set())
+        for e in events
+    ]
 
-    async def apply_and_review(ctx: Context, event: Event[Any]) -> None:
-        accounts = _accounts_named(event.data)
-        if isinstance(event.data, OrderRefunded):  # names no account: ask the projection
-            accounts |= await store.accounts_of_license_or_order(
-                ctx.conn, None, event.data.order_id
-            )
-        await handler(ctx, event)
-        if accounts:
-            for row in await store.open_tickets_of(ctx.conn, sorted(accounts)):
-                await review(ctx, cfg, row)
+
+def following(cfg: Ticketing, apply: BatchHandler) -> BatchHandler:
+    """A projection batch handler whose changes are followed by the open tickets they
+    concern."""
+
+    async def apply_and_review(ctx: Context, events: Sequence[Event[Any]]) -> None:
+        concerned = await _accounts_concerned(ctx, events)
+        accounts = sorted(set().union(*concerned))
+        if not accounts or not await store.open_tickets_of(ctx.conn, accounts):
+            await apply(ctx, events)
+            return
+        # An open ticket is decided again after each change of its entitlement, and each
+        # decision may emit a tier change: one event at a time keeps those changes exactly
+        # what applying the events one by one emits (tickets open rarely beside the stream).
+        for event in events:
+            (named,) = await _accounts_concerned(ctx, [event])
+            await apply(ctx, [event])
+            for row in await store.open_tickets_of(ctx.conn, sorted(named)) if named else []:
+                await review(ctx, cfg, row, cause=event)
 
     return apply_and_review
 
 
-async def review_due(runtime: Runtime, cfg: Ticketing, batch: int = 100) -> int:
+async def review_due(db: Transactions, cfg: Ticketing, batch: int = 100) -> int:
     """Tickets whose entitlement changes by time alone (a cover ends, a trial runs out)."""
-    async with runtime.transaction() as ctx:
+    async with db.transaction() as ctx:
         rows = await store.claim_due(ctx.conn, "reevaluate_at", ctx.now(), batch)
         for row in rows:
-            if row["status"] == "closed":
-                row["reevaluate_at"] = None
-                await store.update_ticket(ctx.conn, row)
+            if row.status == "closed":
+                await store.update_ticket(ctx.conn, replace(row, reevaluate_at=None))
                 continue
             await review(ctx, cfg, row)
     return len(rows)

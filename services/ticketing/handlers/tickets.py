@@ -5,7 +5,7 @@ timeline and events commit together; every entry names who did it."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from entitle_events.ticketing import (
     TicketAssigned,
     TicketClosed,
     TicketCustomerReplied,
+    TicketKind,
     TicketNoteAdded,
     TicketOpened,
     TicketPending,
@@ -23,64 +24,54 @@ from entitle_events.ticketing import (
     TicketSolved,
 )
 
-from services.runtime.context import Context
-from services.runtime.service import Runtime
+from services.runtime.context import Context, Transactions
+from services.runtime.errors import Refused
 
 from ..adapters import store
 from ..domain import cycles
 from ..domain import lifecycle as lc
+from ..domain.records import TicketRequest, TicketRow
 from ..domain.sla import due_at
 from ..domain.tiers import TierDecision, decide_support, explain
 from .common import Actor, Tally, Ticketing, derive, finish_cycles, load_row, ref
 from .entitlement import check_license_key, key_note, next_review
 
 
-@dataclass(frozen=True)
-class NewTicket:
-    account_id: str
-    email: str
-    product: str
-    version: str
-    kind: Any
-    subject: str
-    body: str
-    license_key: str | None = None
+@dataclass(frozen=True, slots=True)
+class NewTicket(TicketRequest):
     actor: str | None = None
+    """Who opens it, when not the requester (an agent's address)."""
 
 
 @dataclass(frozen=True)
 class Opened:
-    row: dict[str, Any]
+    row: TicketRow
     created: bool
 
 
 @dataclass(frozen=True)
-class Refused:
+class Rejected:
+    """A request the entitlement does not allow: the decision says why and where to go."""
+
     decision: TierDecision
     request_id: str
 
 
-class TicketNotFound(Exception):
-    pass
+def not_found(number: str) -> Refused:
+    return Refused("TICKET_NOT_FOUND", f"no ticket {number}")
 
 
 # -- opening ----------------------------------------------------------------------------
 
 
-async def _refuse(ctx: Context, req: NewTicket, decision: TierDecision, key: str | None) -> Refused:
+async def _reject(
+    ctx: Context, req: NewTicket, decision: TierDecision, key: str | None
+) -> Rejected:
     request_id = key or str(uuid.uuid4())
     fresh = True
     if key is not None:
-        fresh = bool(
-            await ctx.conn.fetchval(
-                "insert into rejected_requests (account_id, idempotency_key, code,"
-                " rejected_at) values ($1, $2, $3, $4) on conflict do nothing"
-                " returning true",
-                req.account_id,
-                key,
-                decision.code,
-                ctx.now(),
-            )
+        fresh = await store.record_rejection(
+            ctx.conn, req.account_id, key, decision.code, ctx.now()
         )
     if fresh:
         ctx.emit(
@@ -96,7 +87,7 @@ async def _refuse(ctx: Context, req: NewTicket, decision: TierDecision, key: str
             ),
             subject=request_id,
         )
-    return Refused(decision, request_id)
+    return Rejected(decision, request_id)
 
 
 @dataclass(frozen=True)
@@ -106,14 +97,14 @@ class Preview:
 
 
 async def preview_ticket(
-    runtime: Runtime, cfg: Ticketing, account_id: str, product: str, version: str, kind: Any
+    db: Transactions, cfg: Ticketing, account_id: str, product: str, version: str, kind: TicketKind
 ) -> Preview:
     """What opening this request now would give: its tier and first-response due time, or
     the refusal. Nothing is stored and no credit is used."""
-    now = runtime.clock.now().astimezone(UTC)
-    async with runtime.pool.acquire() as conn:
+    async with db.transaction() as ctx:
+        now = ctx.now().astimezone(UTC)
         facts = await store.entitlement_facts(
-            conn,
+            ctx.conn,
             account_id,
             product,
             version,
@@ -130,15 +121,13 @@ async def preview_ticket(
 
 
 async def open_ticket(
-    runtime: Runtime, cfg: Ticketing, req: NewTicket, key: str | None
-) -> Opened | Refused:
+    db: Transactions, cfg: Ticketing, req: NewTicket, key: str | None
+) -> Opened | Rejected:
     """Decide the tier, start the SLA clock, consume a credit; the same key: the same ticket."""
-    async with runtime.transaction() as ctx:
+    async with db.transaction() as ctx:
         conn = ctx.conn
         # One opening per account at a time: credits and idempotency keys stay exact.
-        await conn.execute(
-            "select pg_advisory_xact_lock(hashtext('tickets:' || $1))", req.account_id
-        )
+        await store.lock_openings_of(conn, req.account_id)
         if key is not None:
             existing = await store.ticket_by_key(conn, req.account_id, key)
             if existing is not None:
@@ -157,8 +146,8 @@ async def open_ticket(
         )
         decision = decide_support(facts, cfg.policy, req.kind, now)
         if not decision.accepted:
-            return await _refuse(ctx, req, decision, key)
-        seq = await conn.fetchval("select nextval('ticket_number_seq')")
+            return await _reject(ctx, req, decision, key)
+        seq = await store.next_ticket_seq(conn)
         number = f"T-{now.year}-{seq:06d}"
         ticket_id = str(uuid.uuid4())
         ticket, events = lc.open_ticket(ticket_id, now)
@@ -167,39 +156,29 @@ async def open_ticket(
         )
         first = clock.cycle("first_response")
         first_due = cycles.cycle_due(cfg.calendar, first, ()) if first else None
-        row: dict[str, Any] = {
-            "ticket_id": ticket_id,
-            "number": number,
-            "account_id": req.account_id,
-            "email": req.email,
-            "license_key": req.license_key,
-            "product": req.product,
-            "version": req.version,
-            "kind": req.kind,
-            "subject": req.subject,
-            "body": req.body,
-            "tier": decision.tier,
-            "tier_at_open": decision.tier,
-            "tier_reason": explain(decision, facts, cfg.policy),
-            "opened_at": now,
-            "first_response_due": first_due,
-            "assignee": None,
-            "license_id": license_check.license_id,
-            "license_key_status": license_check.status,
-            "credit_used": decision.consumes_credit,
-            "reevaluate_at": await next_review(
+        row = TicketRow(
+            ticket_id=ticket_id,
+            number=number,
+            tier=decision.tier,
+            tier_at_open=decision.tier,
+            credit_used=decision.consumes_credit,
+            tier_reason=explain(decision, facts, cfg.policy),
+            **{f.name: getattr(req, f.name) for f in fields(TicketRequest)},
+            license_id=license_check.license_id,
+            license_key_status=license_check.status,
+            reevaluate_at=await next_review(
                 conn, cfg, req.account_id, req.product, license_check.license_id, now
             ),
-        }
-        derive(cfg, row, ticket, clock, now)
+            status=ticket.status,
+            opened_at=now,
+            updated_at=now,
+            first_response_due=first_due,
+            state=ticket,
+        )
+        row = derive(cfg, row, ticket, clock, now)  # the clock and the columns it decides
         await store.insert_ticket(conn, row, key)
         if decision.consumes_credit:
-            await conn.execute(
-                "insert into credit_uses (ticket_id, account_id, used_at) values ($1, $2, $3)",
-                ticket_id,
-                req.account_id,
-                now,
-            )
+            await store.use_credit(conn, ticket_id, req.account_id, now)
         actor = req.actor or req.email
         await store.add_timeline(
             conn,
@@ -212,7 +191,7 @@ async def open_ticket(
                 "tier": decision.tier,
                 "credit_used": decision.consumes_credit,
                 "status": "new",
-                "reason": row["tier_reason"],
+                "reason": row.tier_reason,
             },
             actor=actor,
         )
@@ -251,12 +230,12 @@ async def open_ticket(
 
 
 async def _emit(
-    ctx: Context, cfg: Ticketing, row: dict[str, Any], events: list[lc.Event], actor: Actor
+    ctx: Context, cfg: Ticketing, row: TicketRow, events: list[lc.Event], actor: Actor
 ) -> None:
     r = ref(cfg, row, actor.name)
-    tid = row["ticket_id"]
+    tid = row.ticket_id
     conn = ctx.conn
-    status = row["status"]
+    status = row.status
 
     async def entry(
         at: Any, type_: str, body: str | None = None, detail: dict[str, Any] | None = None
@@ -315,57 +294,62 @@ async def _emit(
 async def apply_to_row(
     ctx: Context,
     cfg: Ticketing,
-    row: dict[str, Any],
+    row: TicketRow,
     command: lc.Command,
     actor: Actor,
     tally: Tally,
-) -> dict[str, Any]:
+) -> TicketRow:
     """Apply a command to a locked ticket row; persist, record and emit. TransitionError
     propagates with nothing written."""
     ticket, clock = await load_row(ctx, cfg, row)
     ticket, events = lc.apply(ticket, command, ctx.now())
-    clock, ended = cycles.on_events(clock, events, ticket, cfg.sla.get(row["tier"]), cfg.calendar)
-    derive(cfg, row, ticket, clock, ctx.now())
+    clock, ended = cycles.on_events(clock, events, ticket, cfg.sla.get(row.tier), cfg.calendar)
+    row = derive(cfg, row, ticket, clock, ctx.now())
     await store.update_ticket(ctx.conn, row)
     await _emit(ctx, cfg, row, events, actor)
     await finish_cycles(ctx, cfg, row, ended, tally)
     return row
 
 
-async def _locked(ctx: Context, number: str, visible_to: str | None) -> dict[str, Any]:
+async def _locked(ctx: Context, number: str, visible_to: str | None) -> TicketRow:
     row = await store.ticket_by_number(ctx.conn, number, lock=True)
-    if row is None or (visible_to is not None and row["account_id"] != visible_to):
-        raise TicketNotFound(number)
+    if row is None or (visible_to is not None and row.account_id != visible_to):
+        raise not_found(number)
     return row
 
 
 async def run_command(
-    runtime: Runtime,
+    db: Transactions,
     cfg: Ticketing,
     number: str,
     command: lc.Command,
     actor: Actor,
     visible_to: str | None,
-) -> dict[str, Any]:
+) -> TicketRow:
+    """Apply a lifecycle command to ticket `number` (`visible_to`: only if it is of that
+    account); a transition the state does not allow is refused with nothing written."""
     tally = Tally()
-    async with runtime.transaction() as ctx:
-        row = await _locked(ctx, number, visible_to)
-        result = await apply_to_row(ctx, cfg, row, command, actor, tally)
+    try:
+        async with db.transaction() as ctx:
+            row = await _locked(ctx, number, visible_to)
+            result = await apply_to_row(ctx, cfg, row, command, actor, tally)
+    except lc.TransitionError as exc:
+        raise Refused(exc.code, exc.detail) from None
     tally.flush()
     return result
 
 
 async def assign(
-    runtime: Runtime, cfg: Ticketing, number: str, assignee: str | None, actor: Actor
-) -> dict[str, Any]:
+    db: Transactions, cfg: Ticketing, number: str, assignee: str | None, actor: Actor
+) -> TicketRow:
     """Make `assignee` (an agent's address; None: nobody) responsible for the ticket. The
     same assignee again changes nothing and emits nothing."""
-    async with runtime.transaction() as ctx:
+    async with db.transaction() as ctx:
         row = await _locked(ctx, number, None)
-        previous = row["assignee"]
+        previous = row.assignee
         if previous == assignee:
             return row
-        row["assignee"] = assignee
+        row = replace(row, assignee=assignee)
         await store.update_ticket(ctx.conn, row)
         now = ctx.now()
         ctx.emit(
@@ -375,11 +359,11 @@ async def assign(
                 previous_assignee=previous,
                 assigned_at=now,
             ),
-            subject=row["ticket_id"],
+            subject=row.ticket_id,
         )
         await store.add_timeline(
             ctx.conn,
-            row["ticket_id"],
+            row.ticket_id,
             now,
             "assigned",
             actor.role,
@@ -392,24 +376,24 @@ async def assign(
 
 
 async def add_note(
-    runtime: Runtime, cfg: Ticketing, number: str, body: str, actor: Actor
-) -> dict[str, Any]:
+    db: Transactions, cfg: Ticketing, number: str, body: str, actor: Actor
+) -> TicketRow:
     """An internal note: in the agents' timeline only, never emailed (in any status)."""
-    async with runtime.transaction() as ctx:
+    async with db.transaction() as ctx:
         row = await _locked(ctx, number, None)
         now = ctx.now()
         ctx.emit(
             TicketNoteAdded(**ref(cfg, row, actor.name), body=body, noted_at=now),
-            subject=row["ticket_id"],
+            subject=row.ticket_id,
         )
         await store.add_timeline(
             ctx.conn,
-            row["ticket_id"],
+            row.ticket_id,
             now,
             "note",
             actor.role,
             body,
-            {"status": row["status"]},
+            {"status": row.status},
             actor=actor.name,
             internal=True,
         )

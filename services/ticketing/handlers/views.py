@@ -3,21 +3,59 @@ and the entitlement panel beside a ticket."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.runtime.db import Connection
+from services.runtime.context import Transactions
 
 from ..adapters import panel, queue, store
 from ..domain import cycles
 from ..domain.lifecycle import AUTO_CLOSE_ATTEMPTS, AUTO_CLOSE_WINDOW
-from ..domain.queue import QueueFilter
+from ..domain.queue import QueueFilter, TicketFilter
+from ..domain.records import (
+    LicenseWithCoverage,
+    ListedTicket,
+    QueuedTicket,
+    TicketRow,
+    TimelineEntry,
+)
 from .common import Ticketing, load
+from .tickets import not_found
 
 _MINUTE = timedelta(minutes=1)
 
 
-def sla_view(cfg: Ticketing, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class TicketWithHistory:
+    ticket: TicketRow
+    breached: bool
+    timeline: list[TimelineEntry]
+
+
+async def tickets_page(
+    db: Transactions, f: TicketFilter, limit: int, offset: int
+) -> list[ListedTicket]:
+    """Tickets passing the filter, the newest first."""
+    async with db.transaction() as ctx:
+        return await store.list_tickets(ctx.conn, f, limit, offset)
+
+
+async def ticket_with_history(
+    db: Transactions, number: str, *, visible_to: str | None, internal: bool
+) -> TicketWithHistory:
+    """A ticket (`visible_to`: only if it is of that account) and its timeline (`internal`:
+    with the agents' entries)."""
+    async with db.transaction() as ctx:
+        row = await store.ticket_by_number(ctx.conn, number)
+        if row is None or (visible_to is not None and row.account_id != visible_to):
+            raise not_found(number)
+        breached = bool(await store.breached_targets(ctx.conn, row.ticket_id))
+        entries = await store.timeline(ctx.conn, row.ticket_id, internal=internal)
+    return TicketWithHistory(row, breached, entries)
+
+
+def sla_view(cfg: Ticketing, row: TicketRow, now: datetime) -> dict[str, Any]:
     """The ticket's running SLA cycles and its nearest deadline, at `now`."""
     ticket, clock = load(cfg, row, set())
     pauses = ticket.pauses
@@ -59,28 +97,24 @@ def sla_view(cfg: Ticketing, row: dict[str, Any], now: datetime) -> dict[str, An
     }
 
 
-def queue_item(cfg: Ticketing, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+def queue_item(cfg: Ticketing, queued: QueuedTicket, now: datetime) -> dict[str, Any]:
+    row = queued.ticket
     view = sla_view(cfg, row, now)
     return {
-        **{
-            k: row[k]
-            for k in (
-                "number",
-                "ticket_id",
-                "account_id",
-                "email",
-                "subject",
-                "product",
-                "version",
-                "kind",
-                "tier",
-                "status",
-                "assignee",
-                "opened_at",
-                "updated_at",
-            )
-        },
-        "sla_state": row["sla_state"],
+        "number": row.number,
+        "ticket_id": row.ticket_id,
+        "account_id": row.account_id,
+        "email": row.email,
+        "subject": row.subject,
+        "product": row.product,
+        "version": row.version,
+        "kind": row.kind,
+        "tier": row.tier,
+        "status": row.status,
+        "assignee": row.assignee,
+        "opened_at": row.opened_at,
+        "updated_at": row.updated_at,
+        "sla_state": queued.sla_state,
         "next_deadline": view["next_deadline"],
         "contact_attempts": view["contact_attempts"],
         "auto_close_attempts": AUTO_CLOSE_ATTEMPTS,
@@ -89,15 +123,12 @@ def queue_item(cfg: Ticketing, row: dict[str, Any], now: datetime) -> dict[str, 
 
 
 async def queue_view(
-    conn: Connection,
-    cfg: Ticketing,
-    now: datetime,
-    f: QueueFilter,
-    limit: int,
-    offset: int,
+    db: Transactions, cfg: Ticketing, f: QueueFilter, limit: int, offset: int
 ) -> dict[str, Any]:
-    rows = await queue.queue_page(conn, now, f, limit + 1, offset)
-    counts = await queue.facet_counts(conn, now, f)
+    async with db.transaction() as ctx:
+        now = ctx.now()
+        rows = await queue.queue_page(ctx.conn, now, f, limit + 1, offset)
+        counts = await queue.facet_counts(ctx.conn, now, f)
     more = len(rows) > limit
     return {
         "items": [queue_item(cfg, r, now) for r in rows[:limit]],
@@ -108,15 +139,15 @@ async def queue_view(
     }
 
 
-def _coverage_status(license_row: dict[str, Any], now: datetime) -> str:
-    if license_row["covered"] is None:
+def _coverage_status(found: LicenseWithCoverage, now: datetime) -> str:
+    cover = found.coverage
+    if cover is None:
         return "none"
-    if license_row["status"] != "active":
+    if found.license.status != "active":
         return "ended"
-    if license_row["covered"] and license_row["perpetual"]:
+    if cover.covered and cover.perpetual:
         return "perpetual"
-    ends = license_row["coverage_ends_at"]
-    if license_row["covered"] and ends is not None and ends > now:
+    if cover.covered and cover.ends_at is not None and cover.ends_at > now:
         return "active"
     return "lapsed"
 
@@ -126,56 +157,74 @@ def _plan_name(cfg: Ticketing, code: str | None) -> str | None:
     return plan.name if plan else code
 
 
-async def entitlement_panel(
-    conn: Connection, cfg: Ticketing, row: dict[str, Any], now: datetime
+def _panel_license(
+    cfg: Ticketing, found: LicenseWithCoverage, row: TicketRow, now: datetime
 ) -> dict[str, Any]:
+    lic, cover = found.license, found.coverage
+    plan = cover.plan if cover else None
+    return {
+        "license_id": lic.license_id,
+        "license_key": lic.license_key,
+        "kind": lic.kind,
+        "edition": lic.edition,
+        "status": lic.status,
+        "purchased_at": lic.purchased_at,
+        "expires_at": lic.expires_at,
+        "major_version": lic.major_version,
+        "coverage": {
+            "status": _coverage_status(found, now),
+            "ends_at": cover.ends_at if cover else None,
+            "plan": plan,
+            "plan_name": _plan_name(cfg, plan),
+        },
+        "named_on_ticket": lic.license_id == row.license_id,
+    }
+
+
+async def entitlement_panel(db: Transactions, cfg: Ticketing, number: str) -> dict[str, Any]:
     """Everything the agent needs beside the ticket to know what the customer is owed."""
-    account, product = row["account_id"], row["product"]
-    licenses = []
-    for lic in await panel.licenses(conn, account, product):
-        licenses.append(
-            {
-                "license_id": lic["license_id"],
-                "license_key": lic["license_key"],
-                "kind": lic["kind"],
-                "edition": lic["edition"],
-                "status": lic["status"],
-                "purchased_at": lic["purchased_at"],
-                "expires_at": lic["expires_at"],
-                "major_version": lic["major_version"],
-                "coverage": {
-                    "status": _coverage_status(lic, now),
-                    "ends_at": lic["coverage_ends_at"],
-                    "plan": lic["plan"],
-                    "plan_name": _plan_name(cfg, lic["plan"]),
-                },
-                "named_on_ticket": lic["license_id"] == row["license_id"],
-            }
-        )
-    plans = [
-        {**p, "active": p["starts_at"] <= now and (p["ends_at"] is None or p["ends_at"] > now)}
-        for p in await panel.support_plans(conn, account, product)
-    ]
-    granted, used = await panel.credits(conn, account)
-    support = await store.version_support(conn, product, row["version"], now, cfg.catalog)
+    async with db.transaction() as ctx:
+        conn, now = ctx.conn, ctx.now()
+        row = await store.ticket_by_number(conn, number)
+        if row is None:
+            raise not_found(number)
+        account, product = row.account_id, row.product
+        licenses = await panel.licenses(conn, account, product)
+        plans = await panel.support_plans(conn, account, product)
+        credits = await panel.credits(conn, account)
+        support = await store.version_support(conn, product, row.version, now, cfg.catalog)
+        partner_since = await panel.partner_since(conn, account)
     return {
         "account_id": account,
         "product": product,
         "tier": {
-            "current": row["tier"],
-            "at_open": row["tier_at_open"],
-            "reason": row["tier_reason"],
-            "credit_used": row["credit_used"],
+            "current": row.tier,
+            "at_open": row.tier_at_open,
+            "reason": row.tier_reason,
+            "credit_used": row.credit_used,
         },
         "license_key": None
-        if row["license_key"] is None
-        else {"key": row["license_key"], "status": row["license_key_status"]},
-        "licenses": licenses,
-        "support_plans": plans,
-        "incident_credits": {"granted": granted, "used": used, "left": max(granted - used, 0)},
-        "partner_since": await panel.partner_since(conn, account),
+        if row.license_key is None
+        else {"key": row.license_key, "status": row.license_key_status},
+        "licenses": [_panel_license(cfg, found, row, now) for found in licenses],
+        "support_plans": [
+            {
+                "order_id": p.order_id,
+                "line_id": p.line_id,
+                "starts_at": p.starts_at,
+                "ends_at": p.ends_at,
+                "active": p.active(now),
+            }
+            for p in plans
+        ],
+        "incident_credits": {
+            "granted": credits.granted,
+            "used": credits.used,
+            "left": credits.left,
+        },
+        "partner_since": partner_since,
         "version": {
-            "version": row["version"],
+            "version": row.version,
             "supported": support.supported,
             "supported_until": support.until,
             "releases_known": support.known,

@@ -22,6 +22,7 @@ from services.runtime.clock import FixedClock
 from services.runtime.http import create_app
 from services.runtime.service import Runtime
 from services.ticketing.bootstrap import build
+from services.ticketing.entrypoints.dependencies import TicketingDependencies
 from services.ticketing.handlers.common import Ticketing
 from services.ticketing.settings import TicketingSettings
 from tests.conftest import settings_for
@@ -47,8 +48,8 @@ class TicketingService:
 
     @property
     def cfg(self) -> Ticketing:
-        cfg: Ticketing = self.runtime.state["ticketing"]
-        return cfg
+        dependencies: TicketingDependencies = self.runtime.definition.dependencies  # type: ignore[assignment]
+        return dependencies.ticketing
 
     async def deliver(self, data: EventData, subject: str = "s") -> None:
         """Apply an event the way the consumer does, through the registered handler."""
