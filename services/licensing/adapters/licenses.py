@@ -205,9 +205,8 @@ async def validation_facts(
     )
     if row is None:
         return None
-    fields = dict(row)
-    fields["periods"] = tuple((p[0], p[1]) for p in fields["periods"])
-    return ValidationRecord(**fields)
+    # The select's columns are the record's fields, in order.
+    return ValidationRecord._make((*row[:11], tuple((p[0], p[1]) for p in row[11]), row[12]))
 
 
 async def set_major(conn: Connection, license_id: UUID, major_version: int) -> None:

@@ -3,7 +3,7 @@ service (also served as a fast route)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from entitle_events.versions import Version
 
@@ -24,8 +24,9 @@ from ..domain.validation import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
+class Checked(NamedTuple):
+    """A named tuple for the same reason as `ValidationRecord`."""
+
     verdict: Verdict
     license: ValidationRecord | None = None
     """What was read of the key's license; None when none was."""
