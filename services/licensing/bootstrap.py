@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +16,15 @@ from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
 from services.runtime.replay import Projection
 from services.runtime.scheduler import Job
-from services.runtime.service import Runtime, ServiceDefinition
+from services.runtime.service import ServiceDefinition
 from services.runtime.settings import SettingsError, load_settings
 
 from .domain.keys import KeyRing
+from .entrypoints.dependencies import LicensingDependencies
 from .entrypoints.http import FAST_ROUTES, REFUSAL_STATUS, router
-from .handlers.coverage import COVERAGE_EVENTS, on_coverage_event
+from .handlers.coverage import COVERAGE_EVENTS, on_coverage_events
 from .handlers.expiry import expire_due
-from .handlers.orders import on_order_placed, on_order_refunded
+from .handlers.orders import on_order_refunded, on_orders_placed
 from .settings import LicensingSettings
 
 SETTINGS = LicensingSettings
@@ -41,16 +44,12 @@ def build(settings: LicensingSettings | None = None) -> ServiceDefinition:
     )
     subscriptions = Subscriptions()
 
-    @subscriptions.on(OrderPlaced)
-    async def order_placed(ctx: Context, event: Event[Any]) -> None:
-        await on_order_placed(ctx, event, catalog, keys)
+    @subscriptions.on_batch(OrderPlaced)
+    async def orders_placed(ctx: Context, events: Sequence[Event[Any]]) -> None:
+        await on_orders_placed(ctx, events, catalog, keys)
 
     subscriptions.on(OrderRefunded)(on_order_refunded)
-    subscriptions.on(*COVERAGE_EVENTS)(on_coverage_event)
-
-    async def on_start(runtime: Runtime) -> None:
-        runtime.state["catalog"] = catalog
-        runtime.state["keys"] = keys
+    subscriptions.on_batch(*COVERAGE_EVENTS)(on_coverage_events)
 
     return ServiceDefinition(
         name="licensing",
@@ -61,7 +60,9 @@ def build(settings: LicensingSettings | None = None) -> ServiceDefinition:
         routers=[router],
         publishes=[LICENSING_LICENSES, LICENSING_RELEASES],
         jobs=lambda runtime: [Job("expire-licenses", lambda: expire_due(runtime), interval=5)],
-        on_start=on_start,
+        dependencies=LicensingDependencies(
+            catalog, keys, timedelta(days=settings.license_file_ttl_days)
+        ),
         fast_routes=FAST_ROUTES,
         refusal_status=REFUSAL_STATUS,
         projections=[

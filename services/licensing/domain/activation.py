@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    detail: str
+from .lifecycle import UNUSABLE, Refusal
 
 
 def check_activation(
@@ -23,7 +17,7 @@ def check_activation(
     max_activations: int | None,
 ) -> Refusal | None:
     """None when the machine may be activated; re-activating the same fingerprint is fine."""
-    if status in ("revoked", "deactivated", "suspended") or expired:
+    if status in UNUSABLE or expired:
         state = "expired" if expired else status
         return Refusal(f"LICENSE_{state.upper()}", f"the license is {state}")
     if platform not in edition_platforms:

@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from entitle_events.common import Email, Line
-from entitle_events.license_file import FORMAT, canonical
-from entitle_events.versions import Version
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from services.policy.catalog import Catalog
 from services.runtime.auth import Principal
+from services.runtime.context import Context
 from services.runtime.errors import ApiError
 from services.runtime.fast_routes import FastRoute
-from services.runtime.http import MAX_OFFSET, RuntimeDep, errors, require
+from services.runtime.http import MAX_OFFSET, RuntimeDep, dependencies_of, errors, require
 from services.runtime.service import Runtime
 
-from ..adapters import licenses
-from ..domain.keys import InvalidKey, KeyRing
-from ..domain.validation import (
-    NOT_FOUND,
-    CoverageFacts,
-    LicenseFacts,
-    claims_mismatch,
-    validate,
-)
-from ..handlers import commands
-from ..settings import LicensingSettings
+from ..domain.keys import InvalidKey
+from ..domain.records import DescribedLicense, License, LicenseFilter, Owner
+from ..handlers import commands, queries, validation
+from .dependencies import LicensingDependencies
 
 router = APIRouter()
 EMPTY_NOTICE = "You have not purchased licenses of this type"
@@ -132,56 +124,30 @@ class ReleaseView(BaseModel):
     released_at: datetime
 
 
-def _keys(runtime: Runtime) -> KeyRing:
-    ring: KeyRing = runtime.state["keys"]
-    return ring
+Dependencies = Annotated[LicensingDependencies, Depends(dependencies_of(LicensingDependencies))]
 
 
-def _catalog(runtime: Runtime) -> Catalog:
-    catalog: Catalog = runtime.state["catalog"]
-    return catalog
+_COPIED = tuple(LicenseView.model_fields.keys() - {"key", "license_id", "activations"})
+"""The view's fields that are the license's own, by the same name."""
 
 
-def _visible(principal: Principal, row: dict[str, Any]) -> bool:
-    """An account-bound key sees its own licenses and, for a reseller, those it sold."""
-    return principal.account_id is None or principal.account_id in (
-        row["account_id"],
-        row["reseller_account_id"],
-    )
-
-
-async def _view(runtime: Runtime, row: dict[str, Any]) -> LicenseView:
-    activations = await licenses.activations_of(runtime.pool, row["license_id"])
-    return _to_view(row, [Activation(**a) for a in activations])
-
-
-def _to_view(row: dict[str, Any], activations: list[Activation]) -> LicenseView:
+def _view(described: DescribedLicense) -> LicenseView:
+    license = described.license
     return LicenseView(
-        key=row["license_key"],
-        license_id=str(row["license_id"]),
-        kind=row["kind"],
-        status=row["status"],
-        product=row["product"],
-        edition=row["edition"],
-        sku=row["sku"],
-        account_id=row["account_id"],
-        company=row["company"],
-        reseller_account_id=row["reseller_account_id"],
-        pooled=row["pooled"],
-        order_id=row["order_id"],
-        purchased_at=row["purchased_at"],
-        major_version=row["major_version"],
-        max_activations=row["max_activations"],
-        activations=activations,
-        expires_at=row["expires_at"],
-        auto_renew=row["auto_renew"],
-        maintenance_plan=row["maintenance_plan"],
+        key=license.license_key,
+        license_id=str(license.license_id),
+        activations=[Activation(**asdict(machine)) for machine in described.machines],
+        **{name: getattr(license, name) for name in _COPIED},
     )
+
+
+async def _views(runtime: Runtime, found: list[License]) -> list[LicenseView]:
+    return [_view(d) for d in await queries.described(runtime.pool, found)]
 
 
 @router.get("/.well-known/entitle-signing-key", response_model=SigningKeys, tags=["keys"])
-async def signing_keys(runtime: RuntimeDep) -> SigningKeys:
-    ring = _keys(runtime)
+async def signing_keys(dependencies: Dependencies) -> SigningKeys:
+    ring = dependencies.keys
     return SigningKeys(
         keys=[
             SigningKey(kid=kid, public_key=public, current=kid == ring.key_id)
@@ -197,9 +163,9 @@ async def signing_keys(runtime: RuntimeDep) -> SigningKeys:
     responses=errors(401, 403),
 )
 async def get_catalog(
-    runtime: RuntimeDep, _: Annotated[Principal, Depends(require("catalog:read"))]
+    dependencies: Dependencies, _: Annotated[Principal, Depends(require("catalog:read"))]
 ) -> dict[str, Any]:
-    return _catalog(runtime).model_dump(mode="json")
+    return dependencies.catalog.model_dump(mode="json")
 
 
 @router.post("/licenses/validate", response_model=ValidationResult, tags=["validation"])
@@ -211,54 +177,35 @@ async def validate_license(body: ValidationRequest, runtime: RuntimeDep) -> Vali
 
 async def answer_validation(runtime: Runtime, body: ValidationRequest) -> ValidationResult:
     """Also served as a fast route (services/runtime/fast_routes.py): read-only."""
-    try:
-        claims = _keys(runtime).verify_key(body.key)
-    except InvalidKey:
-        return ValidationResult(valid=False, code=NOT_FOUND.code, detail=NOT_FOUND.detail)
-    mismatch = claims_mismatch(claims, body.product, body.edition)
-    if mismatch is not None:
-        return ValidationResult(valid=False, code=mismatch.code, detail=mismatch.detail)
-    parsed: tuple[int, int, int] | None = None
-    if body.version is not None:
-        try:
-            v = Version.parse(body.version)
-            parsed = (v.major, v.minor, v.patch)
-        except ValueError:
-            parsed = None
-    row = await licenses.validation_facts(runtime.pool, body.key, body.fingerprint, parsed)
-    facts = None if row is None else _facts(runtime, row)
-    verdict = validate(
-        facts,
-        now=runtime.clock.now(),
+    dependencies = cast(LicensingDependencies, runtime.definition.dependencies)
+    checked = await validation.check_key(
+        runtime.pool,
+        runtime.clock,
+        dependencies.keys,
+        dependencies.catalog,
+        body.key,
         fingerprint=body.fingerprint,
         version=body.version,
-        release_date=row["release_date"] if row else None,
+        product=body.product,
+        edition=body.edition,
     )
+    verdict, found = checked.verdict, checked.license
     return ValidationResult(
         valid=verdict.valid,
         code=verdict.code,
         detail=verdict.detail,
-        license_id=str(row["license_id"]) if row else None,
-        status=row["status"] if row else None,
-        expires_at=row["expires_at"] if row else None,
+        license_id=str(found.license_id) if found else None,
+        status=found.status if found else None,
+        expires_at=found.expires_at if found else None,
     )
 
 
-def _facts(runtime: Runtime, row: dict[str, Any]) -> LicenseFacts:
-    plan = _catalog(runtime).plan(row["maintenance_plan"]) if row["maintenance_plan"] else None
-    return LicenseFacts(
-        status=row["status"],
-        expires_at=row["expires_at"],
-        max_activations=row["max_activations"],
-        activations=row["activations"],
-        fingerprint_activated=row["fingerprint_activated"],
-        major_version=row["major_version"],
-        purchased_at=row["purchased_at"],
-        coverage=CoverageFacts(
-            periods=tuple((p[0], p[1]) for p in row["periods"]), perpetual=row["perpetual"]
-        ),
-        plan=plan,
-    )
+def _verified(dependencies: LicensingDependencies, key: str) -> None:
+    """A forged key costs no database lookup."""
+    try:
+        dependencies.keys.verify_key(key)
+    except InvalidKey:
+        raise ApiError(404, "LICENSE_NOT_FOUND", "no license has this key") from None
 
 
 @router.post(
@@ -272,18 +219,22 @@ def _facts(runtime: Runtime, row: dict[str, Any]) -> LicenseFacts:
     },
 )
 async def activate(
-    key: str, body: ActivationRequest, runtime: RuntimeDep, response: Response
+    key: str,
+    body: ActivationRequest,
+    runtime: RuntimeDep,
+    dependencies: Dependencies,
+    response: Response,
 ) -> LicenseView:
     """Activate this machine (the key is the credential). Activating it again is a no-op
     answered 200."""
-    _verified(runtime, key)
+    _verified(dependencies, key)
+    command = commands.Activate(key, body.fingerprint, body.platform, body.hostname)
     async with runtime.transaction() as ctx:
-        row, new = await commands.activate(
-            ctx, _catalog(runtime), key, body.fingerprint, body.platform, body.hostname
-        )
+        license, new = await commands.activate(ctx, dependencies.catalog, command)
     if not new:
         response.status_code = 200
-    return await _view(runtime, row)
+    (view,) = await _views(runtime, [license])
+    return view
 
 
 @router.delete(
@@ -292,18 +243,13 @@ async def activate(
     tags=["activations"],
     responses=errors(404),
 )
-async def deactivate_machine(key: str, fingerprint: str, runtime: RuntimeDep) -> None:
+async def deactivate_machine(
+    key: str, fingerprint: str, runtime: RuntimeDep, dependencies: Dependencies
+) -> None:
     """Free this machine's seat (the key is the credential)."""
-    _verified(runtime, key)
+    _verified(dependencies, key)
     async with runtime.transaction() as ctx:
-        await commands.deactivate_machine(ctx, key, fingerprint)
-
-
-def _verified(runtime: Runtime, key: str) -> None:
-    try:
-        _keys(runtime).verify_key(key)
-    except InvalidKey:
-        raise ApiError(404, "LICENSE_NOT_FOUND", "no license has this key") from None
+        await commands.free_machine(ctx, commands.FreeMachine(key, fingerprint))
 
 
 @router.get("/licenses", response_model=LicenseList, tags=["licenses"], responses=errors(401, 403))
@@ -328,54 +274,22 @@ async def list_licenses(
 ) -> LicenseList:
     """The Management Console's view: filter by company, commercial/trial, valid/expired,
     used/unused and auto-renew."""
-    now = runtime.clock.now()
-    scope: list[str] = []
-    args: list[Any] = []
-
-    def arg(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    if principal.account_id is not None:
-        p = arg(principal.account_id)
-        scope.append(f"(l.account_id = {p} or l.reseller_account_id = {p})")
-    if account is not None:
-        scope.append(f"l.account_id = {arg(account)}")
-    if kind == "commercial":
-        scope.append("l.kind <> 'trial'")
-    elif kind is not None:
-        scope.append(f"l.kind = {arg(kind)}")
-    if product is not None:
-        scope.append(f"l.product = {arg(product)}")
-    if order is not None:
-        scope.append(f"l.order_id = {arg(order)}")
-    if email is not None:
-        scope.append(f"lower(l.contact_email) = lower({arg(email)})")
-    scope_args = list(args)
-    where = list(scope)
-    if state == "valid":
-        where.append(f"l.status = 'active' and (l.expires_at is null or l.expires_at > {arg(now)})")
-    elif state == "expired":
-        where.append(f"(l.status = 'expired' or l.expires_at <= {arg(now)})")
-    if usage is not None:
-        op = "exists" if usage == "used" else "not exists"
-        where.append(f"{op} (select 1 from activations a where a.license_id = l.license_id)")
-    if auto_renew is not None:
-        where.append(f"l.auto_renew = {arg(auto_renew)}")
-    rows = await licenses.search(runtime.pool, where, args, limit + 1, offset)
-    items = [await _view(runtime, r) for r in rows[:limit]]
-    notice = None
-    filtered_by_type = kind is not None or product is not None
-    # The notice says there is nothing of this type at all, not merely nothing in this state.
-    if (
-        not items
-        and offset == 0
-        and filtered_by_type
-        and not await licenses.search(runtime.pool, scope, scope_args, 1, 0)
-    ):
-        notice = EMPTY_NOTICE
+    wanted = LicenseFilter(
+        viewer=principal.account_id,
+        account=account,
+        kind=kind,
+        product=product,
+        order_id=order,
+        email=email,
+        state=state,
+        usage=usage,
+        auto_renew=auto_renew,
+    )
+    page = await queries.license_page(runtime.pool, wanted, runtime.clock.now(), limit, offset)
     return LicenseList(
-        items=items, next_offset=offset + limit if len(rows) > limit else None, notice=notice
+        items=[_view(d) for d in page.items],
+        next_offset=page.next_offset,
+        notice=EMPTY_NOTICE if page.none_of_this_type else None,
     )
 
 
@@ -390,10 +304,7 @@ async def get_license(
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require("licenses:read"))],
 ) -> LicenseView:
-    row = await licenses.get_by_key(runtime.pool, key)
-    if row is None or not _visible(principal, row):
-        raise ApiError(404, "LICENSE_NOT_FOUND", "no license has this key")
-    return await _view(runtime, row)
+    return _view(await queries.license_for(runtime.pool, key, principal.account_id))
 
 
 async def _file_reader(request: Request) -> Principal | None:
@@ -409,54 +320,22 @@ async def _file_reader(request: Request) -> Principal | None:
 async def license_file(
     key: str,
     runtime: RuntimeDep,
+    dependencies: Dependencies,
     principal: Annotated[Principal | None, Depends(_file_reader)],
 ) -> dict[str, Any]:
     """A signed license file an installed product verifies offline
     (`entitle_events.license_file.verify_license_file`). An installed product holding only
     its key fetches it without an API key; the portal fetches it for the person signed in."""
     if principal is None:
-        _verified(runtime, key)  # a forged key costs no database lookup
-        principal = Principal("license-key", frozenset({"licenses:read"}))
-    row = await licenses.validation_facts(runtime.pool, key, None, None)
-    full = await licenses.get_by_key(runtime.pool, key)
-    if row is None or full is None or not _visible(principal, full):
-        raise ApiError(404, "LICENSE_NOT_FOUND", "no license has this key")
-    if full["status"] in ("revoked", "deactivated"):  # a file would keep it running offline
-        raise ApiError(409, f"LICENSE_{full['status'].upper()}", f"the license is {full['status']}")
-    settings = runtime.settings
-    assert isinstance(settings, LicensingSettings)
-    now = runtime.clock.now()
-    periods = sorted((p[0], p[1]) for p in row["periods"])
-    activations = await licenses.activations_of(runtime.pool, full["license_id"])
-    payload = {
-        "license_id": str(full["license_id"]),
-        "key": key,
-        "kind": full["kind"],
-        "status": full["status"],
-        "product": full["product"],
-        "edition": full["edition"],
-        "account_id": full["account_id"],
-        "major_version": full["major_version"],
-        "purchased_at": full["purchased_at"].isoformat(),
-        "expires_at": full["expires_at"].isoformat() if full["expires_at"] else None,
-        "max_activations": full["max_activations"],
-        "activations": [a["fingerprint"] for a in activations],
-        "coverage": {
-            "perpetual": row["perpetual"],
-            "ends_at": periods[-1][1].isoformat() if periods else None,
-            "periods": [{"starts_at": s.isoformat(), "ends_at": e.isoformat()} for s, e in periods],
-        },
-        "issued_at": now.isoformat(),
-        "valid_until": (now + timedelta(days=settings.license_file_ttl_days)).isoformat(),
-    }
-    ring = _keys(runtime)
-    return {
-        "format": FORMAT,
-        "kid": ring.key_id,
-        "alg": "EdDSA",
-        "payload": payload,
-        "signature": base64.b64encode(ring.sign(canonical(payload))).decode(),
-    }
+        _verified(dependencies, key)
+    return await queries.signed_license_file(
+        runtime.pool,
+        dependencies.keys,
+        key,
+        principal.account_id if principal else None,
+        runtime.clock.now(),
+        dependencies.license_file_valid_for,
+    )
 
 
 @router.get(
@@ -472,12 +351,33 @@ async def list_releases(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ReleaseView]:
     """The versions published for a product, newest first."""
-    rows = await licenses.releases_of(runtime.pool, product, limit)
-    return [ReleaseView(**r) for r in rows]
+    return [
+        ReleaseView(
+            product=r.product,
+            version=r.version,
+            release_kind=r.release_kind,
+            released_at=r.released_at,
+        )
+        for r in await queries.releases(runtime.pool, product, limit)
+    ]
 
 
-def _reseller(principal: Principal) -> str | None:
-    return principal.account_id
+C = TypeVar("C")
+
+
+async def _apply(
+    runtime: Runtime,
+    handler: Callable[[Context, C], Awaitable[License | list[License]]],
+    command: C,
+) -> list[LicenseView]:
+    """Apply a command in one transaction; the licenses it changed, as they are now."""
+    async with runtime.transaction() as ctx:
+        changed = await handler(ctx, command)
+    return await _views(runtime, changed if isinstance(changed, list) else [changed])
+
+
+def _owner(body: OwnerRequest) -> Owner:
+    return Owner(body.account_id, body.company, body.email)
 
 
 @router.post(
@@ -493,10 +393,9 @@ async def assign(
     principal: Annotated[Principal, Depends(require("licenses:write"))],
 ) -> LicenseView:
     """Give a license from the reseller's pool to a company."""
-    owner = commands.NewOwner(body.account_id, body.company, body.email)
-    async with runtime.transaction() as ctx:
-        row = await commands.assign(ctx, key, _reseller(principal), owner)
-    return await _view(runtime, row)
+    command = commands.Assign(key, principal.account_id, _owner(body))
+    (view,) = await _apply(runtime, commands.assign, command)
+    return view
 
 
 @router.post(
@@ -512,10 +411,9 @@ async def transfer(
     principal: Annotated[Principal, Depends(require("licenses:write"))],
 ) -> LicenseView:
     """Transfer one license the reseller bought to an end-user company."""
-    owner = commands.NewOwner(body.account_id, body.company, body.email)
-    async with runtime.transaction() as ctx:
-        row = await commands.transfer_one(ctx, key, _reseller(principal), owner)
-    return await _view(runtime, row)
+    command = commands.Transfer(key, principal.account_id, _owner(body))
+    (view,) = await _apply(runtime, commands.transfer, command)
+    return view
 
 
 @router.post(
@@ -531,39 +429,48 @@ async def transfer_order(
     principal: Annotated[Principal, Depends(require("licenses:write"))],
 ) -> LicenseList:
     """Transfer every license of one order to an end-user company."""
-    owner = commands.NewOwner(body.account_id, body.company, body.email)
-    async with runtime.transaction() as ctx:
-        rows = await commands.transfer_order(ctx, order_id, _reseller(principal), owner)
-    return LicenseList(items=[await _view(runtime, r) for r in rows])
+    command = commands.TransferOrder(order_id, principal.account_id, _owner(body))
+    return LicenseList(items=await _apply(runtime, commands.transfer_order, command))
 
 
-def _status_route(command: str, summary: str) -> None:
+def _status_route(
+    name: str,
+    summary: str,
+    command: Callable[[str, str], C],
+    handler: Callable[[Context, C], Awaitable[License]],
+) -> None:
     async def change(
         key: str,
         runtime: RuntimeDep,
         _: Annotated[Principal, Depends(require("licenses:status"))],
         body: StatusRequest | None = None,
     ) -> LicenseView:
-        async with runtime.transaction() as ctx:
-            row = await commands.change_status(ctx, key, command, body.reason if body else "")
-        return await _view(runtime, row)
+        (view,) = await _apply(runtime, handler, command(key, body.reason if body else ""))
+        return view
 
     router.add_api_route(
-        f"/licenses/{{key}}/{command}",
+        f"/licenses/{{key}}/{name}",
         change,
         methods=["POST"],
         response_model=LicenseView,
         tags=["lifecycle"],
         summary=summary,
-        name=command,
+        name=name,
         responses=errors(401, 403, 404, 409),
     )
 
 
-_status_route("suspend", "Suspend a license until it is reinstated")
-_status_route("reinstate", "Reinstate a suspended license")
-_status_route("revoke", "Revoke a license for good")
-_status_route("deactivate", "Deactivate an MSP or subscription license: it can no longer be used")
+_status_route(
+    "suspend", "Suspend a license until it is reinstated", commands.Suspend, commands.suspend
+)
+_status_route("reinstate", "Reinstate a suspended license", commands.Reinstate, commands.reinstate)
+_status_route("revoke", "Revoke a license for good", commands.Revoke, commands.revoke)
+_status_route(
+    "deactivate",
+    "Deactivate an MSP or subscription license: it can no longer be used",
+    commands.Deactivate,
+    commands.deactivate,
+)
 
 
 @router.post(
@@ -576,14 +483,14 @@ _status_route("deactivate", "Deactivate an MSP or subscription license: it can n
 async def publish_release(
     body: ReleaseRequest,
     runtime: RuntimeDep,
+    dependencies: Dependencies,
     _: Annotated[Principal, Depends(require("releases:write"))],
 ) -> ReleaseView:
     if body.released_at.tzinfo is None:
         raise ApiError(422, "VALIDATION_ERROR", "released_at needs a time zone offset")
+    command = commands.PublishRelease(body.product, body.version, body.released_at)
     async with runtime.transaction() as ctx:
-        event = await commands.publish_release(
-            ctx, _catalog(runtime), body.product, body.version, body.released_at
-        )
+        event = await commands.publish_release(ctx, dependencies.catalog, command)
     return ReleaseView(
         product=event.product,
         version=event.version,

@@ -3,9 +3,8 @@ releases. Each runs in one transaction and emits its event through the outbox.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from entitle_events.licensing import (
     LicenseActivated,
@@ -24,231 +23,294 @@ from services.runtime.context import Context
 from services.runtime.errors import Refused
 
 from ..adapters import licenses
+from ..domain import lifecycle
 from ..domain.activation import check_activation
+from ..domain.records import ActivatedMachine, License, Owner
 
 
-@dataclass(frozen=True)
-class NewOwner:
-    account_id: str
-    company: str
-    email: str
+@dataclass(frozen=True, slots=True)
+class Activate:
+    key: str
+    fingerprint: str
+    platform: str
+    hostname: str
 
 
-def ref(row: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class FreeMachine:
+    """Deactivate one machine: its seat is free again."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    key: str
+    reason: str = ""
+
+
+class Suspend(StatusChange):
+    """Until the license is reinstated."""
+
+
+class Reinstate(StatusChange):
+    """A suspended license is usable again."""
+
+
+class Revoke(StatusChange):
+    """For good."""
+
+
+class Deactivate(StatusChange):
+    """An MSP or subscription license can no longer be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerChange:
+    """`reseller`: the reseller's account that may do it; None: any (an admin)."""
+
+    key: str
+    reseller: str | None
+    to: Owner
+
+
+class Assign(OwnerChange):
+    """A reseller gives a license from its pool to a company."""
+
+
+class Transfer(OwnerChange):
+    """A reseller transfers a license it bought to an end-user company."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferOrder:
+    """A reseller transfers every license of one order it bought."""
+
+    order_id: str
+    reseller: str | None
+    to: Owner
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRelease:
+    product: str
+    version: str
+    released_at: datetime
+
+
+def ref(license: License) -> dict[str, str]:
+    """The fields every license event carries."""
     return {
-        "license_id": str(row["license_id"]),
-        "license_key": row["license_key"],
-        "product": row["product"],
-        "account_id": row["account_id"],
+        "license_id": str(license.license_id),
+        "license_key": license.license_key,
+        "product": license.product,
+        "account_id": license.account_id,
     }
 
 
-async def _change_owner(ctx: Context, row: dict[str, Any], owner: NewOwner) -> None:
-    await licenses.change_owner(
-        ctx.conn, row["license_id"], owner.account_id, owner.company, owner.email
-    )
-
-
-def _owned_by(row: dict[str, Any], owner: NewOwner) -> dict[str, Any]:
-    return {**row, "account_id": owner.account_id, "company": owner.company, "pooled": False}
-
-
-async def _locked(ctx: Context, key: str) -> dict[str, Any]:
-    row = await licenses.lock_by_key(ctx.conn, key)
-    if row is None:
+async def _locked(ctx: Context, key: str) -> License:
+    license = await licenses.lock_by_key(ctx.conn, key)
+    if license is None:
         raise Refused("LICENSE_NOT_FOUND", "no license has this key")
-    return row
+    return license
 
 
-async def activate(
-    ctx: Context, catalog: Catalog, key: str, fingerprint: str, platform: str, hostname: str
-) -> tuple[dict[str, Any], bool]:
+async def activate(ctx: Context, catalog: Catalog, command: Activate) -> tuple[License, bool]:
     """Activate a machine; returns the license and whether the activation is new.
 
     The license row is locked while seats are counted, so concurrent activations for the
     last seat cannot both succeed.
     """
-    row = await _locked(ctx, key)
-    product = catalog.product(row["product"])
-    edition = product.edition(row["edition"]) if product else None
-    existing = {
-        a["fingerprint"] for a in await licenses.activations_of(ctx.conn, row["license_id"])
-    }
+    license = await _locked(ctx, command.key)
+    product = catalog.product(license.product)
+    edition = product.edition(license.edition) if product else None
+    machines = await licenses.machines_of(ctx.conn, [license.license_id])
+    existing = {m.fingerprint for m in machines[license.license_id]}
     now = ctx.now()
     refusal = check_activation(
-        status=row["status"],
-        expired=row["expires_at"] is not None and row["expires_at"] <= now,
-        platform=platform,
+        status=license.status,
+        expired=license.expires_at is not None and license.expires_at <= now,
+        platform=command.platform,
         edition_platforms=list(edition.platforms) if edition else [],
-        edition=row["edition"],
-        already_activated=fingerprint in existing,
+        edition=license.edition,
+        already_activated=command.fingerprint in existing,
         seats_used=len(existing),
-        max_activations=row["max_activations"],
+        max_activations=license.max_activations,
     )
     if refusal is not None:
         raise Refused(refusal.code, refusal.detail)
-    if fingerprint in existing:
-        return row, False
-    await licenses.add_activation(ctx.conn, row["license_id"], fingerprint, platform, hostname, now)
+    if command.fingerprint in existing:
+        return license, False
+    machine = ActivatedMachine(command.fingerprint, command.platform, command.hostname, now)
+    await licenses.add_activation(ctx.conn, license.license_id, machine)
     ctx.emit(
         LicenseActivated(
-            **ref(row),
-            fingerprint=fingerprint,
-            platform=platform,
-            hostname=hostname,
+            **ref(license),
+            fingerprint=machine.fingerprint,
+            platform=machine.platform,
+            hostname=machine.hostname,
             activated_at=now,
             activations_used=len(existing) + 1,
         ),
-        subject=str(row["license_id"]),
+        subject=str(license.license_id),
     )
-    return row, True
+    return license, True
 
 
-async def deactivate_machine(ctx: Context, key: str, fingerprint: str) -> None:
-    row = await _locked(ctx, key)
-    if not await licenses.remove_activation(ctx.conn, row["license_id"], fingerprint):
+async def free_machine(ctx: Context, command: FreeMachine) -> None:
+    license = await _locked(ctx, command.key)
+    if not await licenses.remove_activation(ctx.conn, license.license_id, command.fingerprint):
         raise Refused("ACTIVATION_NOT_FOUND", "this machine is not activated")
     ctx.emit(
-        LicenseDeactivated(**ref(row), fingerprint=fingerprint, deactivated_at=ctx.now()),
-        subject=str(row["license_id"]),
+        LicenseDeactivated(
+            **ref(license), fingerprint=command.fingerprint, deactivated_at=ctx.now()
+        ),
+        subject=str(license.license_id),
     )
 
 
-_TRANSITIONS: dict[str, tuple[set[str], str]] = {
-    # command: (statuses it applies to, resulting status)
-    "suspend": ({"active"}, "suspended"),
-    "reinstate": ({"suspended"}, "active"),
-    "revoke": ({"active", "suspended", "expired", "deactivated"}, "revoked"),
-    "deactivate": ({"active", "suspended"}, "deactivated"),
-}
+async def _transition(ctx: Context, key: str, transition: lifecycle.Transition) -> License:
+    """The license, moved to the transition's status; refused when it may not move."""
+    license = await _locked(ctx, key)
+    refusal = lifecycle.check_transition(transition, license.status, license.kind)
+    if refusal is not None:
+        raise Refused(refusal.code, refusal.detail)
+    await licenses.set_status(ctx.conn, [license.license_id], transition.status)
+    return replace(license, status=transition.status)
 
 
-async def change_status(ctx: Context, key: str, command: str, reason: str) -> dict[str, Any]:
-    row = await _locked(ctx, key)
-    allowed, target = _TRANSITIONS[command]
-    if row["status"] not in allowed:
-        raise Refused("ILLEGAL_TRANSITION", f"a {row['status']} license cannot be {command}d")
-    if command == "deactivate" and row["kind"] not in ("msp", "subscription"):
-        raise Refused("NOT_DEACTIVATABLE", "only MSP and subscription licenses are deactivated")
-    await licenses.set_status(ctx.conn, row["license_id"], target)
-    emit_status_event(ctx, row, command, reason)
-    return {**row, "status": target}
+async def suspend(ctx: Context, command: Suspend) -> License:
+    license = await _transition(ctx, command.key, lifecycle.SUSPEND)
+    ctx.emit(
+        LicenseSuspended(**ref(license), at=ctx.now(), reason=command.reason),
+        subject=str(license.license_id),
+    )
+    return license
 
 
-def emit_status_event(ctx: Context, row: dict[str, Any], command: str, reason: str) -> None:
-    now = ctx.now()
-    subject = str(row["license_id"])
-    if command == "suspend":
-        ctx.emit(LicenseSuspended(**ref(row), at=now, reason=reason), subject=subject)
-    elif command == "reinstate":
-        ctx.emit(LicenseReinstated(**ref(row), at=now, reason=reason), subject=subject)
-    elif command == "revoke":
-        ctx.emit(
-            LicenseRevoked(**ref(row), at=now, reason=reason, order_id=row["order_id"]),
-            subject=subject,
-        )
-    else:
-        ctx.emit(LicenseDeactivated(**ref(row), deactivated_at=now), subject=subject)
+async def reinstate(ctx: Context, command: Reinstate) -> License:
+    license = await _transition(ctx, command.key, lifecycle.REINSTATE)
+    ctx.emit(
+        LicenseReinstated(**ref(license), at=ctx.now(), reason=command.reason),
+        subject=str(license.license_id),
+    )
+    return license
 
 
-async def assign(ctx: Context, key: str, reseller: str | None, owner: NewOwner) -> dict[str, Any]:
-    """A reseller gives a license from its pool to a company."""
-    row = await _locked(ctx, key)
-    if reseller is not None and row["reseller_account_id"] != reseller:
+async def revoke(ctx: Context, command: Revoke) -> License:
+    license = await _transition(ctx, command.key, lifecycle.REVOKE)
+    emit_revoked(ctx, license, command.reason)
+    return license
+
+
+async def deactivate(ctx: Context, command: Deactivate) -> License:
+    license = await _transition(ctx, command.key, lifecycle.DEACTIVATE)
+    ctx.emit(
+        LicenseDeactivated(**ref(license), deactivated_at=ctx.now()),
+        subject=str(license.license_id),
+    )
+    return license
+
+
+def emit_revoked(ctx: Context, license: License, reason: str) -> None:
+    ctx.emit(
+        LicenseRevoked(**ref(license), at=ctx.now(), reason=reason, order_id=license.order_id),
+        subject=str(license.license_id),
+    )
+
+
+async def assign(ctx: Context, command: Assign) -> License:
+    license = await _locked(ctx, command.key)
+    if command.reseller is not None and license.reseller_account_id != command.reseller:
         raise Refused("LICENSE_NOT_FOUND", "no license has this key")
-    if not row["pooled"]:
+    if not license.pooled:
         raise Refused("NOT_IN_POOL", "the license is not in a reseller's pool")
-    await licenses.change_owner(
-        ctx.conn, row["license_id"], owner.account_id, owner.company, owner.email
-    )
+    await licenses.change_owner(ctx.conn, license.license_id, command.to)
+    assigned = license.owned_by(command.to)
     ctx.emit(
         LicenseAssigned(
-            **{**ref(row), "account_id": owner.account_id},
-            reseller_account_id=row["reseller_account_id"],
-            company=owner.company,
-            contact_email=owner.email,
+            **ref(assigned),
+            reseller_account_id=license.reseller_account_id,
+            company=command.to.company,
+            contact_email=command.to.email,
             assigned_at=ctx.now(),
         ),
-        subject=str(row["license_id"]),
+        subject=str(license.license_id),
     )
-    return _owned_by(row, owner)
+    return assigned
 
 
-async def transfer(
-    ctx: Context, rows: list[dict[str, Any]], reseller: str | None, owner: NewOwner
-) -> list[dict[str, Any]]:
-    """A reseller transfers licenses it bought (one, or a whole order) to an end-user company."""
-    moved = []
-    for row in rows:
-        if reseller is not None and row["reseller_account_id"] != reseller:
-            raise Refused("LICENSE_NOT_FOUND", "no license has this key")
-        if row["reseller_account_id"] is None:
-            raise Refused("NOT_TRANSFERABLE", "only licenses bought by a reseller transfer")
-        if row["status"] == "revoked":
-            raise Refused("LICENSE_REVOKED", "a revoked license cannot be transferred")
-        await licenses.change_owner(
-            ctx.conn, row["license_id"], owner.account_id, owner.company, owner.email
-        )
-        ctx.emit(
-            LicenseTransferred(
-                **{**ref(row), "account_id": owner.account_id},
-                from_account_id=row["account_id"],
-                company=owner.company,
-                contact_email=owner.email,
-                order_id=row["order_id"],
-                transferred_at=ctx.now(),
-            ),
-            subject=str(row["license_id"]),
-        )
-        moved.append(
-            {**row, "account_id": owner.account_id, "company": owner.company, "pooled": False}
-        )
+async def transfer(ctx: Context, command: Transfer) -> License:
+    (moved,) = await _transfer(ctx, [await _locked(ctx, command.key)], command.reseller, command.to)
     return moved
 
 
-async def transfer_one(
-    ctx: Context, key: str, reseller: str | None, owner: NewOwner
-) -> dict[str, Any]:
-    return (await transfer(ctx, [await _locked(ctx, key)], reseller, owner))[0]
+async def transfer_order(ctx: Context, command: TransferOrder) -> list[License]:
+    found = await licenses.by_order(ctx.conn, command.order_id)
+    if command.reseller is not None:  # another reseller's order is as unknown as a missing one
+        found = [license for license in found if license.reseller_account_id == command.reseller]
+    if not found:
+        raise Refused("ORDER_NOT_FOUND", f"no licenses were issued for order {command.order_id}")
+    return await _transfer(ctx, found, command.reseller, command.to)
 
 
-async def transfer_order(
-    ctx: Context, order_id: str, reseller: str | None, owner: NewOwner
-) -> list[dict[str, Any]]:
-    rows = await licenses.by_order(ctx.conn, order_id)
-    if reseller is not None:  # another reseller's order is as unknown as a missing one
-        rows = [row for row in rows if row["reseller_account_id"] == reseller]
-    if not rows:
-        raise Refused("ORDER_NOT_FOUND", f"no licenses were issued for order {order_id}")
-    return await transfer(ctx, rows, reseller, owner)
+async def _transfer(
+    ctx: Context, found: list[License], reseller: str | None, to: Owner
+) -> list[License]:
+    moved = []
+    for license in found:
+        if reseller is not None and license.reseller_account_id != reseller:
+            raise Refused("LICENSE_NOT_FOUND", "no license has this key")
+        if license.reseller_account_id is None:
+            raise Refused("NOT_TRANSFERABLE", "only licenses bought by a reseller transfer")
+        if license.status == lifecycle.REVOKED:
+            raise Refused("LICENSE_REVOKED", "a revoked license cannot be transferred")
+        await licenses.change_owner(ctx.conn, license.license_id, to)
+        transferred = license.owned_by(to)
+        ctx.emit(
+            LicenseTransferred(
+                **ref(transferred),
+                from_account_id=license.account_id,
+                company=to.company,
+                contact_email=to.email,
+                order_id=license.order_id,
+                transferred_at=ctx.now(),
+            ),
+            subject=str(license.license_id),
+        )
+        moved.append(transferred)
+    return moved
 
 
 async def publish_release(
-    ctx: Context, catalog: Catalog, product: str, version_text: str, released_at: datetime
+    ctx: Context, catalog: Catalog, command: PublishRelease
 ) -> ReleasePublished:
-    known = catalog.product(product)
+    known = catalog.product(command.product)
     if known is None:
-        raise Refused("UNKNOWN_PRODUCT", f"the catalog has no product {product}")
+        raise Refused("UNKNOWN_PRODUCT", f"the catalog has no product {command.product}")
     try:
-        version = Version.parse(version_text)
+        version = Version.parse(command.version)
     except ValueError as exc:
         raise Refused("VERSION_INVALID", str(exc)) from exc
-    await ctx.conn.execute("select pg_advisory_xact_lock(hashtext($1))", product)
+    await licenses.lock_releases(ctx.conn, command.product)
     # A new major beyond every major known (the catalog's current one included) is a version
     # update; anything else is a maintenance release.
-    highest = await licenses.highest_major(ctx.conn, product)
+    highest = await licenses.highest_major(ctx.conn, command.product)
     baseline = max(highest if highest is not None else known.current_major, known.current_major)
     kind = "update" if version.major > baseline else "maintenance"
-    if not await licenses.insert_release(ctx.conn, product, version, released_at, kind):
-        raise Refused("RELEASE_EXISTS", f"{product} {version} is already published")
+    if not await licenses.insert_release(
+        ctx.conn, command.product, version, command.released_at, kind
+    ):
+        raise Refused("RELEASE_EXISTS", f"{command.product} {version} is already published")
     event = ReleasePublished(
-        product=product,
+        product=command.product,
         version=str(version),
         major=version.major,
         minor=version.minor,
         patch=version.patch,
-        released_at=released_at,
+        released_at=command.released_at,
         release_kind=kind,
     )
-    ctx.emit(event, subject=product)
+    ctx.emit(event, subject=command.product)
     return event

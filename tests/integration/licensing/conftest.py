@@ -15,7 +15,8 @@ from entitle_events.commerce import OrderPlaced
 
 from services.licensing.bootstrap import build
 from services.licensing.domain.keys import KeyRing, generate_private_key
-from services.licensing.handlers.orders import on_order_placed
+from services.licensing.entrypoints.dependencies import LicensingDependencies
+from services.licensing.handlers.orders import on_orders_placed
 from services.licensing.settings import LicensingSettings
 from services.runtime.clock import FixedClock
 from services.runtime.http import create_app
@@ -35,9 +36,14 @@ class Licensing:
     clock: FixedClock
 
     @property
+    def dependencies(self) -> LicensingDependencies:
+        dependencies = self.runtime.definition.dependencies
+        assert isinstance(dependencies, LicensingDependencies)
+        return dependencies
+
+    @property
     def keys(self) -> KeyRing:
-        ring: KeyRing = self.runtime.state["keys"]
-        return ring
+        return self.dependencies.keys
 
     async def order(self, **overrides: Any) -> tuple[Event[OrderPlaced], list[dict[str, Any]]]:
         """Apply an order the way the consumer does; return the licenses it issued."""
@@ -56,7 +62,7 @@ class Licensing:
             time=self.clock.now(),
         )
         async with self.runtime.transaction(cause=event) as ctx:
-            await on_order_placed(ctx, event, self.runtime.state["catalog"], self.keys)
+            await on_orders_placed(ctx, [event], self.dependencies.catalog, self.keys)
         rows = await self.runtime.pool.fetch(
             "select * from licenses where order_id = $1 order by line_id, license_id",
             data["order_id"],

@@ -10,7 +10,7 @@ from entitle_events import new_event
 from entitle_events.common import CoveragePeriod
 from entitle_events.maintenance import CoverageExtended, CoverageStarted, CoverageWithdrawn
 
-from services.licensing.handlers.coverage import on_coverage_event
+from services.licensing.handlers.coverage import on_coverage_events
 
 from .conftest import ADMIN, Licensing
 
@@ -110,9 +110,9 @@ async def coverage_started(
         ends_at=ends_at,
     )
     async with shop.runtime.transaction() as ctx:
-        await on_coverage_event(
+        await on_coverage_events(
             ctx,
-            new_event(started, source="maintenance", subject=started.license_id, time=starts_at),
+            [new_event(started, source="maintenance", subject=started.license_id, time=starts_at)],
         )
 
 
@@ -135,9 +135,13 @@ async def coverage_extended(
         ends_at=ends_at,
     )
     async with shop.runtime.transaction() as ctx:
-        await on_coverage_event(
+        await on_coverage_events(
             ctx,
-            new_event(extended, source="maintenance", subject=extended.license_id, time=starts_at),
+            [
+                new_event(
+                    extended, source="maintenance", subject=extended.license_id, time=starts_at
+                )
+            ],
         )
 
 
@@ -161,7 +165,11 @@ async def coverage_withdrawn(
         ends_at=remaining_end,
     )
     async with shop.runtime.transaction() as ctx:
-        await on_coverage_event(
+        await on_coverage_events(
             ctx,
-            new_event(withdrawn, source="maintenance", subject=withdrawn.license_id, time=ends_at),
+            [
+                new_event(
+                    withdrawn, source="maintenance", subject=withdrawn.license_id, time=ends_at
+                )
+            ],
         )

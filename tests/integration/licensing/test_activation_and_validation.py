@@ -10,7 +10,7 @@ from entitle_events.common import CoveragePeriod
 from entitle_events.maintenance import CoverageStarted
 
 from services.licensing.domain.keys import KeyRing, generate_private_key
-from services.licensing.handlers.coverage import on_coverage_event
+from services.licensing.handlers.coverage import on_coverage_events
 
 from .conftest import ADMIN, NOW, Licensing
 
@@ -140,8 +140,8 @@ async def test_versions_follow_maintenance_coverage_and_stay_valid_after_it_laps
         ends_at=ends,
     )
     async with licensing.runtime.transaction() as ctx:
-        await on_coverage_event(
-            ctx, new_event(started, source="maintenance", subject=started.license_id, time=NOW)
+        await on_coverage_events(
+            ctx, [new_event(started, source="maintenance", subject=started.license_id, time=NOW)]
         )
     for version, released in (
         ("5.2.0", NOW + timedelta(days=400)),
@@ -183,8 +183,8 @@ async def test_an_add_on_follows_its_base_licenses_entitlement(licensing: Licens
         ends_at=ends,
     )
     async with licensing.runtime.transaction() as ctx:
-        await on_coverage_event(
-            ctx, new_event(started, source="maintenance", subject=started.license_id, time=NOW)
+        await on_coverage_events(
+            ctx, [new_event(started, source="maintenance", subject=started.license_id, time=NOW)]
         )
     add_on_line = {
         "line_id": "1",

@@ -1,0 +1,18 @@
+"""What licensing's routes need besides the runtime, built once by bootstrap.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from services.policy.catalog import Catalog
+
+from ..domain.keys import KeyRing
+
+
+@dataclass(frozen=True, slots=True)
+class LicensingDependencies:
+    catalog: Catalog
+    keys: KeyRing
+    license_file_valid_for: timedelta
+    """How long a signed license file is valid offline."""
