@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import asyncpg
 from entitle_events import Event, new_event
-from entitle_events.common import CoveragePeriod
+from entitle_events.common import CoveragePeriod, CoverageSource
 from entitle_events.maintenance import CoverageStarted
 
 from services.notification.handlers.events import on_customer_events
@@ -22,11 +22,13 @@ from .conftest import NOW, Notification, Start, issued, upgrade
 ENDS = datetime(2027, 2, 21, 12, 0, tzinfo=UTC)
 
 
-def covered(to: str, order: str, license_id: str, source: str = "complimentary") -> Event[Any]:
+def covered(
+    to: str, order: str, license_id: str, source: CoverageSource = "complimentary"
+) -> Event[Any]:
     data = CoverageStarted(
         license_id=license_id, license_key=f"KEY-{license_id}", product="backup-pro",
         account_id="acme", contact_email=to, plan="backup-care-12", order_id=order, ends_at=ENDS,
-        periods=[CoveragePeriod(starts_at=NOW, ends_at=ENDS, source=source)],  # type: ignore[arg-type]
+        periods=[CoveragePeriod(starts_at=NOW, ends_at=ENDS, source=source)],
     )  # fmt: skip
     return new_event(data, source="maintenance", subject=license_id, time=NOW, correlationid=order)
 
