@@ -13,7 +13,8 @@ use to drop duplicates), once the lease runs out, and the record counts the seco
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -36,6 +37,10 @@ from ..domain.records import Claimed, Mark, Suppression
 from ..domain.unsubscribe import UnsubscribeLinks
 from ..metrics import EMAILS, Outcome
 from ..settings import NotificationSettings
+
+LINGER_SECONDS = 0.01
+"""How long outcomes wait for others to share their transaction: a session idles that long
+at the most, and each transaction (with its outbox row and the relay's run) serves several."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,9 @@ class Sender:
                         "entitle.delivery_id": str(delivery.id),
                     },
                 ):
-                    result = await session.send(_message(delivery, settings, self.unsubscribe))
+                    with recorder.answer_awaited():
+                        message = _message(delivery, settings, self.unsubscribe)
+                        result = await session.send(message)
                     traceparent = tracing.current_traceparent()
                 await recorder.record(_Sent(delivery, result, traceparent))
 
@@ -100,24 +107,47 @@ class Sender:
 
 class _Recorder:
     """Group commit: outcomes that arrive while one transaction writes go together into the
-    next one, in one statement per kind of write. Each `record` returns once its outcome is
-    committed."""
+    next one, in one statement per kind of write, and a transaction waits a moment
+    (`LINGER_SECONDS` at most) for the answers the other sessions are about to get. Each
+    `record` returns once its outcome is committed."""
 
     def __init__(self, transactions: Transactions, settings: NotificationSettings) -> None:
         self._transactions = transactions
         self._settings = settings
         self._waiting: list[tuple[_Sent, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._awaited = 0
+        self._arrived = asyncio.Event()
+
+    @contextlib.contextmanager
+    def answer_awaited(self) -> Iterator[None]:
+        """While a session waits for the server's answer to a message."""
+        self._awaited += 1
+        try:
+            yield
+        finally:
+            self._awaited -= 1
 
     async def record(self, sent: _Sent) -> None:
         done = asyncio.get_running_loop().create_future()
         self._waiting.append((sent, done))
+        self._arrived.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all())
         await done
 
+    async def _gather(self) -> None:
+        """Wait, a moment at most, until no session waits for an answer still to come."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + LINGER_SECONDS
+        while self._awaited and (left := until - loop.time()) > 0:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), left)
+
     async def _write_all(self) -> None:
         while self._waiting:
+            await self._gather()
             batch, self._waiting = self._waiting, []
             try:
                 recorded = await self._write([sent for sent, _ in batch])
