@@ -121,7 +121,7 @@ async def suppress(conn: Connection, suppressions: Sequence[Suppression], at: da
 
 
 async def search(
-    conn: Connection | asyncpg.Pool, wanted: DeliveryFilter, limit: int, offset: int
+    pool: asyncpg.Pool, wanted: DeliveryFilter, limit: int, offset: int
 ) -> list[Delivery]:
     columns = {
         "account_id": wanted.account_id,
@@ -137,7 +137,7 @@ async def search(
             args.append(value)
             clauses.append(f"{column} = ${len(args)}")
     where = f"where {' and '.join(clauses)}" if clauses else ""
-    rows = await conn.fetch(
+    rows = await pool.fetch(
         "select id, event_id, event_type, correlation_id, account_id, template, recipient,"
         " transactional, subject, message_id, status, attempts, last_error, smtp_code,"
         " created_at, sent_at"
@@ -150,7 +150,7 @@ async def search(
     return [Delivery(**row) for row in rows]
 
 
-async def mailed_by_account(conn: Connection | asyncpg.Pool, email: str, account_id: str) -> bool:
+async def mailed_by_account(conn: Connection, email: str, account_id: str) -> bool:
     """Whether this account's mail went to the address (what an account-bound key may
     suppress)."""
     found = await conn.fetchval(

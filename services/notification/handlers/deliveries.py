@@ -17,6 +17,7 @@ from ..domain.unsubscribe import UnsubscribeLinks
 async def find(
     pool: asyncpg.Pool, wanted: DeliveryFilter, limit: int, offset: int
 ) -> list[Delivery]:
+    """A page of the deliveries wanted, newest first: a read, outside any transaction."""
     return await deliveries.search(pool, wanted, limit, offset)
 
 

@@ -1,9 +1,10 @@
 """The sender job: takes due deliveries, sends them, records each outcome.
 
 Exactly one email per (event, template, recipient): the delivery row is unique on that
-triple. A sender first takes a batch under a lease (committed before any SMTP session
-starts), then records each message's outcome, with its `notification.*` event, as soon as
-the server has answered, and before that SMTP session carries another message. So a crash
+triple. A sender first takes a batch under a lease in one statement (committed before any
+SMTP session starts), then records each message's outcome, with its `notification.*` event,
+once the server has answered (with the other sessions' answers of that moment, in one
+transaction), and before that SMTP session carries another message. So a crash
 at any instant (the process killed, PostgreSQL down, a connection dropped) leaves at most
 one message per SMTP session accepted and unrecorded: at most `ENTITLE_SMTP_CONNECTIONS`
 messages. Those are sent again, with their original Message-ID (which receiving systems
