@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ from .adapters.smtp import Mailer, MailerPool
 from .adapters.templates import use_portal
 from .domain.mail_plan import RULES
 from .domain.unsubscribe import unsubscribe_links
-from .entrypoints.http import router
-from .handlers.events import flush_overdue_digests, on_customer_event, on_sign_in_requested
-from .handlers.send import send_due
+from .entrypoints.dependencies import NotificationDependencies
+from .entrypoints.http import REFUSAL_STATUS, router
+from .handlers.events import flush_overdue_digests, on_customer_events, on_sign_in_requested
+from .handlers.send import Sender
 from .settings import NotificationSettings
 
 SETTINGS = NotificationSettings
@@ -48,21 +50,22 @@ def build(settings: NotificationSettings | None = None) -> ServiceDefinition:
         ),
     )
 
-    @subscriptions.on(*RULES, LicenseIssued)
-    async def customer_event(ctx: Context, event: Event[Any]) -> None:
-        await on_customer_event(ctx, event, catalog, settings.message_id_domain)
+    unsubscribe = unsubscribe_links(settings)
+
+    @subscriptions.on_batch(*RULES, LicenseIssued)
+    async def customer_events(ctx: Context, events: Sequence[Event[Any]]) -> None:
+        await on_customer_events(ctx, events, catalog, settings.message_id_domain)
 
     @subscriptions.on(SignInRequested)
     async def sign_in_requested(ctx: Context, event: Event[Any]) -> None:
         await on_sign_in_requested(ctx, event, catalog, seal_key, settings.message_id_domain)
 
     def jobs(runtime: Runtime) -> list[Job]:
-        unsubscribe = unsubscribe_links(settings)
-        runtime.state["unsubscribe"] = unsubscribe
+        sender = Sender(runtime, mailer, settings, unsubscribe)
         return [
             Job(
                 "send-email",
-                lambda: send_due(runtime, mailer, settings, unsubscribe),
+                sender.send_due,
                 interval=0.5,
                 wake_on_commit=True,
             ),
@@ -82,4 +85,6 @@ def build(settings: NotificationSettings | None = None) -> ServiceDefinition:
         routers=[router],
         publishes=[NOTIFICATION_DELIVERIES],
         jobs=jobs,
+        refusal_status=REFUSAL_STATUS,
+        dependencies=NotificationDependencies(unsubscribe),
     )

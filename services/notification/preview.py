@@ -15,6 +15,7 @@ from services.policy.catalog import Catalog
 from .adapters.templates import Rendered, render
 from .domain.digest import delivery_email
 from .domain.mail_plan import RULES, PlannedEmail, plan_emails
+from .domain.records import DigestItem
 
 # Readable values for the fields a reader notices; the rest come from the models' examples.
 _SAMPLE_VALUES: dict[str, Any] = {
@@ -62,10 +63,10 @@ def sample_emails(catalog: Catalog) -> dict[str, PlannedEmail]:
         "A-1001",
         "it@acme.example",
         [
-            {"product": "backup-pro", "license_key": key, "coverage_ends_at": end}
-            for key, end in (
-                (_SAMPLE_VALUES["license_key"], start.replace(year=2027)),
-                ("eyJsIjoiZjAx...In0.c2Vjb25k...a2V5", None),
+            DigestItem("A-1001", license_id, "backup-pro", key, True, end)
+            for license_id, key, end in (
+                ("lic-1", _SAMPLE_VALUES["license_key"], start.replace(year=2027)),
+                ("lic-2", "eyJsIjoiZjAx...In0.c2Vjb25k...a2V5", None),
             )
         ],
         catalog,

@@ -1,18 +1,18 @@
-"""The notification tables."""
+"""The notification tables: deliveries (every email, recorded first, sent later) and
+suppressions. Each call reads or writes many rows in one statement."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from services.runtime.db import Connection
 
-from ..adapters.templates import Rendered
+from ..domain.records import Claimed, Delivery, DeliveryFilter, Mark, NewDelivery, Suppression
+from .rows import columns
 
 
 def delivery_id(event_id: uuid.UUID, template: str, recipient: str) -> uuid.UUID:
@@ -21,67 +21,43 @@ def delivery_id(event_id: uuid.UUID, template: str, recipient: str) -> uuid.UUID
 
 
 async def record(
-    conn: Connection,
-    *,
-    event_id: uuid.UUID,
-    event_type: str,
-    correlation_id: str | None,
-    account_id: str | None,
-    traceparent: str | None,
-    template: str,
-    recipient: str,
-    transactional: bool,
-    rendered: Rendered,
-    domain: str,
-    at: datetime,
-) -> bool:
-    ident = delivery_id(event_id, template, recipient)
-    inserted = await conn.fetchval(
-        "insert into deliveries (id, event_id, event_type, correlation_id, template, recipient,"
-        " transactional, subject, body_text, body_html, message_id, next_attempt_at, created_at,"
-        " traceparent, account_id)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)"
-        " on conflict do nothing returning true",
-        ident,
-        event_id,
-        event_type,
-        correlation_id,
-        template,
-        recipient,
-        transactional,
-        rendered.subject,
-        rendered.text,
-        rendered.html,
-        f"<{ident}@{domain}>",
+    conn: Connection, emails: Sequence[NewDelivery], domain: str, at: datetime
+) -> None:
+    """Record emails in one statement; one already recorded (its event seen before) stays as
+    it is."""
+    if not emails:
+        return
+    idents = [delivery_id(e.event_id, e.template, e.recipient) for e in emails]
+    await conn.execute(
+        "insert into deliveries (id, message_id, next_attempt_at, created_at, event_id,"
+        " event_type, correlation_id, template, recipient, transactional, subject, body_text,"
+        " body_html, traceparent, account_id)"
+        " select t.id, t.message_id, $3, $3, t.event_id, t.event_type, t.correlation_id,"
+        " t.template, t.recipient, t.transactional, t.subject, t.body_text, t.body_html,"
+        " t.traceparent, t.account_id"
+        " from unnest($1::uuid[], $2::text[], $4::uuid[], $5::text[], $6::text[], $7::text[],"
+        " $8::text[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[],"
+        " $14::text[]) as t(id, message_id, event_id, event_type, correlation_id, template,"
+        " recipient, transactional, subject, body_text, body_html, traceparent, account_id)"
+        " on conflict do nothing",
+        idents,
+        [f"<{ident}@{domain}>" for ident in idents],
         at,
-        traceparent,
-        account_id,
+        *columns(
+            emails,
+            "event_id",
+            "event_type",
+            "correlation_id",
+            "template",
+            "recipient",
+            "transactional",
+            "subject",
+            "body_text",
+            "body_html",
+            "traceparent",
+            "account_id",
+        ),
     )
-    return bool(inserted)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A delivery taken for sending, under a lease."""
-
-    id: uuid.UUID
-    event_id: uuid.UUID
-    event_type: str
-    correlation_id: str | None
-    account_id: str | None
-    template: str
-    recipient: str
-    transactional: bool
-    subject: str
-    body_text: str
-    body_html: str
-    message_id: str
-    attempts: int
-    """Including this one: a delivery taken again after its sender died counts twice."""
-    created_at: datetime
-    traceparent: str | None
-    lease_token: uuid.UUID
-    suppressed: bool
 
 
 async def claim_due(
@@ -109,19 +85,6 @@ async def claim_due(
     return [Claimed(**r) for r in rows]
 
 
-@dataclass(frozen=True)
-class Mark:
-    """One sending outcome to record."""
-
-    ident: uuid.UUID
-    lease_token: uuid.UUID
-    status: str
-    at: datetime
-    error: str | None = None
-    code: int | None = None
-    next_attempt_at: datetime | None = None
-
-
 async def mark(conn: Connection, marks: Sequence[Mark]) -> set[uuid.UUID]:
     """Record outcomes in one statement; return the deliveries still held under the lease
     that sent them (a sender that lost its lease records nothing)."""
@@ -135,52 +98,62 @@ async def mark(conn: Connection, marks: Sequence[Mark]) -> set[uuid.UUID]:
         " next_attempt_at, at)"
         " where d.id = m.id and d.lease_token = m.token and d.status = 'sending'"
         " returning d.id",
-        [m.ident for m in marks],
-        [m.lease_token for m in marks],
-        [m.status for m in marks],
-        [m.error for m in marks],
-        [m.code for m in marks],
-        [m.next_attempt_at for m in marks],
-        [m.at for m in marks],
+        *columns(marks, "ident", "lease_token", "status", "error", "code", "next_attempt_at", "at"),
     )
     return {r["id"] for r in rows}
 
 
-async def suppress(conn: Connection, email: str, reason: str, at: datetime) -> None:
+async def suppress(conn: Connection, suppressions: Sequence[Suppression], at: datetime) -> None:
+    """Suppress addresses in one statement; an address already suppressed takes the new
+    reason (the last one given, when an address comes twice)."""
+    reasons = {s.email.lower(): s.reason for s in suppressions}
+    if not reasons:
+        return
     await conn.execute(
-        "insert into suppressions (email, reason, created_at) values (lower($1), $2, $3)"
+        "insert into suppressions (email, reason, created_at)"
+        " select t.email, t.reason, $3::timestamptz from unnest($1::text[], $2::text[])"
+        " as t(email, reason)"
         " on conflict (email) do update set reason = excluded.reason",
-        email,
-        reason,
+        list(reasons),
+        list(reasons.values()),
         at,
     )
 
 
 async def search(
-    pool: asyncpg.Pool, filters: dict[str, Any], limit: int, offset: int
-) -> list[dict[str, Any]]:
+    pool: asyncpg.Pool, wanted: DeliveryFilter, limit: int, offset: int
+) -> list[Delivery]:
+    columns = {
+        "account_id": wanted.account_id,
+        "recipient": wanted.recipient,
+        "event_id::text": wanted.event_id,
+        "template": wanted.template,
+        "status": wanted.status,
+        "correlation_id": wanted.correlation_id,
+    }
     clauses, args = [], []
-    for column, value in filters.items():
+    for column, value in columns.items():
         if value is not None:
             args.append(value)
             clauses.append(f"{column} = ${len(args)}")
     where = f"where {' and '.join(clauses)}" if clauses else ""
-    args += [limit, offset]
     rows = await pool.fetch(
         "select id, event_id, event_type, correlation_id, account_id, template, recipient,"
         " transactional, subject, message_id, status, attempts, last_error, smtp_code,"
         " created_at, sent_at"
         f" from deliveries {where} order by created_at desc, id"
-        f" limit ${len(args) - 1} offset ${len(args)}",
+        f" limit ${len(args) + 1} offset ${len(args) + 2}",
         *args,
+        limit,
+        offset,
     )
-    return [dict(r) for r in rows]
+    return [Delivery(**row) for row in rows]
 
 
-async def mailed_by_account(pool: asyncpg.Pool, email: str, account_id: str) -> bool:
+async def mailed_by_account(conn: Connection, email: str, account_id: str) -> bool:
     """Whether this account's mail went to the address (what an account-bound key may
     suppress)."""
-    found = await pool.fetchval(
+    found = await conn.fetchval(
         "select exists (select 1 from deliveries where account_id = $1"
         " and lower(recipient) = lower($2))",
         account_id,

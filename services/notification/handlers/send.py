@@ -1,9 +1,10 @@
 """The sender job: takes due deliveries, sends them, records each outcome.
 
 Exactly one email per (event, template, recipient): the delivery row is unique on that
-triple. A sender first takes a batch under a lease (committed before any SMTP session
-starts), then records each message's outcome, with its `notification.*` event, as soon as
-the server has answered, and before that SMTP session carries another message. So a crash
+triple. A sender first takes a batch under a lease in one statement (committed before any
+SMTP session starts), then records each message's outcome, with its `notification.*` event,
+once the server has answered (with the other sessions' answers of that moment, in one
+transaction), and before that SMTP session carries another message. So a crash
 at any instant (the process killed, PostgreSQL down, a connection dropped) leaves at most
 one message per SMTP session accepted and unrecorded: at most `ENTITLE_SMTP_CONNECTIONS`
 messages. Those are sent again, with their original Message-ID (which receiving systems
@@ -13,7 +14,8 @@ use to drop duplicates), once the lease runs out, and the record counts the seco
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -27,16 +29,19 @@ from entitle_events.notification import (
 from opentelemetry.trace import SpanKind
 
 from services.runtime import tracing
-from services.runtime.context import Context
-from services.runtime.service import Runtime
+from services.runtime.context import Context, Transactions
 
 from ..adapters import deliveries
-from ..adapters.deliveries import Claimed, Mark
 from ..adapters.mime import Envelope, build_message
 from ..adapters.smtp import MailerPool, SendResult
+from ..domain.records import Claimed, Mark, Suppression
 from ..domain.unsubscribe import UnsubscribeLinks
 from ..metrics import EMAILS, Outcome
 from ..settings import NotificationSettings
+
+LINGER_SECONDS = 0.01
+"""How long outcomes wait for others to share their transaction: a session idles that long
+at the most, and each transaction (with its outbox row and the relay's run) serves several."""
 
 
 @dataclass(frozen=True)
@@ -48,71 +53,102 @@ class _Sent:
     traceparent: str | None
 
 
-async def send_due(
-    runtime: Runtime,
-    mailer: MailerPool,
-    settings: NotificationSettings,
-    unsubscribe: UnsubscribeLinks,
-) -> int:
-    async with runtime.transaction() as ctx:
-        claimed = await deliveries.claim_due(
-            ctx.conn, ctx.now(), settings.send_batch_max, settings.send_lease_seconds
-        )
-    if not claimed:
-        return 0
-    loop = asyncio.get_running_loop()
-    # A message not started by half the lease is left for whoever takes the row next: the
-    # lease must not run out while a message is still on its way.
-    send_by = loop.time() + settings.send_lease_seconds / 2
-    recorder = _Recorder(runtime, settings)
+@dataclass(frozen=True)
+class Sender:
+    """Sends due deliveries over the mailer's sessions and records each outcome."""
 
-    async def deliver(delivery: Claimed) -> None:
-        if delivery.suppressed and not delivery.transactional:
-            await recorder.record(_Sent(delivery, None, None))
-            return
-        async with mailer.session() as session:
-            if loop.time() > send_by:
+    transactions: Transactions
+    mailer: MailerPool
+    settings: NotificationSettings
+    unsubscribe: UnsubscribeLinks
+
+    async def send_due(self) -> int:
+        settings = self.settings
+        async with self.transactions.transaction() as ctx:
+            claimed = await deliveries.claim_due(
+                ctx.conn, ctx.now(), settings.send_batch_max, settings.send_lease_seconds
+            )
+        if not claimed:
+            return 0
+        loop = asyncio.get_running_loop()
+        # A message not started by half the lease is left for whoever takes the row next: the
+        # lease must not run out while a message is still on its way.
+        send_by = loop.time() + settings.send_lease_seconds / 2
+        recorder = _Recorder(self.transactions, settings)
+
+        async def deliver(delivery: Claimed) -> None:
+            if delivery.suppressed and not delivery.transactional:
+                await recorder.record(_Sent(delivery, None, None))
                 return
-            with tracing.span(
-                "smtp send",
-                kind=SpanKind.CLIENT,
-                traceparent=delivery.traceparent,
-                attributes={
-                    "entitle.template": delivery.template,
-                    "entitle.delivery_id": str(delivery.id),
-                },
-            ):
-                result = await session.send(_message(delivery, settings, unsubscribe))
-                traceparent = tracing.current_traceparent()
-            await recorder.record(_Sent(delivery, result, traceparent))
+            async with self.mailer.session() as session:
+                if loop.time() > send_by:
+                    return
+                with tracing.span(
+                    "smtp send",
+                    kind=SpanKind.CLIENT,
+                    traceparent=delivery.traceparent,
+                    attributes={
+                        "entitle.template": delivery.template,
+                        "entitle.delivery_id": str(delivery.id),
+                    },
+                ):
+                    with recorder.answer_awaited():
+                        message = _message(delivery, settings, self.unsubscribe)
+                        result = await session.send(message)
+                    traceparent = tracing.current_traceparent()
+                await recorder.record(_Sent(delivery, result, traceparent))
 
-    # One failure (the database gone) stops the batch: what is taken and not recorded is
-    # sent when its lease runs out.
-    async with asyncio.TaskGroup() as group:
-        for delivery in claimed:
-            group.create_task(deliver(delivery))
-    return len(claimed)
+        # One failure (the database gone) stops the batch: what is taken and not recorded is
+        # sent when its lease runs out.
+        async with asyncio.TaskGroup() as group:
+            for delivery in claimed:
+                group.create_task(deliver(delivery))
+        return len(claimed)
 
 
 class _Recorder:
     """Group commit: outcomes that arrive while one transaction writes go together into the
-    next one. Each `record` returns once its outcome is committed."""
+    next one, in one statement per kind of write, and a transaction waits a moment
+    (`LINGER_SECONDS` at most) for the answers the other sessions are about to get. Each
+    `record` returns once its outcome is committed."""
 
-    def __init__(self, runtime: Runtime, settings: NotificationSettings) -> None:
-        self._runtime = runtime
+    def __init__(self, transactions: Transactions, settings: NotificationSettings) -> None:
+        self._transactions = transactions
         self._settings = settings
         self._waiting: list[tuple[_Sent, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._awaited = 0
+        self._arrived = asyncio.Event()
+
+    @contextlib.contextmanager
+    def answer_awaited(self) -> Iterator[None]:
+        """While a session waits for the server's answer to a message."""
+        self._awaited += 1
+        try:
+            yield
+        finally:
+            self._awaited -= 1
 
     async def record(self, sent: _Sent) -> None:
         done = asyncio.get_running_loop().create_future()
         self._waiting.append((sent, done))
+        self._arrived.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all())
         await done
 
+    async def _gather(self) -> None:
+        """Wait, a moment at most, until no session waits for an answer still to come."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + LINGER_SECONDS
+        while self._awaited and (left := until - loop.time()) > 0:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), left)
+
     async def _write_all(self) -> None:
         while self._waiting:
+            await self._gather()
             batch, self._waiting = self._waiting, []
             try:
                 recorded = await self._write([sent for sent, _ in batch])
@@ -131,19 +167,20 @@ class _Recorder:
                 EMAILS.labels(template, outcome).inc()
 
     async def _write(self, batch: Sequence[_Sent]) -> list[tuple[str, Outcome]]:
-        async with self._runtime.transaction() as ctx:
+        async with self._transactions.transaction() as ctx:
             now = ctx.now()
             planned = [_mark(sent, now, self._settings) for sent in batch]
             held = await deliveries.mark(ctx.conn, [mark for _, mark in planned])
-            recorded = []
+            recorded, bounced = [], []
             for sent, (outcome, mark) in zip(batch, planned, strict=True):
                 if mark.ident not in held:
                     continue  # the lease ran out and another sender took the row
                 if sent.result is not None and sent.result.bounced:
                     reason = f"bounced: {sent.result.error}"
-                    await deliveries.suppress(ctx.conn, sent.delivery.recipient, reason, now)
+                    bounced.append(Suppression(sent.delivery.recipient, reason))
                 _announce(ctx, sent, outcome)
                 recorded.append((sent.delivery.template, outcome))
+            await deliveries.suppress(ctx.conn, bounced, now)
         return recorded
 
 

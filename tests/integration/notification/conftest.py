@@ -23,7 +23,7 @@ from entitle_events.licensing import LicenseIssued
 from entitle_events.maintenance import UpgradeAvailable
 
 from services.notification.bootstrap import build
-from services.notification.handlers.events import on_customer_event
+from services.notification.handlers.events import on_customer_events
 from services.notification.settings import NotificationSettings
 from services.policy.catalog import load_catalog
 from services.runtime.http import create_app
@@ -72,7 +72,7 @@ class Notification:
 
     async def handle(self, event: Event[Any]) -> None:
         async with self.runtime.transaction(cause=event) as ctx:
-            await on_customer_event(ctx, event, load_catalog(), "test.example")
+            await on_customer_events(ctx, [event], load_catalog(), "test.example")
         self.runtime.wake()
 
     async def deliveries(self, **params: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from services.notification.domain.digest import (
     license_item,
 )
 from services.notification.domain.mail_plan import RULES, plan_emails
+from services.notification.domain.records import DigestItem
 from services.notification.preview import sample_emails
 from services.policy.catalog import Catalog, load_catalog
 from tests.unit.events.test_events import build
@@ -37,6 +38,10 @@ CATALOG = load_catalog()
 PURCHASED = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 COVER_END = datetime(2027, 2, 21, 10, 0, tzinfo=UTC)
 KEY = "eyJsIjoibGljLTEifQ.c2lnbmF0dXJl"
+
+
+def listed(product: str, license_key: str, coverage_ends_at: datetime | None) -> DigestItem:
+    return DigestItem("O-1", f"lic-{license_key}", product, license_key, True, coverage_ends_at)
 
 
 def event(data: Any) -> Event[Any]:
@@ -115,8 +120,8 @@ def test_the_delivery_waits_for_every_license_of_the_order(
 
 def test_one_email_carries_every_license_of_the_order() -> None:
     items = [
-        {"product": "backup-pro", "license_key": KEY, "coverage_ends_at": COVER_END},
-        {"product": "mystery-tool", "license_key": "SECOND-KEY", "coverage_ends_at": None},
+        listed("backup-pro", KEY, COVER_END),
+        listed("mystery-tool", "SECOND-KEY", None),
     ]
     email = delivery_email("O-1", "it@acme.example", items, CATALOG)
     assert (email.template, email.recipient, email.transactional) == (
@@ -266,7 +271,7 @@ def test_every_template_renders(name: str) -> None:
 
 
 def test_license_email_carries_key_product_and_coverage_end() -> None:
-    items = [{"product": "backup-pro", "license_key": KEY, "coverage_ends_at": COVER_END}]
+    items = [listed("backup-pro", KEY, COVER_END)]
     email = delivery_email("O-1", "it@acme.example", items, CATALOG)
     rendered = render("license_delivered", email.data)
     assert "Backup Pro" in rendered.subject
@@ -286,7 +291,7 @@ def test_dates_given_as_iso_strings_render() -> None:
 
 
 def test_no_coverage_end_omits_the_sentence() -> None:
-    items = [{"product": "backup-pro", "license_key": KEY, "coverage_ends_at": None}]
+    items = [listed("backup-pro", KEY, None)]
     rendered = render(
         "license_delivered", delivery_email("O-1", "a@b.example", items, CATALOG).data
     )
@@ -316,7 +321,7 @@ def test_hostile_product_name_from_catalog_is_escaped_end_to_end() -> None:
     data = CATALOG.model_dump()
     data["products"][0]["name"] = EVIL
     catalog = Catalog.model_validate(data)
-    items = [{"product": "backup-pro", "license_key": KEY, "coverage_ends_at": COVER_END}]
+    items = [listed("backup-pro", KEY, COVER_END)]
     email = delivery_email("O-1", "it@acme.example", items, catalog)
     rendered = render(email.template, email.data)
     assert "<script>" not in rendered.html
@@ -337,7 +342,7 @@ def test_the_preview_command_renders_every_template() -> None:
 
 
 def test_a_reseller_who_bought_for_the_customer_gets_a_copy() -> None:
-    items = [{"product": "backup-pro", "license_key": KEY, "coverage_ends_at": None}]
+    items = [listed("backup-pro", KEY, None)]
     customer, reseller = delivery_emails(
         "O-1", "it@acme.example", "sales@reseller.example", items, CATALOG
     )
@@ -357,10 +362,10 @@ def test_emails_carry_the_products_brand_or_the_catalogs() -> None:
         "support_url": "https://help.own.example",
     }
     branded = Catalog.model_validate(data)
-    items = [{"product": "backup-pro", "license_key": KEY, "coverage_ends_at": None}]
+    items = [listed("backup-pro", KEY, None)]
     own = render("license_delivered", delivery_email("O-1", "a@b.example", items, branded).data)
     assert "#aa0000" in own.html and "Own Brand Ltd" in own.html
     assert "https://help.own.example" in own.text
-    other = [{"product": "mystery-tool", "license_key": KEY, "coverage_ends_at": None}]
+    other = [listed("mystery-tool", KEY, None)]
     default = render("license_delivered", delivery_email("O-1", "a@b.example", other, branded).data)
     assert CATALOG.brand.color in default.html and CATALOG.brand.vendor in default.text
