@@ -45,7 +45,6 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     publishes: Sequence[str] = ()
     jobs: Callable[[Runtime], Sequence[Job]] = lambda runtime: ()
-    on_start: Callable[[Runtime], Awaitable[None]] | None = None
     projections: Sequence[Projection] = ()
     fast_routes: Sequence[FastRoute] = ()
     refusal_status: Mapping[str, int] = field(default_factory=dict)
@@ -83,7 +82,6 @@ class Runtime:
             self.settings.api_keys_file,
             AccessTokenVerifier(self.settings.access_token_public_keys, self.clock.now),
         )
-        self.state: dict[str, Any] = {}
         self.ready = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -150,8 +148,6 @@ class Runtime:
             backoff_max=s.retry_backoff_max,
             max_attempts=s.outbox_max_attempts,
         )
-        if self.definition.on_start is not None:
-            await self.definition.on_start(self)
         relay = self._relay
         self._spawn(lambda: relay.run(self._stop), "outbox-relay")
         if subs.handlers:

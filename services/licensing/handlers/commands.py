@@ -19,6 +19,7 @@ from entitle_events.licensing import (
 from entitle_events.versions import Version
 
 from services.policy.catalog import Catalog
+from services.policy.releases import release_kind
 from services.runtime.context import Context
 from services.runtime.errors import Refused
 
@@ -294,11 +295,9 @@ async def publish_release(
     except ValueError as exc:
         raise Refused("VERSION_INVALID", str(exc)) from exc
     await licenses.lock_releases(ctx.conn, command.product)
-    # A new major beyond every major known (the catalog's current one included) is a version
-    # update; anything else is a maintenance release.
+    # Known majors: those published and the catalog's current one.
     highest = await licenses.highest_major(ctx.conn, command.product)
-    baseline = max(highest if highest is not None else known.current_major, known.current_major)
-    kind = "update" if version.major > baseline else "maintenance"
+    kind = release_kind(max(highest or 0, known.current_major), version)
     if not await licenses.insert_release(
         ctx.conn, command.product, version, command.released_at, kind
     ):
