@@ -8,8 +8,11 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
+from entitle_events.common import CoveragePeriod
+from entitle_events.maintenance import CoverageExtended
+
 from services.policy.catalog import MaintenancePlan
-from services.policy.coverage import LicenseFacts, LicenseStatus, Period
+from services.policy.coverage import LicenseFacts, LicenseStatus, Period, coverage_end
 from services.policy.lifecycle import notice_at
 
 R = TypeVar("R")
@@ -72,6 +75,21 @@ class Coverage:
             "account_id": self.account_id,
             "contact_email": self.contact_email,
         }
+
+    def extended(
+        self, plan: str, order_id: str | None, period: Period, periods: Sequence[Period]
+    ) -> CoverageExtended:
+        """The event telling that `period` (one of `periods`, the license's cover now)
+        extends this license, bought by `order_id`, under `plan`."""
+        return CoverageExtended(
+            **self.ref,
+            plan=plan,
+            order_id=order_id,
+            period=CoveragePeriod(
+                starts_at=period.starts_at, ends_at=period.ends_at, source=period.source
+            ),
+            ends_at=coverage_end(periods),
+        )
 
 
 @dataclass(frozen=True, slots=True)

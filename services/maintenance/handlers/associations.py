@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from entitle_events.common import CoveragePeriod
-from entitle_events.maintenance import CoverageExtended
-
 from services.policy.catalog import Catalog
-from services.policy.coverage import Period, coverage_end
+from services.policy.coverage import Period
 from services.policy.renewal import (
     MaintenanceRefused,
     association_period,
@@ -76,15 +73,7 @@ async def associate(
     )
     await coverage.save(ctx.conn, [license])
     ctx.emit(
-        CoverageExtended(
-            **license.ref,
-            plan=plan.code,
-            order_id=code.order_id,
-            period=CoveragePeriod(
-                starts_at=period.starts_at, ends_at=period.ends_at, source=period.source
-            ),
-            ends_at=coverage_end(periods),
-        ),
+        license.extended(plan.code, code.order_id, period, periods),
         subject=str(license.license_id),
     )
     return license, periods

@@ -15,7 +15,6 @@ from entitle_events import Event
 from entitle_events.commerce import OrderLine, OrderPlaced, OrderRefunded
 from entitle_events.common import CoveragePeriod
 from entitle_events.maintenance import (
-    CoverageExtended,
     CoverageWithdrawn,
     MaintenanceCodesIssued,
     RenewalRejected,
@@ -160,15 +159,7 @@ def _extend(
     )
     license = state.update(license.with_cover(periods, catalog.plan(plan_code)))
     ctx.emit(
-        CoverageExtended(
-            **license.ref,
-            plan=plan_code,
-            order_id=x.order.order_id,
-            period=CoveragePeriod(
-                starts_at=period.starts_at, ends_at=period.ends_at, source=period.source
-            ),
-            ends_at=coverage_end(periods),
-        ),
+        license.extended(plan_code, x.order.order_id, period, periods),
         subject=str(license.license_id),
         cause=x.event,
     )
