@@ -32,7 +32,7 @@ from .entrypoints import (
 )
 from .entrypoints.dependencies import Web
 from .entrypoints.sign_in_pages import add_sign_in_routes
-from .handlers.directory import DIRECTORY_EVENTS, on_directory_event
+from .handlers.directory import DIRECTORY_EVENTS, on_directory_events
 from .handlers.housekeeping import forget_ended
 from .handlers.sessions import customer_role, only_account
 from .handlers.sign_in import AreaSignIn, SignInPolicy
@@ -102,7 +102,7 @@ def build(settings: PortalSettings | None = None) -> ServiceDefinition:
     settings = settings or load_settings(PortalSettings)
     pages = web_of(settings)
     subscriptions = Subscriptions()
-    subscriptions.on(*DIRECTORY_EVENTS)(on_directory_event)
+    subscriptions.on_batch(*DIRECTORY_EVENTS)(on_directory_events)
 
     router = APIRouter(include_in_schema=False)
     add_sign_in_routes(router, PORTAL_SIGN_IN, "", "/licenses", only_account)

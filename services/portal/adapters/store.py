@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -9,22 +10,30 @@ import asyncpg
 from services.runtime.db import Connection
 
 from ..domain.principals import Membership
-from ..domain.records import SignInToken, WebSession
+from ..domain.records import Member, SignInToken, WebSession
 
 
-async def remember_member(
-    conn: Connection, email: str, account_id: str, company: str, reseller: bool, at: datetime
-) -> None:
+async def remember_members(conn: Connection, members: Sequence[Member]) -> None:
+    """Upsert everyone in `members` with one statement, as if one after another: per
+    address and account the last company, reseller if any said so, the latest sighting."""
+    if not members:
+        return
     await conn.execute(
         "insert into directory (email, account_id, company, reseller, seen_at)"
-        " values (lower($1), $2, $3, $4, $5) on conflict (email, account_id) do update"
+        " select distinct on (lower(e), a) lower(e), a, c,"
+        " bool_or(r) over w, max(s) over w"
+        " from unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[])"
+        " with ordinality as t(e, a, c, r, s, n)"
+        " window w as (partition by lower(e), a)"
+        " order by lower(e), a, n desc"
+        " on conflict (email, account_id) do update"
         " set company = excluded.company, reseller = directory.reseller or excluded.reseller,"
         " seen_at = greatest(directory.seen_at, excluded.seen_at)",
-        email,
-        account_id,
-        company,
-        reseller,
-        at,
+        [m.email for m in members],
+        [m.account_id for m in members],
+        [m.company for m in members],
+        [m.reseller for m in members],
+        [m.seen_at for m in members],
     )
 
 

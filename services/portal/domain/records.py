@@ -49,3 +49,14 @@ class Agent:
     @property
     def active(self) -> bool:
         return self.disabled_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """Someone an order or a license names for an account: they may sign in for it."""
+
+    email: str
+    account_id: str
+    company: str
+    reseller: bool
+    seen_at: datetime

@@ -24,29 +24,11 @@ from services.licensing.handlers.coverage import on_coverage_events
 from services.licensing.handlers.orders import on_orders_placed
 from services.runtime.context import Context
 from tests.helpers import order_data
+from tests.integration.counting import CountingConnection
 
 from .conftest import NOW, Licensing
 
 Apply = Callable[[Context, Sequence[Event[Any]]], Awaitable[None]]
-
-
-class CountingConnection:
-    """A connection that counts the statements sent through it."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-        self.statements = 0
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._conn, name)
-        if name in {"execute", "executemany", "fetch", "fetchrow", "fetchval"}:
-
-            async def counted(*args: Any, **kwargs: Any) -> Any:
-                self.statements += 1
-                return await attribute(*args, **kwargs)
-
-            return counted
-        return attribute
 
 
 async def applied(

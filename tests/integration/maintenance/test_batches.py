@@ -15,6 +15,7 @@ from services.maintenance.handlers.licenses import on_licenses_issued
 from services.maintenance.handlers.orders import on_orders_placed
 from services.runtime.context import Context
 from services.runtime.db import Connection
+from tests.integration.counting import CountingConnection
 
 from .conftest import Maintenance, at
 
@@ -147,27 +148,6 @@ async def test_orders_placed_at_once_as_one_by_one(m: Maintenance) -> None:
     assert v5["periods"][2]["starts_at"] == v5["periods"][1]["ends_at"]  # stacked
     assert [p["source"] for p in other["periods"]] == ["complimentary", "renewal", "renewal"]
     assert await emitted_by(m, lambda: m.apply_all(on_orders_placed, at_once, m.catalog)) == []
-
-
-class CountingConnection:
-    """The transaction's connection, counting the statements sent through it."""
-
-    SENDS = frozenset({"execute", "executemany", "fetch", "fetchrow", "fetchval"})
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-        self.statements = 0
-
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self._conn, name)
-        if name not in self.SENDS:
-            return found
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            self.statements += 1
-            return await found(*args, **kwargs)
-
-        return counted
 
 
 async def statements(

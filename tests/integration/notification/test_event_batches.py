@@ -16,6 +16,7 @@ from services.notification.handlers.events import on_customer_events
 from services.policy.catalog import load_catalog
 from services.runtime.context import Context
 from services.runtime.db import Connection
+from tests.integration.counting import CountingConnection
 
 from .conftest import NOW, Notification, Start, issued, upgrade
 
@@ -115,30 +116,6 @@ async def test_lists_of_events_record_what_the_events_one_at_a_time_record(
     # The same fetch again (redelivered past the inbox) changes nothing.
     await apply(batched, second)
     assert await recorded(batched.runtime.pool) == expected
-
-
-class CountingConnection:
-    """The transaction's connection, counting the statements sent through it."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self.statements = 0
-
-    async def fetch(self, *args: Any) -> list[asyncpg.Record]:
-        self.statements += 1
-        return await self._conn.fetch(*args)
-
-    async def fetchrow(self, *args: Any) -> asyncpg.Record | None:
-        self.statements += 1
-        return await self._conn.fetchrow(*args)
-
-    async def fetchval(self, *args: Any) -> Any:
-        self.statements += 1
-        return await self._conn.fetchval(*args)
-
-    async def execute(self, *args: Any) -> str:
-        self.statements += 1
-        return await self._conn.execute(*args)
 
 
 def orders(count: int, tag: str) -> tuple[list[Event[Any]], list[Event[Any]]]:

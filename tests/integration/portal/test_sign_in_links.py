@@ -9,6 +9,7 @@ import pytest
 
 from services.portal.adapters import store
 from services.portal.bootstrap import PORTAL_SIGN_IN
+from services.portal.domain.records import Member
 from services.portal.domain.sign_in import token_hash
 from services.portal.entrypoints.desk_pages import DESK_SIGN_IN
 from services.portal.entrypoints.web import refusal_status
@@ -24,7 +25,7 @@ async def _links(portal: Runtime, **valid_for: timedelta) -> None:
     """Links for Carol, each token valid for its given time from now (negative: expired)."""
     now = portal.clock.now()
     async with portal.transaction() as ctx:
-        await store.remember_member(ctx.conn, CAROL, "acme", "Acme", False, now)
+        await store.remember_members(ctx.conn, [Member(CAROL, "acme", "Acme", False, now)])
         for token, lifetime in valid_for.items():
             expires = now + lifetime
             await store.store_token(

@@ -13,6 +13,7 @@ from entitle_events.common import CoveragePeriod
 
 from services.runtime.context import Context
 from services.runtime.db import Connection
+from tests.integration.counting import CountingConnection
 
 from .conftest import ADMIN, PRODUCT, TicketingService
 
@@ -201,27 +202,6 @@ async def test_a_list_of_license_and_coverage_events_projects_what_one_by_one_do
     assert (lifetime["covered"], lifetime["perpetual"], lifetime["plan"]) == (True, False, "care")
     assert (covers["~-L6"]["covered"], covers["~-L6"]["ends_at"]) == (False, None)
     assert (covers["~-L7"]["covered"], covers["~-L7"]["ends_at"]) == (False, ticketing.clock.now())
-
-
-class CountingConnection:
-    """A connection that counts the statements sent through it."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.statements = 0
-
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self.conn, name)
-        if name in (
-            "execute",
-            "executemany",
-            "fetch",
-            "fetchrow",
-            "fetchval",
-            "copy_records_to_table",
-        ):
-            self.statements += 1
-        return found
 
 
 async def _statements(service: TicketingService, events: Sequence[Event[Any]]) -> int:
