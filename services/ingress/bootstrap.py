@@ -9,7 +9,7 @@ from entitle_events.topics import COMMERCE_ORDERS
 from services.runtime.service import ServiceDefinition
 from services.runtime.settings import load_settings
 
-from .entrypoints.http import router
+from .entrypoints.http import REFUSAL_STATUS, router
 from .settings import IngressSettings
 
 SETTINGS = IngressSettings
@@ -23,4 +23,5 @@ def build(settings: IngressSettings | None = None) -> ServiceDefinition:
         description="Receives the shop's signed order webhooks and publishes them to Kafka.",
         routers=[router],
         publishes=[COMMERCE_ORDERS],
+        refusal_status=REFUSAL_STATUS,
     )

@@ -76,6 +76,7 @@ async def post_order(
         raise ApiError(422, "INVALID_ORDER", exc.detail, errors=exc.errors) from exc
     accepted = await receive_order(
         runtime,
+        runtime.relay.wait_published,
         webhook_id=webhook_id,
         order=order,
         traceparent=traceparent,
@@ -84,3 +85,7 @@ async def post_order(
     return OrderAccepted(
         order_id=accepted.order_id, event_id=accepted.event_id, duplicate=accepted.duplicate
     )
+
+
+# The status of each refusal receiving an order raises.
+REFUSAL_STATUS = {"WEBHOOK_ID_REUSED": 409, "ORDER_CONFLICT": 409, "PUBLISH_PENDING": 503}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from entitle_events import Order, OrderPlaced
 
 from services.runtime import tracing
-from services.runtime.errors import ApiError
-from services.runtime.service import Runtime
+from services.runtime.context import Transactions
+from services.runtime.errors import Refused
 
 from ..adapters import orders
 
@@ -22,8 +23,13 @@ class Accepted:
     duplicate: bool
 
 
+WaitPublished = Callable[[int, float], Awaitable[bool]]
+"""Wait up to a timeout for an outbox row to reach the broker; False when it has not yet."""
+
+
 async def receive_order(
-    runtime: Runtime,
+    db: Transactions,
+    wait_published: WaitPublished,
     *,
     webhook_id: str,
     order: Order,
@@ -39,11 +45,11 @@ async def receive_order(
     )
     # Compared on the parsed order, so a resend that only reformats the JSON is the same order.
     digest = hashlib.sha256(order.model_dump_json().encode()).hexdigest()
-    async with runtime.transaction() as ctx:
+    async with db.transaction() as ctx:
         stored = await orders.lock_webhook(ctx.conn, webhook_id)
         if stored is not None and stored.order_id != order.order_id:
-            raise ApiError(
-                409, "WEBHOOK_ID_REUSED", f"webhook-id {webhook_id} was used for another order"
+            raise Refused(
+                "WEBHOOK_ID_REUSED", f"webhook-id {webhook_id} was used for another order"
             )
         if stored is None:
             stored = await orders.lock_order(ctx.conn, order.order_id)
@@ -59,16 +65,14 @@ async def receive_order(
             stored = orders.StoredOrder(order.order_id, event.id, digest, outbox_id)
             await orders.insert_order(ctx.conn, stored, webhook_id, ctx.now())
         elif stored.body_sha256 != digest:
-            raise ApiError(
-                409,
+            raise Refused(
                 "ORDER_CONFLICT",
                 f"order {order.order_id} was already received with different content",
             )
         else:  # the same order again, perhaps under a new webhook-id
             await orders.record_receipt(ctx.conn, webhook_id, order.order_id, ctx.now())
-    if not await runtime.relay.wait_published(stored.outbox_id, publish_timeout):
-        raise ApiError(
-            503,
+    if not await wait_published(stored.outbox_id, publish_timeout):
+        raise Refused(
             "PUBLISH_PENDING",
             "the order is stored and will be published; retry with the same webhook-id",
         )
