@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from services.runtime.context import Transactions
 
@@ -19,6 +18,22 @@ from ..domain.records import (
     QueuedTicket,
     TicketRow,
     TimelineEntry,
+)
+from ..domain.views import (
+    CoverageStatus,
+    Deadline,
+    EntitlementPanel,
+    PanelCoverage,
+    PanelCredits,
+    PanelKey,
+    PanelLicense,
+    PanelPlan,
+    PanelTier,
+    PanelVersion,
+    Queue,
+    QueueItem,
+    RunningCycle,
+    SlaView,
 )
 from .common import Ticketing, load
 from .tickets import not_found
@@ -55,7 +70,7 @@ async def ticket_with_history(
     return TicketWithHistory(row, breached, entries)
 
 
-def sla_view(cfg: Ticketing, row: TicketRow, now: datetime) -> dict[str, Any]:
+def sla_view(cfg: Ticketing, row: TicketRow, now: datetime) -> SlaView:
     """The ticket's running SLA cycles and its nearest deadline, at `now`."""
     ticket, clock = load(cfg, row, set())
     pauses = ticket.pauses
@@ -63,83 +78,82 @@ def sla_view(cfg: Ticketing, row: TicketRow, now: datetime) -> dict[str, Any]:
     for cycle in clock.running:
         due = cycles.cycle_due(cfg.calendar, cycle, pauses)
         running.append(
-            {
-                "target": cycle.target,
-                "cycle": cycle.number,
-                "started_at": cycle.started,
-                "due_at": due,
-                "warn_at": cycles.warn_at(cfg.calendar, cycle, pauses),
-                "business_minutes_left": cycles.time_left(cfg.calendar, cycle, pauses, now)
-                // _MINUTE,
-                "paused": due is None,
-                "breached": cycle.breached or (due is not None and now > due),
-            }
+            RunningCycle(
+                target=cycle.target,
+                cycle=cycle.number,
+                started_at=cycle.started,
+                due_at=due,
+                warn_at=cycles.warn_at(cfg.calendar, cycle, pauses),
+                business_minutes_left=cycles.time_left(cfg.calendar, cycle, pauses, now) // _MINUTE,
+                paused=due is None,
+                breached=cycle.breached or (due is not None and now > due),
+            )
         )
     deadline = cycles.nearest_deadline(clock, cfg.calendar, pauses, now)
     # With fewer attempts made, the date the ticket closes once the last one is made.
     projected_close = (
         ticket.first_attempt_at + AUTO_CLOSE_WINDOW if ticket.first_attempt_at else None
     )
-    return {
-        "running": running,
-        "next_deadline": None
+    return SlaView(
+        running=running,
+        next_deadline=None
         if deadline is None
-        else {
-            "target": deadline.target,
-            "cycle": deadline.cycle,
-            "due_at": deadline.due,
-            "business_minutes_left": deadline.left // _MINUTE,
-            "at_risk_from": deadline.at_risk_from,
-        },
-        "contact_attempts": ticket.contact_attempts,
-        "auto_close_attempts": AUTO_CLOSE_ATTEMPTS,
-        "closes_without_reply_at": projected_close if ticket.status == "pending" else None,
-    }
+        else Deadline(
+            target=deadline.target,
+            cycle=deadline.cycle,
+            due_at=deadline.due,
+            business_minutes_left=deadline.left // _MINUTE,
+            at_risk_from=deadline.at_risk_from,
+        ),
+        contact_attempts=ticket.contact_attempts,
+        auto_close_attempts=AUTO_CLOSE_ATTEMPTS,
+        closes_without_reply_at=projected_close if ticket.status == "pending" else None,
+    )
 
 
-def queue_item(cfg: Ticketing, queued: QueuedTicket, now: datetime) -> dict[str, Any]:
+def queue_item(cfg: Ticketing, queued: QueuedTicket, now: datetime) -> QueueItem:
     row = queued.ticket
     view = sla_view(cfg, row, now)
-    return {
-        "number": row.number,
-        "ticket_id": row.ticket_id,
-        "account_id": row.account_id,
-        "email": row.email,
-        "subject": row.subject,
-        "product": row.product,
-        "version": row.version,
-        "kind": row.kind,
-        "tier": row.tier,
-        "status": row.status,
-        "assignee": row.assignee,
-        "opened_at": row.opened_at,
-        "updated_at": row.updated_at,
-        "sla_state": queued.sla_state,
-        "next_deadline": view["next_deadline"],
-        "contact_attempts": view["contact_attempts"],
-        "auto_close_attempts": AUTO_CLOSE_ATTEMPTS,
-        "closes_without_reply_at": view["closes_without_reply_at"],
-    }
+    return QueueItem(
+        number=row.number,
+        ticket_id=row.ticket_id,
+        account_id=row.account_id,
+        email=row.email,
+        subject=row.subject,
+        product=row.product,
+        version=row.version,
+        kind=row.kind,
+        tier=row.tier,
+        status=row.status,
+        assignee=row.assignee,
+        opened_at=row.opened_at,
+        updated_at=row.updated_at,
+        sla_state=queued.sla_state,
+        next_deadline=view.next_deadline,
+        contact_attempts=view.contact_attempts,
+        auto_close_attempts=AUTO_CLOSE_ATTEMPTS,
+        closes_without_reply_at=view.closes_without_reply_at,
+    )
 
 
 async def queue_view(
     db: Transactions, cfg: Ticketing, f: QueueFilter, limit: int, offset: int
-) -> dict[str, Any]:
+) -> Queue:
     async with db.transaction() as ctx:
         now = ctx.now()
         rows = await queue.queue_page(ctx.conn, now, f, limit + 1, offset)
         counts = await queue.facet_counts(ctx.conn, now, f)
     more = len(rows) > limit
-    return {
-        "items": [queue_item(cfg, r, now) for r in rows[:limit]],
-        "counts": counts,
-        "total": queue.total_of(counts, f),
-        "next_offset": offset + limit if more else None,
-        "as_of": now,
-    }
+    return Queue(
+        items=[queue_item(cfg, r, now) for r in rows[:limit]],
+        counts=counts,
+        total=queue.total_of(counts, f),
+        next_offset=offset + limit if more else None,
+        as_of=now,
+    )
 
 
-def _coverage_status(found: LicenseWithCoverage, now: datetime) -> str:
+def _coverage_status(found: LicenseWithCoverage, now: datetime) -> CoverageStatus:
     cover = found.coverage
     if cover is None:
         return "none"
@@ -159,29 +173,29 @@ def _plan_name(cfg: Ticketing, code: str | None) -> str | None:
 
 def _panel_license(
     cfg: Ticketing, found: LicenseWithCoverage, row: TicketRow, now: datetime
-) -> dict[str, Any]:
+) -> PanelLicense:
     lic, cover = found.license, found.coverage
     plan = cover.plan if cover else None
-    return {
-        "license_id": lic.license_id,
-        "license_key": lic.license_key,
-        "kind": lic.kind,
-        "edition": lic.edition,
-        "status": lic.status,
-        "purchased_at": lic.purchased_at,
-        "expires_at": lic.expires_at,
-        "major_version": lic.major_version,
-        "coverage": {
-            "status": _coverage_status(found, now),
-            "ends_at": cover.ends_at if cover else None,
-            "plan": plan,
-            "plan_name": _plan_name(cfg, plan),
-        },
-        "named_on_ticket": lic.license_id == row.license_id,
-    }
+    return PanelLicense(
+        license_id=lic.license_id,
+        license_key=lic.license_key,
+        kind=lic.kind,
+        edition=lic.edition,
+        status=lic.status,
+        purchased_at=lic.purchased_at,
+        expires_at=lic.expires_at,
+        major_version=lic.major_version,
+        coverage=PanelCoverage(
+            status=_coverage_status(found, now),
+            ends_at=cover.ends_at if cover else None,
+            plan=plan,
+            plan_name=_plan_name(cfg, plan),
+        ),
+        named_on_ticket=lic.license_id == row.license_id,
+    )
 
 
-async def entitlement_panel(db: Transactions, cfg: Ticketing, number: str) -> dict[str, Any]:
+async def entitlement_panel(db: Transactions, cfg: Ticketing, number: str) -> EntitlementPanel:
     """Everything the agent needs beside the ticket to know what the customer is owed."""
     async with db.transaction() as ctx:
         conn, now = ctx.conn, ctx.now()
@@ -194,40 +208,38 @@ async def entitlement_panel(db: Transactions, cfg: Ticketing, number: str) -> di
         credits = await panel.credits(conn, account)
         support = await store.version_support(conn, product, row.version, now, cfg.catalog)
         partner_since = await panel.partner_since(conn, account)
-    return {
-        "account_id": account,
-        "product": product,
-        "tier": {
-            "current": row.tier,
-            "at_open": row.tier_at_open,
-            "reason": row.tier_reason,
-            "credit_used": row.credit_used,
-        },
-        "license_key": None
+    return EntitlementPanel(
+        account_id=account,
+        product=product,
+        tier=PanelTier(
+            current=row.tier,
+            at_open=row.tier_at_open,
+            reason=row.tier_reason,
+            credit_used=row.credit_used,
+        ),
+        license_key=None
         if row.license_key is None
-        else {"key": row.license_key, "status": row.license_key_status},
-        "licenses": [_panel_license(cfg, found, row, now) for found in licenses],
-        "support_plans": [
-            {
-                "order_id": p.order_id,
-                "line_id": p.line_id,
-                "starts_at": p.starts_at,
-                "ends_at": p.ends_at,
-                "active": p.active(now),
-            }
+        else PanelKey(key=row.license_key, status=row.license_key_status),
+        licenses=[_panel_license(cfg, found, row, now) for found in licenses],
+        support_plans=[
+            PanelPlan(
+                order_id=p.order_id,
+                line_id=p.line_id,
+                starts_at=p.starts_at,
+                ends_at=p.ends_at,
+                active=p.active(now),
+            )
             for p in plans
         ],
-        "incident_credits": {
-            "granted": credits.granted,
-            "used": credits.used,
-            "left": credits.left,
-        },
-        "partner_since": partner_since,
-        "version": {
-            "version": row.version,
-            "supported": support.supported,
-            "supported_until": support.until,
-            "releases_known": support.known,
-        },
-        "as_of": now,
-    }
+        incident_credits=PanelCredits(
+            granted=credits.granted, used=credits.used, left=credits.left
+        ),
+        partner_since=partner_since,
+        version=PanelVersion(
+            version=row.version,
+            supported=support.supported,
+            supported_until=support.until,
+            releases_known=support.known,
+        ),
+        as_of=now,
+    )
