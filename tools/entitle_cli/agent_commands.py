@@ -72,37 +72,38 @@ def add(
     ] = False,
 ) -> None:
     """Create a desk account, or give an existing one this role (and enable it again)."""
-    from services.portal.handlers.agents import AgentRefused, add_agent, set_password
+    from services.portal.handlers import agents
 
     secret = (
         typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
     )
 
     async def work(pool: asyncpg.Pool) -> str:
-        agent = await add_agent(pool, email, role, "entitle agents add", datetime.now(UTC))
+        add = agents.AddAgent(email, role, "entitle agents add")
+        agent = await agents.add_agent(pool, add, datetime.now(UTC))
         if secret is not None:
-            await set_password(pool, agent.email, secret)
+            await agents.set_password(pool, agents.SetPassword(agent.email, secret))
         return f"{agent.email} is a desk {agent.role}" + (" with a password" if secret else "")
 
     try:
         console.print(_with_portal(work))
-    except AgentRefused as exc:
+    except agents.AgentRefused as exc:
         _refused(exc)
 
 
 @app.command("password")
 def password(email: Email) -> None:
     """Set a desk account's password (asked for, not echoed)."""
-    from services.portal.handlers.agents import AgentRefused, set_password
+    from services.portal.handlers import agents
 
     secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
     async def work(pool: asyncpg.Pool) -> None:
-        await set_password(pool, email, secret)
+        await agents.set_password(pool, agents.SetPassword(email, secret))
 
     try:
         _with_portal(work)
-    except AgentRefused as exc:
+    except agents.AgentRefused as exc:
         _refused(exc)
     console.print(f"password set for {email}")
 
@@ -110,14 +111,15 @@ def password(email: Email) -> None:
 @app.command("disable")
 def disable(email: Email) -> None:
     """Disable a desk account: it cannot sign in, its sessions end (never the last admin)."""
-    from services.portal.handlers.agents import AgentRefused, disable_agent
+    from services.portal.handlers import agents
 
     async def work(pool: asyncpg.Pool) -> None:
-        await disable_agent(pool, email, "entitle agents disable", datetime.now(UTC))
+        disable = agents.DisableAgent(email, "entitle agents disable")
+        await agents.disable_agent(pool, disable, datetime.now(UTC))
 
     try:
         _with_portal(work)
-    except AgentRefused as exc:
+    except agents.AgentRefused as exc:
         _refused(exc)
     console.print(f"{email} is disabled")
 

@@ -22,7 +22,14 @@ from services.runtime.service import Runtime
 from ..domain.answers import License
 from ..domain.apis import OPERATED, ServiceError, ServiceUnavailable
 from ..domain.desk import license_actions
-from ..handlers.agents import AgentRefused, add_agent, all_agents, disable_agent
+from ..handlers.agents import (
+    AddAgent,
+    AgentRefused,
+    DisableAgent,
+    add_agent,
+    all_agents,
+    disable_agent,
+)
 from .desk_pages import staff
 from .web import PageError, Viewer, form_with_csrf, redirect, refusal_status, render, signed_in
 
@@ -84,9 +91,8 @@ async def save_agent(request: Request, seen: Admin) -> Response:
     email = str(form.get("email", "")).strip()[:254]
     try:
         runtime = seen.runtime
-        await add_agent(
-            runtime.pool, email, str(form.get("role", "")), _me(seen), runtime.clock.now()
-        )
+        command = AddAgent(email, str(form.get("role", "")), _me(seen))
+        await add_agent(runtime.pool, command, runtime.clock.now())
     except AgentRefused as exc:
         return await _agents_page(
             seen, (exc.code, exc.detail), refusal_status(exc.code), email=email
@@ -99,9 +105,8 @@ async def disable(request: Request, seen: Admin) -> Response:
     form = await form_with_csrf(request, seen)
     try:
         runtime = seen.runtime
-        await disable_agent(
-            runtime.pool, str(form.get("email", "")), _me(seen), runtime.clock.now()
-        )
+        command = DisableAgent(str(form.get("email", "")), _me(seen))
+        await disable_agent(runtime.pool, command, runtime.clock.now())
     except AgentRefused as exc:
         return await _agents_page(seen, (exc.code, exc.detail), refusal_status(exc.code))
     return redirect(seen, "/desk/admin/agents", done="disabled")

@@ -21,6 +21,7 @@ from ..domain import sign_in as rules
 from ..domain.apis import StaffApi
 from ..handlers.agents import (
     AgentRefused,
+    SetPassword,
     SignInFailed,
     desk_role,
     password_sign_in,
@@ -238,7 +239,7 @@ async def change_password(request: Request, seen: Desk) -> Response:
         )
     assert seen.principal is not None
     try:
-        await set_password(seen.runtime.pool, seen.principal.email, password)
+        await set_password(seen.runtime.pool, SetPassword(seen.principal.email, password))
     except AgentRefused as exc:
         return render(
             seen,

@@ -9,6 +9,7 @@ dummy hash), and opens a session under a new id like a link does.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -64,19 +65,44 @@ async def desk_role(conn: Connection | asyncpg.Pool, email: str) -> Role | None:
     return None
 
 
-async def add_agent(pool: asyncpg.Pool, email: str, role: str, by: str, now: datetime) -> Agent:
-    """Create a desk account (or change its role and enable it again)."""
-    email = rules.normalise_email(email)
+@dataclass(frozen=True)
+class AddAgent:
+    """Create a desk account (or change its role and enable it again); `by`: who does."""
+
+    email: str
+    role: str
+    by: str
+
+
+@dataclass(frozen=True)
+class DisableAgent:
+    """Disable a desk account (its sessions end); `by`: who does."""
+
+    email: str
+    by: str
+
+
+@dataclass(frozen=True)
+class SetPassword:
+    """Set a desk account's password, or with None remove it."""
+
+    email: str
+    password: str | None
+
+
+async def add_agent(pool: asyncpg.Pool, command: AddAgent, now: datetime) -> Agent:
+    email = rules.normalise_email(command.email)
     if not rules.looks_like_email(email):
         raise AgentRefused("EMAIL_INVALID", "Enter an email address like name@example.com.")
-    if role not in ROLES:
+    if command.role not in ROLES:
         raise AgentRefused("ROLE_INVALID", "The role is agent or admin.")
-    return await agents.upsert(pool, email, role, by, now)
+    return await agents.upsert(pool, email, command.role, command.by, now)
 
 
-async def disable_agent(pool: asyncpg.Pool, email: str, by: str, now: datetime) -> None:
-    """Disable an account (its sessions end); never the last admin, never oneself."""
-    if rules.normalise_email(email) == rules.normalise_email(by):
+async def disable_agent(pool: asyncpg.Pool, command: DisableAgent, now: datetime) -> None:
+    """Never the last admin, never oneself."""
+    email = command.email
+    if rules.normalise_email(email) == rules.normalise_email(command.by):
         raise AgentRefused("CANNOT_DISABLE_SELF", "You cannot disable your own account.")
     async with pool.acquire() as conn, conn.transaction():
         found = await agents.find(conn, email)
@@ -98,8 +124,8 @@ def check_password_rules(password: str) -> None:
         )
 
 
-async def set_password(pool: asyncpg.Pool, email: str, password: str | None) -> None:
-    """Set (or with None, remove) an account's password."""
+async def set_password(pool: asyncpg.Pool, command: SetPassword) -> None:
+    email, password = command.email, command.password
     if password is not None:
         check_password_rules(password)
     hashed = _HASHER.hash(password) if password is not None else None

@@ -24,15 +24,19 @@ DAY = timedelta(hours=12)
 async def test_an_agent_signs_in_with_the_password_and_nothing_else(portal: Runtime) -> None:
     policy = sign_in_policy(portal.settings)
     now = portal.clock.now()
-    made = await desk_accounts.add_agent(portal.pool, " Alice@Vendor.Example ", "agent", "ops", now)
+    made = await desk_accounts.add_agent(
+        portal.pool, desk_accounts.AddAgent(" Alice@Vendor.Example ", "agent", "ops"), now
+    )
     assert (made.email, made.role, made.has_password) == ("alice@vendor.example", "agent", False)
     with pytest.raises(SignInFailed):  # no password yet
         await desk_accounts.password_sign_in(
             portal, policy, made.email, PASSWORD, "10.0.0.1", None, DAY
         )
     with pytest.raises(AgentRefused, match="at least 12"):
-        await desk_accounts.set_password(portal.pool, made.email, "short")
-    await desk_accounts.set_password(portal.pool, made.email, PASSWORD)
+        await desk_accounts.set_password(
+            portal.pool, desk_accounts.SetPassword(made.email, "short")
+        )
+    await desk_accounts.set_password(portal.pool, desk_accounts.SetPassword(made.email, PASSWORD))
     stored = await portal.pool.fetchval("select password_hash from desk_agents")
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
@@ -63,18 +67,30 @@ async def test_an_agent_signs_in_with_the_password_and_nothing_else(portal: Runt
 
 async def test_disabling_ends_the_sessions_and_protects_the_last_admin(portal: Runtime) -> None:
     now = portal.clock.now()
-    boss = await desk_accounts.add_agent(portal.pool, "boss@vendor.example", "admin", "ops", now)
-    await desk_accounts.add_agent(portal.pool, "bob@vendor.example", "agent", boss.email, now)
-    await desk_accounts.set_password(portal.pool, "bob@vendor.example", PASSWORD)
+    boss = await desk_accounts.add_agent(
+        portal.pool, desk_accounts.AddAgent("boss@vendor.example", "admin", "ops"), now
+    )
+    await desk_accounts.add_agent(
+        portal.pool, desk_accounts.AddAgent("bob@vendor.example", "agent", boss.email), now
+    )
+    await desk_accounts.set_password(
+        portal.pool, desk_accounts.SetPassword("bob@vendor.example", PASSWORD)
+    )
     policy = sign_in_policy(portal.settings)
     session = await desk_accounts.password_sign_in(
         portal, policy, "bob@vendor.example", PASSWORD, "10.1.0.1", None, DAY
     )
     with pytest.raises(AgentRefused, match="your own account"):
-        await desk_accounts.disable_agent(portal.pool, boss.email, boss.email, now)
+        await desk_accounts.disable_agent(
+            portal.pool, desk_accounts.DisableAgent(boss.email, boss.email), now
+        )
     with pytest.raises(AgentRefused, match="last admin"):
-        await desk_accounts.disable_agent(portal.pool, boss.email, "ops@vendor.example", now)
-    await desk_accounts.disable_agent(portal.pool, "bob@vendor.example", boss.email, now)
+        await desk_accounts.disable_agent(
+            portal.pool, desk_accounts.DisableAgent(boss.email, "ops@vendor.example"), now
+        )
+    await desk_accounts.disable_agent(
+        portal.pool, desk_accounts.DisableAgent("bob@vendor.example", boss.email), now
+    )
     assert await desk_accounts.desk_role(portal.pool, "bob@vendor.example") is None
     assert not await portal.pool.fetchval(
         "select count(*) from web_sessions where id_hash = $1", session_hash(session.cookie_value)
@@ -84,13 +100,15 @@ async def test_disabling_ends_the_sessions_and_protects_the_last_admin(portal: R
             portal, policy, "bob@vendor.example", PASSWORD, "10.1.0.2", None, DAY
         )
     again = await desk_accounts.add_agent(
-        portal.pool, "bob@vendor.example", "admin", boss.email, now
+        portal.pool, desk_accounts.AddAgent("bob@vendor.example", "admin", boss.email), now
     )
     assert again.active and again.role == "admin"
     listed = await agents.all_agents(portal.pool)
     assert [a.email for a in listed] == ["bob@vendor.example", "boss@vendor.example"]
     with pytest.raises(AgentRefused, match="agent or admin"):
-        await desk_accounts.add_agent(portal.pool, "x@vendor.example", "owner", boss.email, now)
+        await desk_accounts.add_agent(
+            portal.pool, desk_accounts.AddAgent("x@vendor.example", "owner", boss.email), now
+        )
 
 
 async def test_entitle_dev_seeds_one_demo_admin(portal: Runtime) -> None:
