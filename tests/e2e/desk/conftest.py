@@ -61,6 +61,18 @@ def api(stack: Stack, method: str, service: str, path: str, **kw: Any) -> Any:
     return answer.json()
 
 
+def covered_until(stack: Stack, key: str) -> str | None:
+    """When maintenance says the license's cover ends; None until maintenance knows the
+    license (it learns of it from licensing's event, a moment after the license exists)."""
+    with httpx.Client(timeout=15) as client:
+        answer = client.get(f"{stack.url('maintenance')}/coverage/{key}", headers=admin(stack))
+    if answer.status_code == 404:
+        return None
+    assert answer.status_code < 300, answer.text
+    ends: str | None = answer.json()["ends_at"]
+    return ends
+
+
 def open_ticket(stack: Stack, account: str, email: str, subject: str, **fields: Any) -> str:
     body = {
         "account_id": account,

@@ -20,6 +20,7 @@ from tests.e2e.portal.shop import licenses_of, line, order, unique
 from .conftest import (
     agents_command,
     api,
+    covered_until,
     desk_sign_in,
     eventually,
     mails_to,
@@ -216,7 +217,7 @@ def test_the_entitlement_panel_follows_a_renewal_order(browser: Browser, stack: 
     order(stack, account, customer, "Erneuerung KG", [line("BP-SRV")])
     (lic,) = licenses_of(stack, account, 1)
     cover = eventually(
-        lambda: api(stack, "GET", "maintenance", f"/coverage/{lic['key']}")["ends_at"],
+        lambda: covered_until(stack, lic["key"]),
         what="the complimentary cover",
     )
     number = open_ticket(stack, account, customer, "Does my cover include 6.0?")
@@ -231,7 +232,7 @@ def test_the_entitlement_panel_follows_a_renewal_order(browser: Browser, stack: 
     order(stack, account, customer, "Erneuerung KG", [line("BP-CARE-12", key=lic["key"])])
 
     def renewed() -> str | None:
-        ends = api(stack, "GET", "maintenance", f"/coverage/{lic['key']}")["ends_at"]
+        ends = covered_until(stack, lic["key"])
         return ends if ends != cover else None
 
     renewed_end = eventually(renewed, what="the renewal")
