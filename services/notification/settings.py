@@ -28,7 +28,7 @@ class NotificationSettings(RuntimeSettings):
     message_id_domain: str = Field(
         default="entitle.example", description="Right side of Message-IDs."
     )
-    smtp_connections: int = Field(default=4, ge=1, le=64, description="Parallel SMTP sessions.")
+    smtp_connections: int = Field(default=16, ge=1, le=64, description="Parallel SMTP sessions.")
     license_digest_wait_seconds: float = Field(
         default=600,
         gt=0,

@@ -179,9 +179,22 @@ class EventConsumer:
                     timeout_ms=200, max_records=self._settings.consumer_batch_max
                 )
                 if batch:
-                    await self._process(consumer, batch)
+                    await self._process(consumer, await self._lingered(consumer, batch))
         finally:
             await consumer.stop()
+
+    async def _lingered(
+        self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """The fetch, with what else arrives within the linger when it is not full."""
+        room = self._settings.consumer_batch_max - sum(len(rs) for rs in batch.values())
+        if room <= 0 or not self._settings.consumer_linger_ms:
+            return batch
+        await asyncio.sleep(self._settings.consumer_linger_ms / 1000)
+        more = await consumer.getmany(timeout_ms=0, max_records=room)
+        for tp, records in more.items():
+            batch.setdefault(tp, []).extend(records)
+        return batch
 
     async def _process(
         self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]

@@ -135,6 +135,13 @@ class RuntimeSettings(BaseSettings):
         description="Testing only: a file holding seconds added to the wall clock.",
     )
     consumer_batch_max: int = Field(default=500, ge=1)
+    consumer_linger_ms: int = Field(
+        default=10,
+        ge=0,
+        description="How long a consumer waits, after a fetch smaller than the batch, for more"
+        " records to apply in the same transaction: a little latency per hop for fewer,"
+        " larger transactions at a steady rate.",
+    )
     outbox_batch_max: int = Field(default=500, ge=1)
     outbox_max_attempts: int = Field(
         default=20,

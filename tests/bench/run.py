@@ -422,7 +422,15 @@ async def order_phases(stack: Stack, args: argparse.Namespace, results: dict[str
     results["fixed_rate"] = []
     for rate, label in phases:
         with console.status(f"fixed rate: {rate:.0f}/s for {args.rate_seconds}s ({label})"):
-            results["fixed_rate"].append(await fixed_rate(stack, rate, args.rate_seconds, label))
+            await statements.reset(stack.database_url)
+            before = cpu.snapshot(stack)
+            phase = await fixed_rate(stack, rate, args.rate_seconds, label)
+            # Per order at a steady rate, where fetches are small: the cost that is fixed per
+            # transaction or per poll shows here and not in the burst.
+            phase["cpu_ms_per_order"] = cpu.per_unit(before, cpu.snapshot(stack), phase["orders"])
+            counted = await statements.per_database(stack.database_url)
+            phase["statements_per_order"] = round(sum(counted.values()) / phase["orders"], 2)
+            results["fixed_rate"].append(phase)
             await wait_quiet(stack)
 
 
@@ -493,7 +501,9 @@ def report(results: dict[str, Any]) -> None:
     for phase in results.get("fixed_rate", []):
         table.add_row(
             f"fixed_rate {phase['rate']}/s ({phase['label']})",
-            f"p50 {phase['p50_ms']} ms, p99 {phase['p99_ms']} ms",
+            f"p50 {phase['p50_ms']} ms, p99 {phase['p99_ms']} ms,"
+            f" CPU {phase['cpu_ms_per_order']['all processes']} ms/order,"
+            f" {phase['statements_per_order']} statements/order",
         )
     table.add_row("http load generator", str(results["http_load_generator"]))
     for name, summary in results.get("http", {}).items():

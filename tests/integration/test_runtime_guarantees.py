@@ -366,3 +366,26 @@ async def test_a_batch_handler_gets_each_run_at_once_and_failures_are_found_even
         assert by_cause == {str(e.id): e.data.order_id for e in events}
     finally:
         await runtime.stop()
+
+
+async def test_a_consumer_lingers_for_records_that_arrive_just_after_a_small_fetch(
+    infra: Infra,
+) -> None:
+    """With a linger, records that arrive within it after a fetch are applied in the same
+    transaction as that fetch (the linger here is long so that arrival times cannot race)."""
+    batches: list[int] = []
+    settings = settings_for(infra, RuntimeSettings, consumer_linger_ms=4000)
+    runtime = Runtime(probe_definition(settings, batches))
+    await runtime.start()
+    try:
+        assert runtime.consumer is not None
+        await asyncio.wait_for(runtime.consumer.assigned.wait(), 60)
+        topic = orders_topic(runtime)
+        first, *later = [order_event() for _ in range(6)]
+        await produce(infra.bootstrap, topic, [(b"one-key", *encode(first)[1:])])
+        await asyncio.sleep(1.5)  # the first is fetched alone, well before the others come
+        await produce(infra.bootstrap, topic, [(b"one-key", *encode(e)[1:]) for e in later])
+        await eventually(lambda: _all_applied(runtime, [first, *later]), timeout=60)
+        assert batches == [6]
+    finally:
+        await runtime.stop()
