@@ -152,6 +152,8 @@ class EventConsumer:
         self._attempts: dict[TopicPartition, int] = {}
         self._resume_at: dict[TopicPartition, float] = {}
         self._unexpected: dict[tuple[str, int, int], int] = {}
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._commit_due = 0.0
         self.assigned = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -169,7 +171,7 @@ class EventConsumer:
         )
         prefix = self._settings.kafka_topic_prefix
         consumer.subscribe(
-            topics=[prefix + t for t in self._subs.topics], listener=_Rebalance(self)
+            topics=[prefix + t for t in self._subs.topics], listener=_Rebalance(self, consumer)
         )
         await consumer.start()
         try:
@@ -180,6 +182,9 @@ class EventConsumer:
                 )
                 if batch:
                     await self._process(consumer, await self._lingered(consumer, batch))
+                if self._uncommitted and (not batch or time.monotonic() >= self._commit_due):
+                    await self.commit_offsets(consumer)
+            await self.commit_offsets(consumer)
         finally:
             await consumer.stop()
 
@@ -201,9 +206,27 @@ class EventConsumer:
     ) -> None:
         async with self._lock:
             offsets = await self._apply_batch(consumer, batch)
+        if offsets:
+            self._uncommitted.update(offsets)
+            self._on_committed()
+
+    async def commit_offsets(
+        self, consumer: AIOKafkaConsumer, partitions: set[TopicPartition] | None = None
+    ) -> None:
+        """Commit the offsets of what has been applied (of `partitions` only, when given).
+        Offsets are committed at most every `consumer_commit_interval_ms` while records keep
+        coming, and as soon as a fetch comes back empty: a crash in between delivers those
+        records again, and the inbox makes that harmless."""
+        offsets = {
+            tp: offset
+            for tp, offset in self._uncommitted.items()
+            if partitions is None or tp in partitions
+        }
+        for tp in offsets:
+            del self._uncommitted[tp]
+        self._commit_due = time.monotonic() + self._settings.consumer_commit_interval_ms / 1000
         if not offsets:
             return
-        self._on_committed()
         try:
             await consumer.commit(offsets)
         except (KafkaError, AssertionError) as exc:
@@ -492,12 +515,15 @@ class EventConsumer:
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, owner: EventConsumer) -> None:
+    def __init__(self, owner: EventConsumer, consumer: AIOKafkaConsumer) -> None:
         self._owner = owner
+        self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        # Let the batch in flight finish its transaction before the partitions move.
+        # Let the batch in flight finish its transaction, and commit what was applied, before
+        # the partitions move: the next owner starts where this one stopped.
         async with self._owner._lock:
+            await self._owner.commit_offsets(self._consumer, revoked)
             for tp in revoked:
                 self._owner._resume_at.pop(tp, None)
                 self._owner._attempts.pop(tp, None)

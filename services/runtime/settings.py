@@ -135,6 +135,13 @@ class RuntimeSettings(BaseSettings):
         description="Testing only: a file holding seconds added to the wall clock.",
     )
     consumer_batch_max: int = Field(default=500, ge=1)
+    consumer_commit_interval_ms: int = Field(
+        default=1000,
+        ge=0,
+        description="Longest time between offset commits while records keep coming (they are"
+        " committed at once when a fetch comes back empty). After a crash, what was applied"
+        " since is delivered again and recognised by the inbox.",
+    )
     consumer_linger_ms: int = Field(
         default=10,
         ge=0,

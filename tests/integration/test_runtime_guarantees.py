@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer
 from entitle_cli.main import app
 from entitle_dev.postgres import EmbeddedPostgres
 from entitle_dev.stack import free_port
@@ -20,6 +21,7 @@ from entitle_events.kafka import header
 from typer.testing import CliRunner
 
 from services.runtime import db, kafka
+from services.runtime.lag import group_lag
 from services.runtime.outbox import OutboxRecord, OutboxRelay, stage
 from services.runtime.service import Runtime
 from services.runtime.settings import RuntimeSettings
@@ -388,4 +390,36 @@ async def test_a_consumer_lingers_for_records_that_arrive_just_after_a_small_fet
         await eventually(lambda: _all_applied(runtime, [first, *later]), timeout=60)
         assert batches == [6]
     finally:
+        await runtime.stop()
+
+
+async def test_offsets_are_committed_as_soon_as_fetches_come_back_empty(infra: Infra) -> None:
+    """While records keep coming, offsets are committed at most once per interval (here a
+    minute); once a fetch comes back empty, what was applied is committed at once."""
+    settings = settings_for(infra, RuntimeSettings, consumer_commit_interval_ms=60_000)
+    runtime = Runtime(probe_definition(settings))
+    await runtime.start()
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=infra.bootstrap,
+        group_id=settings.consumer_group,
+        enable_auto_commit=False,
+    )
+    await reader.start()
+    try:
+        assert runtime.consumer is not None
+        await asyncio.wait_for(runtime.consumer.assigned.wait(), 60)
+        topic = orders_topic(runtime)
+        first = order_event()
+        await produce_events(infra.bootstrap, topic, [first])
+        await eventually(lambda: _all_applied(runtime, [first]), timeout=60)
+        later = [order_event() for _ in range(11)]  # applied within the minute after the first
+        await produce_events(infra.bootstrap, topic, later)
+        await eventually(lambda: _all_applied(runtime, later), timeout=60)
+
+        async def nothing_left() -> bool:
+            return sum((await group_lag(reader, [topic])).values()) == 0
+
+        await eventually(nothing_left, timeout=10)
+    finally:
+        await reader.stop()
         await runtime.stop()

@@ -41,6 +41,8 @@ def _environment() -> Environment:
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=False,
+        # The templates ship with the release: no file's time is checked on every render.
+        auto_reload=False,
     )
     env.filters["date"] = _date
     env.filters["datetime"] = _datetime

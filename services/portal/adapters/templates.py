@@ -18,4 +18,6 @@ def environment(extra_dirs: tuple[Path, ...] = ()) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the release: no file's time is checked on every render.
+        auto_reload=False,
     )
