@@ -72,12 +72,9 @@ def build(settings: MaintenanceSettings | None = None) -> ServiceDefinition:
         return [
             Job("coverage.expiring", lambda: send_notices(runtime, catalog, "expiring"), 5),
             Job("coverage.lapsed", lambda: send_notices(runtime, catalog, "lapsed"), 5),
-            Job(
-                "release.fanout",
-                lambda: fan_out_release(runtime, catalog),
-                5,
-                wake_on_commit=True,
-            ),
+            # Releases are rare: a second's wait for the first page, rather than a look
+            # after every commit of the consumer.
+            Job("release.fanout", lambda: fan_out_release(runtime, catalog), 1),
         ]
 
     return ServiceDefinition(

@@ -251,7 +251,10 @@ class EventConsumer:
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
                     staged: list[OutboxRecord] = []
-                    records = [r for rs in pending.values() for r in rs]
+                    # Partition order is kept; across topics, upstream topics first
+                    # (commerce, licensing, maintenance, …), which groups each topic's events
+                    # into one run of its batch handler.
+                    records = [r for tp in sorted(pending) for r in pending[tp]]
                     await self._apply_all(conn, records, poisoned, staged, one_by_one)
                     await outbox.stage(conn, staged)
             except _RecordFailed as failure:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import json
 import logging
@@ -123,6 +124,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._published = asyncio.Condition()
         self._last_published: set[int] = set()
+        # The rows of the last few batches: a wake-up naming one of them is already served.
+        self._recently_published: collections.deque[set[int]] = collections.deque(maxlen=8)
         self._parked_counted_at = -1e9
 
     def wake(self) -> None:
@@ -180,6 +183,7 @@ class OutboxRelay:
         metrics.OUTBOX_PUBLISHED.inc(len(ids))
         async with self._published:
             self._last_published = set(ids)
+            self._recently_published.append(self._last_published)
             self._published.notify_all()
         return len(ids)
 
@@ -293,13 +297,19 @@ class OutboxRelay:
             if loop.time() >= deadline:
                 return False
 
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        """A commit inserted outbox rows (`payload`: the last one's id, when it is known)."""
+        last = int(payload) if isinstance(payload, str) and payload.isdigit() else None
+        if last is None or not any(last in ids for ids in self._recently_published):
+            self._wake.set()
+
     async def _listen(self, stop: asyncio.Event) -> None:
         """LISTEN is only a wake-up signal; the poll interval is the fallback."""
         while not stop.is_set():
             conn: Connection | None = None
             try:
                 conn = await asyncpg.connect(self._dsn, timeout=10)
-                await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+                await conn.add_listener(CHANNEL, self._notified)
                 while not stop.is_set() and not conn.is_closed():
                     await _sleep_or_stop(stop, 1.0)
             except Exception as exc:

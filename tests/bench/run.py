@@ -77,6 +77,48 @@ async def latencies(stack: Stack, sent: dict[str, datetime]) -> list[float]:
     return [(r["sent_at"] - sent[r["correlation_id"]]).total_seconds() * 1000 for r in rows]
 
 
+async def stages(stack: Stack, sent: dict[str, datetime]) -> dict[str, dict[str, float]]:
+    """Where each order's time went (p50/p99 ms): to its license, from the license to its
+    email being queued (maintenance's coverage and the digest in between), and from queued
+    to accepted by the SMTP server."""
+    lic, note = await db(stack, "licensing"), await db(stack, "notification")
+    try:
+        licensed = {
+            r["order_id"]: r["created_at"]
+            for r in await lic.fetch(
+                "select order_id, min(created_at) as created_at from licenses"
+                " where order_id = any($1) group by order_id",
+                list(sent),
+            )
+        }
+        emails = await note.fetch(
+            "select correlation_id, created_at, sent_at from deliveries"
+            " where correlation_id = any($1) and status = 'sent'",
+            list(sent),
+        )
+    finally:
+        await lic.close()
+        await note.close()
+    spans: dict[str, list[float]] = {
+        "to license": [],
+        "license to queued email": [],
+        "queued to sent": [],
+    }
+    for row in emails:
+        order, license_at = row["correlation_id"], licensed.get(row["correlation_id"])
+        if license_at is None:
+            continue
+        spans["to license"].append((license_at - sent[order]).total_seconds() * 1000)
+        spans["license to queued email"].append(
+            (row["created_at"] - license_at).total_seconds() * 1000
+        )
+        spans["queued to sent"].append((row["sent_at"] - row["created_at"]).total_seconds() * 1000)
+    return {
+        name: {"p50_ms": round(percentile(v, 50), 1), "p99_ms": round(percentile(v, 99), 1)}
+        for name, v in spans.items()
+    }
+
+
 async def wait_done(
     stack: Stack, prefix: str, n: int, timeout: float, since: float | None = None
 ) -> tuple[float, list[tuple[float, int]]]:
@@ -192,6 +234,7 @@ async def fixed_rate(stack: Stack, rate: float, seconds: float, label: str) -> d
         "orders": total,
         "p50_ms": round(percentile(lat, 50), 1),
         "p99_ms": round(percentile(lat, 99), 1),
+        "stages": await stages(stack, sent),
         "timeline": timeline,
         "latencies_ms": [round(v, 1) for v in lat],
     }
@@ -503,7 +546,10 @@ def report(results: dict[str, Any]) -> None:
             f"fixed_rate {phase['rate']}/s ({phase['label']})",
             f"p50 {phase['p50_ms']} ms, p99 {phase['p99_ms']} ms,"
             f" CPU {phase['cpu_ms_per_order']['all processes']} ms/order,"
-            f" {phase['statements_per_order']} statements/order",
+            f" {phase['statements_per_order']} statements/order; stages "
+            + ", ".join(
+                f"{n} p50 {v['p50_ms']} p99 {v['p99_ms']}" for n, v in phase["stages"].items()
+            ),
         )
     table.add_row("http load generator", str(results["http_load_generator"]))
     for name, summary in results.get("http", {}).items():

@@ -6,7 +6,7 @@ import asyncio
 import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,62 @@ async def test_two_relays_publish_every_outbox_row_exactly_once(infra: Infra) ->
         assert set(published.values()) == {1}
     finally:
         await pool.close()
+
+
+async def test_the_relay_wakes_for_other_processes_commits_and_not_for_rows_it_published(
+    infra: Infra,
+) -> None:
+    """Commits wake the relay through LISTEN (the poll here is five minutes); a wake-up that
+    names a row the relay has already published (it was woken directly) is not run again."""
+    name = unique("wake")
+    dsn = db.with_database(infra.database_url, name)
+    await db.ensure_database(infra.database_url, name)
+    pool = await db.create_pool(dsn, 4)
+    topic = f"{name}.probe"
+    await kafka.ensure_topics(infra.bootstrap, [topic], partitions=1)
+    settings = RuntimeSettings(
+        service=name, kafka_bootstrap=infra.bootstrap, kafka_idempotence=infra.idempotence
+    )
+    producer = kafka.create_producer(settings)
+    await producer.start()
+    stop = asyncio.Event()
+    try:
+        await db.migrate(pool, db.RUNTIME_MIGRATIONS)
+        relay = OutboxRelay(pool, producer, dsn=dsn, poll_interval=300)
+        runs = 0
+        publish = relay.publish_batch
+
+        async def counted() -> int:
+            nonlocal runs
+            runs += 1
+            return await publish()
+
+        relay.publish_batch = counted  # type: ignore[method-assign]
+        task = asyncio.create_task(relay.run(stop))
+        await asyncio.sleep(2)  # the first run, and the listener connected
+        for _ in range(3):  # as another process would: its own transactions
+            async with pool.acquire() as conn, conn.transaction():
+                await stage(conn, [OutboxRecord(topic, *encode(order_event()))])
+        await eventually(lambda: _outbox_empty(pool), timeout=20)
+        await asyncio.sleep(1)
+        before = runs
+        last = await pool.fetchval("select last_value from outbox_id_seq")  # published
+        await pool.execute("select pg_notify('entitle_outbox', $1)", str(last))
+        await asyncio.sleep(1.5)
+        assert runs == before
+        await pool.execute("select pg_notify('entitle_outbox', '')")
+        await eventually(lambda: _runs_above(lambda: runs, before), timeout=10)
+        stop.set()
+        await task
+        assert len(await read_all(infra.bootstrap, topic)) == 3
+    finally:
+        stop.set()
+        await producer.stop()
+        await pool.close()
+
+
+async def _runs_above(runs: Callable[[], int], count: int) -> bool:
+    return runs() > count
 
 
 async def _outbox_empty(pool: asyncpg.Pool) -> bool:
