@@ -17,14 +17,12 @@ from entitle_events.kafka import header
 from prometheus_client import REGISTRY
 from typer.testing import CliRunner
 
-from services.runtime import db, kafka
 from services.runtime.outbox import OutboxRecord, OutboxRelay, stage
-from services.runtime.settings import RuntimeSettings
-from tests.conftest import unique
 from tests.helpers import eventually, order_event
 from tests.infra import Infra
 
 from .kafka_tools import read_all
+from .outbox_tools import outbox
 
 TOO_LARGE = b"x" * 2_000_000  # over the producer's 1 MB max_request_size
 
@@ -39,30 +37,22 @@ class Relay:
 
 @pytest.fixture
 async def relay(infra: Infra) -> AsyncIterator[Relay]:
-    name = unique("park")
-    dsn = db.with_database(infra.database_url, name)
-    await db.ensure_database(infra.database_url, name)
-    pool = await db.create_pool(dsn, 4)
-    await db.migrate(pool, db.RUNTIME_MIGRATIONS)
-    topic = f"{name}.orders"
-    await kafka.ensure_topics(infra.bootstrap, [topic], partitions=2)
-    settings = RuntimeSettings(
-        service=name, kafka_bootstrap=infra.bootstrap, kafka_idempotence=infra.idempotence
-    )
-    producer = kafka.create_producer(settings)
-    await producer.start()
-    stop = asyncio.Event()
-    relay = OutboxRelay(
-        pool, producer, dsn=dsn, backoff_initial=0.05, backoff_max=0.1, max_attempts=3
-    )
-    task = asyncio.create_task(relay.run(stop))
-    try:
-        yield Relay(pool, name, topic, relay)
-    finally:
-        stop.set()
-        await task
-        await producer.stop()
-        await pool.close()
+    async with outbox(infra, "park", partitions=2) as box:
+        stop = asyncio.Event()
+        relay = OutboxRelay(
+            box.pool,
+            box.producers[0],
+            dsn=box.dsn,
+            backoff_initial=0.05,
+            backoff_max=0.1,
+            max_attempts=3,
+        )
+        task = asyncio.create_task(relay.run(stop))
+        try:
+            yield Relay(box.pool, box.name, box.topic, relay)
+        finally:
+            stop.set()
+            await task
 
 
 def record(topic: str, key: bytes, value: bytes | None = None) -> OutboxRecord:

@@ -20,7 +20,7 @@ from entitle_events import decode, encode
 from entitle_events.kafka import header
 from typer.testing import CliRunner
 
-from services.runtime import db, kafka
+from services.runtime import db
 from services.runtime.lag import group_lag
 from services.runtime.outbox import OutboxRecord, OutboxRelay, stage
 from services.runtime.service import Runtime
@@ -30,6 +30,7 @@ from tests.helpers import eventually, order_event
 from tests.infra import Infra
 
 from .kafka_tools import produce, produce_events, read_all
+from .outbox_tools import outbox
 from .probe_service import probe_definition
 
 
@@ -53,38 +54,21 @@ async def effects(runtime: Runtime) -> Counter[str]:
 
 
 async def test_two_relays_publish_every_outbox_row_exactly_once(infra: Infra) -> None:
-    name = unique("relay")
-    dsn = db.with_database(infra.database_url, name)
-    await db.ensure_database(infra.database_url, name)
-    pool = await db.create_pool(dsn, 6)
-    topic = f"{name}.probe"
-    await kafka.ensure_topics(infra.bootstrap, [topic], partitions=4)
     events = [order_event() for _ in range(600)]
-    try:
-        await db.migrate(pool, db.RUNTIME_MIGRATIONS)
-        async with pool.acquire() as conn, conn.transaction():
-            await stage(conn, [OutboxRecord(topic, *encode(e)) for e in events])
-        settings = RuntimeSettings(
-            service=name, kafka_bootstrap=infra.bootstrap, kafka_idempotence=infra.idempotence
-        )
-        producers = [kafka.create_producer(settings) for _ in range(2)]
-        for producer in producers:
-            await producer.start()
+    async with outbox(infra, "relay", partitions=4, producers=2) as box:
+        async with box.pool.acquire() as conn, conn.transaction():
+            await stage(conn, [OutboxRecord(box.topic, *encode(e)) for e in events])
         stop = asyncio.Event()
-        relays = [OutboxRelay(pool, p, dsn=dsn, batch_max=50) for p in producers]
+        relays = [OutboxRelay(box.pool, p, dsn=box.dsn, batch_max=50) for p in box.producers]
         tasks = [asyncio.create_task(r.run(stop)) for r in relays]
-        await eventually(lambda: _outbox_empty(pool), timeout=60)
+        await eventually(lambda: _outbox_empty(box.pool), timeout=60)
         stop.set()
         await asyncio.gather(*tasks)
-        for producer in producers:
-            await producer.stop()
-        published = Counter(
-            header(r.headers, "ce_id") for r in await read_all(infra.bootstrap, topic)
-        )
-        assert set(published) == {str(e.id) for e in events}
-        assert set(published.values()) == {1}
-    finally:
-        await pool.close()
+    published = Counter(
+        header(r.headers, "ce_id") for r in await read_all(infra.bootstrap, box.topic)
+    )
+    assert set(published) == {str(e.id) for e in events}
+    assert set(published.values()) == {1}
 
 
 async def test_the_relay_wakes_for_other_processes_commits_and_not_for_rows_it_published(
@@ -92,21 +76,8 @@ async def test_the_relay_wakes_for_other_processes_commits_and_not_for_rows_it_p
 ) -> None:
     """Commits wake the relay through LISTEN (the poll here is five minutes); a wake-up that
     names a row the relay has already published (it was woken directly) is not run again."""
-    name = unique("wake")
-    dsn = db.with_database(infra.database_url, name)
-    await db.ensure_database(infra.database_url, name)
-    pool = await db.create_pool(dsn, 4)
-    topic = f"{name}.probe"
-    await kafka.ensure_topics(infra.bootstrap, [topic], partitions=1)
-    settings = RuntimeSettings(
-        service=name, kafka_bootstrap=infra.bootstrap, kafka_idempotence=infra.idempotence
-    )
-    producer = kafka.create_producer(settings)
-    await producer.start()
-    stop = asyncio.Event()
-    try:
-        await db.migrate(pool, db.RUNTIME_MIGRATIONS)
-        relay = OutboxRelay(pool, producer, dsn=dsn, poll_interval=300)
+    async with outbox(infra, "wake", partitions=1) as box:
+        relay = OutboxRelay(box.pool, box.producers[0], dsn=box.dsn, poll_interval=300)
         runs = 0
         publish = relay.publish_batch
 
@@ -116,27 +87,26 @@ async def test_the_relay_wakes_for_other_processes_commits_and_not_for_rows_it_p
             return await publish()
 
         relay.publish_batch = counted  # type: ignore[method-assign]
+        stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
-        await asyncio.sleep(2)  # the first run, and the listener connected
-        for _ in range(3):  # as another process would: its own transactions
-            async with pool.acquire() as conn, conn.transaction():
-                await stage(conn, [OutboxRecord(topic, *encode(order_event()))])
-        await eventually(lambda: _outbox_empty(pool), timeout=20)
-        await asyncio.sleep(1)
-        before = runs
-        last = await pool.fetchval("select last_value from outbox_id_seq")  # published
-        await pool.execute("select pg_notify('entitle_outbox', $1)", str(last))
-        await asyncio.sleep(1.5)
-        assert runs == before
-        await pool.execute("select pg_notify('entitle_outbox', '')")
-        await eventually(lambda: _runs_above(lambda: runs, before), timeout=10)
-        stop.set()
-        await task
-        assert len(await read_all(infra.bootstrap, topic)) == 3
-    finally:
-        stop.set()
-        await producer.stop()
-        await pool.close()
+        try:
+            await asyncio.sleep(2)  # the first run, and the listener connected
+            for _ in range(3):  # as another process would: its own transactions
+                async with box.pool.acquire() as conn, conn.transaction():
+                    await stage(conn, [OutboxRecord(box.topic, *encode(order_event()))])
+            await eventually(lambda: _outbox_empty(box.pool), timeout=20)
+            await asyncio.sleep(1)
+            before = runs
+            last = await box.pool.fetchval("select last_value from outbox_id_seq")  # published
+            await box.pool.execute("select pg_notify('entitle_outbox', $1)", str(last))
+            await asyncio.sleep(1.5)
+            assert runs == before
+            await box.pool.execute("select pg_notify('entitle_outbox', '')")
+            await eventually(lambda: _runs_above(lambda: runs, before), timeout=10)
+        finally:
+            stop.set()
+            await task
+        assert len(await read_all(infra.bootstrap, box.topic)) == 3
 
 
 async def _runs_above(runs: Callable[[], int], count: int) -> bool:
