@@ -14,7 +14,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -295,16 +295,14 @@ def paused(stack: Stack, services: tuple[str, ...]) -> Iterator[None]:
 CONSUMERS = ("licensing", "maintenance", "ticketing", "notification")
 
 
-async def batching_gain(stack: Stack, orders: int, batched: dict[str, Any]) -> dict[str, Any]:
-    """The same flow with every consumer applying one event per transaction, against the
+async def batching_gain(
+    args: argparse.Namespace, var: Path, batched: dict[str, Any]
+) -> dict[str, Any]:
+    """The same flow on a system whose consumers apply one event per transaction, against the
     run above where a whole fetch is applied in one (the guarantees hold in both)."""
-    stack.config.extra_env["ENTITLE_CONSUMER_BATCH_MAX"] = "1"
-    for name in CONSUMERS:
-        stack.kill_service(name, signal.SIGTERM)
-        stack.start_service(name)
-    stack.wait_ready(CONSUMERS, timeout=120)
-    await end_to_end(stack, 20)  # the groups have rejoined
-    single = await end_to_end(stack, orders)
+    orders = args.orders // 2
+    async with fresh_stack(args, var, {"ENTITLE_CONSUMER_BATCH_MAX": "1"}) as stack:
+        single = await end_to_end(stack, orders)
     return {
         "orders": orders,
         "one_event_per_transaction_orders_per_second": single["orders_per_second"],
@@ -376,36 +374,49 @@ async def durable_broker_cost(
     }
 
 
-async def main(args: argparse.Namespace) -> dict[str, Any]:
-    var = Path("var/bench") / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+@contextlib.asynccontextmanager
+async def fresh_stack(
+    args: argparse.Namespace, var: Path, env: dict[str, str] | None = None
+) -> AsyncIterator[Stack]:
+    """A whole system of its own (database, broker, services), warmed up. Each order phase
+    gets one: the embedded broker keeps its logs in memory and its cost per request grows
+    with them, so a phase run after others would measure what they left behind."""
     config = StackConfig.ephemeral(var)
     config.durable_db = not args.fast_db
     config.statement_stats = True
-    config.extra_env = {"ENTITLE_LOG_LEVEL": "WARNING"}
+    config.extra_env = {"ENTITLE_LOG_LEVEL": "WARNING", **(env or {})}
     stack = Stack(config)
-    generator = wrk.ensure()
-    results: dict[str, Any] = {
-        "date": datetime.now(UTC).isoformat(),
-        "cores": os.cpu_count(),
-        "durable_database": config.durable_db,
-        "note": "load generators, broker, database and the services share these cores",
-        "http_load_generator": generator or "none: HTTP figures not measured",
-        "http": {},
-    }
     stack.start_infrastructure()
     try:
         stack.start_services()
         stack.wait_ready(timeout=120)
-        await limits(stack, args, results)
-        await order_phases(stack, args, results)
-        if generator:
-            await http_phases(stack, args, results)
-        with console.status("end to end again, each consumer applying one event per transaction"):
-            results["batching"] = await batching_gain(
-                stack, args.orders // 2, results["end_to_end"]
-            )
+        with console.status("warming up (consumer groups join)"):
+            await end_to_end(stack, 20)
+            await wait_quiet(stack)
+        yield stack
     finally:
         stack.stop()
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    var = Path("var/bench") / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    generator = wrk.ensure()
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(),
+        "cores": os.cpu_count(),
+        "durable_database": not args.fast_db,
+        "note": "load generators, broker, database and the services share these cores;"
+        " each order phase runs on a fresh system",
+        "http_load_generator": generator or "none: HTTP figures not measured",
+        "http": {},
+    }
+    async with fresh_stack(args, var / "limits") as stack:
+        await limits(stack, args, results)
+        if generator:
+            await http_phases(stack, args, results)
+    await order_phases(args, var, results)
+    with console.status("end to end again, each consumer applying one event per transaction"):
+        results["batching"] = await batching_gain(args, var / "batching", results["end_to_end"])
     results["targets"] = targets(results)
     return results
 
@@ -436,45 +447,54 @@ async def limits(stack: Stack, args: argparse.Namespace, results: dict[str, Any]
                 results["http"][f"ceiling_{service}"] = ceiling
 
 
-async def order_phases(stack: Stack, args: argparse.Namespace, results: dict[str, Any]) -> None:
-    with console.status("warming up (consumer groups join)"):
-        await end_to_end(stack, 20)
-        await wait_quiet(stack)
-    with console.status(f"end to end: {args.orders} orders"):
-        await statements.reset(stack.database_url)
-        before = cpu.snapshot(stack)
-        e2e = await end_to_end(stack, args.orders)
-        e2e["cpu_ms_per_order"] = cpu.per_unit(before, cpu.snapshot(stack), args.orders)
-        counted = await statements.per_database(stack.database_url)
+async def order_phases(args: argparse.Namespace, var: Path, results: dict[str, Any]) -> None:
+    async with fresh_stack(args, var / "end-to-end") as stack:
+        with console.status(f"end to end: {args.orders} orders"):
+            await statements.reset(stack.database_url)
+            before = cpu.snapshot(stack)
+            e2e = await end_to_end(stack, args.orders)
+            e2e["cpu_ms_per_order"] = cpu.per_unit(before, cpu.snapshot(stack), args.orders)
+            counted = await statements.per_database(stack.database_url)
         e2e["statements_per_order"] = {
             name: round(n / args.orders, 2) for name, n in sorted(counted.items())
         }
         e2e["statements_per_order"]["all"] = round(sum(counted.values()) / args.orders, 2)
+        with console.status("waiting for every consumer to catch up"):
+            e2e["all_consumers_caught_up_after_seconds"] = round(await wait_quiet(stack), 1)
     raw = results["limits"]["postgres_single_row_transactions_per_second"]
     e2e["orders_vs_raw_transactions"] = round(e2e["orders_per_second"] / raw, 4)
     e2e["events_vs_raw_consume"] = round(
         e2e["events_per_second"] / results["limits"]["kafka_consume_per_second"], 4
     )
     results["end_to_end"] = e2e
-    with console.status("waiting for every consumer to catch up"):
-        e2e["all_consumers_caught_up_after_seconds"] = round(await wait_quiet(stack), 1)
-    half = e2e["orders_per_second"] / 2
-    phases = [(half, "half the capacity just measured"), (100.0, "100/s")]
+    hundred = "100/s"
     if e2e["orders_per_second"] <= 100:
-        phases[1] = (100.0, "100/s: above this machine's capacity, p99 measures the backlog")
+        hundred = "100/s: above this machine's capacity, p99 measures the backlog"
     results["fixed_rate"] = []
-    for rate, label in phases:
-        with console.status(f"fixed rate: {rate:.0f}/s for {args.rate_seconds}s ({label})"):
-            await statements.reset(stack.database_url)
-            before = cpu.snapshot(stack)
-            phase = await fixed_rate(stack, rate, args.rate_seconds, label)
-            # Per order at a steady rate, where fetches are small: the cost that is fixed per
-            # transaction or per poll shows here and not in the burst.
-            phase["cpu_ms_per_order"] = cpu.per_unit(before, cpu.snapshot(stack), phase["orders"])
-            counted = await statements.per_database(stack.database_url)
-            phase["statements_per_order"] = round(sum(counted.values()) / phase["orders"], 2)
-            results["fixed_rate"].append(phase)
-            await wait_quiet(stack)
+    for rate, label, folder in (
+        (e2e["orders_per_second"] / 2, "half the capacity just measured", "half-rate"),
+        (100.0, hundred, "100-per-second"),
+    ):
+        async with fresh_stack(args, var / folder) as stack:
+            results["fixed_rate"].append(await measured_fixed_rate(stack, args, rate, label))
+
+
+async def measured_fixed_rate(
+    stack: Stack, args: argparse.Namespace, rate: float, label: str
+) -> dict[str, Any]:
+    """A fixed-rate phase with the CPU and statements it cost per order; then the consumers
+    catch up before the next phase."""
+    with console.status(f"fixed rate: {rate:.0f}/s for {args.rate_seconds}s ({label})"):
+        await statements.reset(stack.database_url)
+        before = cpu.snapshot(stack)
+        phase = await fixed_rate(stack, rate, args.rate_seconds, label)
+        # Per order at a steady rate, where fetches are small: the cost that is fixed per
+        # transaction or per poll shows here and not in the burst.
+        phase["cpu_ms_per_order"] = cpu.per_unit(before, cpu.snapshot(stack), phase["orders"])
+        counted = await statements.per_database(stack.database_url)
+        phase["statements_per_order"] = round(sum(counted.values()) / phase["orders"], 2)
+        await wait_quiet(stack)
+    return phase
 
 
 async def http_phases(stack: Stack, args: argparse.Namespace, results: dict[str, Any]) -> None:
