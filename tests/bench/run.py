@@ -398,6 +398,14 @@ async def fresh_stack(
         stack.stop()
 
 
+async def idle_cpu(stack: Stack, seconds: float) -> dict[str, float]:
+    """CPU milliseconds per second of each process with no work at all: the polling (consumer
+    fetches, jobs, the relay) that a steady rate pays beside its orders."""
+    before = cpu.snapshot(stack)
+    await asyncio.sleep(seconds)
+    return cpu.per_unit(before, cpu.snapshot(stack), round(seconds))
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     var = Path("var/bench") / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     generator = wrk.ensure()
@@ -411,6 +419,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "http": {},
     }
     async with fresh_stack(args, var / "limits") as stack:
+        with console.status("the system idle"):
+            results["idle_cpu_ms_per_second"] = await idle_cpu(stack, args.http_seconds)
         await limits(stack, args, results)
         if generator:
             await http_phases(stack, args, results)
@@ -557,6 +567,7 @@ def report(results: dict[str, Any]) -> None:
     table = Table(title=f"Entitle benchmark ({results['cores']} cores)")
     for column in ("measure", "value"):
         table.add_column(column)
+    table.add_row("idle CPU ms per second", json.dumps(results.get("idle_cpu_ms_per_second")))
     for section in ("limits", "end_to_end", "batching"):
         for name, value in results.get(section, {}).items():
             if name not in ("timeline", "latencies_ms"):
