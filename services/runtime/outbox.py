@@ -123,8 +123,7 @@ class OutboxRelay:
         self._max_attempts = max_attempts
         self._wake = asyncio.Event()
         self._published = asyncio.Condition()
-        self._last_published: set[int] = set()
-        # The rows of the last few batches: a wake-up naming one of them is already served.
+        # The rows of the last few batches: a waiter or a wake-up naming one is served.
         self._recently_published: collections.deque[set[int]] = collections.deque(maxlen=8)
         self._parked_counted_at = -1e9
 
@@ -182,8 +181,7 @@ class OutboxRelay:
             await conn.execute("delete from outbox where id = any($1::bigint[])", ids)
         metrics.OUTBOX_PUBLISHED.inc(len(ids))
         async with self._published:
-            self._last_published = set(ids)
-            self._recently_published.append(self._last_published)
+            self._recently_published.append(set(ids))
             self._published.notify_all()
         return len(ids)
 
@@ -288,7 +286,7 @@ class OutboxRelay:
             async with self._published:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._published.wait(), timeout=0.05)
-                if outbox_id in self._last_published:
+                if self._published_lately(outbox_id):
                     return True
             async with self._pool.acquire() as conn:
                 pending = await conn.fetchval("select 1 from outbox where id = $1", outbox_id)
@@ -300,8 +298,11 @@ class OutboxRelay:
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         """A commit inserted outbox rows (`payload`: the last one's id, when it is known)."""
         last = int(payload) if isinstance(payload, str) and payload.isdigit() else None
-        if last is None or not any(last in ids for ids in self._recently_published):
+        if last is None or not self._published_lately(last):
             self._wake.set()
+
+    def _published_lately(self, outbox_id: int) -> bool:
+        return any(outbox_id in ids for ids in self._recently_published)
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """LISTEN is only a wake-up signal; the poll interval is the fallback."""
