@@ -9,7 +9,9 @@ from entitle_events.topics import COMMERCE_ORDERS
 from services.runtime.service import ServiceDefinition
 from services.runtime.settings import load_settings
 
+from .entrypoints.dependencies import IngressDependencies
 from .entrypoints.http import REFUSAL_STATUS, router
+from .handlers.receive_order import deliveries
 from .settings import IngressSettings
 
 SETTINGS = IngressSettings
@@ -24,4 +26,5 @@ def build(settings: IngressSettings | None = None) -> ServiceDefinition:
         routers=[router],
         publishes=[COMMERCE_ORDERS],
         refusal_status=REFUSAL_STATUS,
+        dependencies=IngressDependencies(deliveries()),
     )

@@ -191,14 +191,18 @@ class EventConsumer:
     async def _lingered(
         self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]
     ) -> dict[TopicPartition, list[ConsumerRecord]]:
-        """The fetch, with what else arrives within the linger when it is not full."""
+        """The fetch, with what else arrives within the linger when it is not full. Records
+        are taken as they come until the linger ends: the client fetches a partition again
+        only once what it already holds of it is taken, so one look at the end would miss
+        whatever arrived after that partition's last fetch."""
         room = self._settings.consumer_batch_max - sum(len(rs) for rs in batch.values())
-        if room <= 0 or not self._settings.consumer_linger_ms:
-            return batch
-        await asyncio.sleep(self._settings.consumer_linger_ms / 1000)
-        more = await consumer.getmany(timeout_ms=0, max_records=room)
-        for tp, records in more.items():
-            batch.setdefault(tp, []).extend(records)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.consumer_linger_ms / 1000
+        while room > 0 and (remaining := deadline - loop.time()) > 0:
+            more = await consumer.getmany(timeout_ms=round(remaining * 1000), max_records=room)
+            for tp, records in more.items():
+                batch.setdefault(tp, []).extend(records)
+                room -= len(records)
         return batch
 
     async def _process(

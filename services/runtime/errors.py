@@ -40,7 +40,7 @@ class ApiError(Exception):
         self.extra = extra
 
 
-TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
+TRANSIENT_EXCEPTIONS: tuple[type[Exception], ...] = (
     TransientError,
     OSError,
     asyncio.TimeoutError,

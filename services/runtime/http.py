@@ -107,7 +107,7 @@ def create_app(definition: ServiceDefinition, clock: Clock | None = None) -> Fas
     for unstorable in (asyncpg.CharacterNotInRepertoireError, UnicodeEncodeError):
         app.add_exception_handler(unstorable, _unstorable_text)
     for transient in TRANSIENT_EXCEPTIONS:
-        app.add_exception_handler(transient, _unavailable)  # type: ignore[arg-type]
+        app.add_exception_handler(transient, _unavailable)
     app.add_middleware(_Observe)
     if definition.configure_app is not None:
         definition.configure_app(app)

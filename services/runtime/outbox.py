@@ -9,7 +9,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -122,9 +122,11 @@ class OutboxRelay:
         self._backoff_max = backoff_max
         self._max_attempts = max_attempts
         self._wake = asyncio.Event()
-        self._published = asyncio.Condition()
         # The rows of the last few batches: a waiter or a wake-up naming one is served.
         self._recently_published: collections.deque[set[int]] = collections.deque(maxlen=8)
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+        """Outbox id -> the requests waiting for it to reach the broker."""
+        self._checker: asyncio.Task[None] | None = None
         self._parked_counted_at = -1e9
 
     def wake(self) -> None:
@@ -175,14 +177,15 @@ class OutboxRelay:
             published, failed = await self._send(rows)
             if not published and failed and not await self._broker_answers(failed):
                 raise failed[0][1]  # the broker, not the rows: back off, count no attempt
+            ids = [row["id"] for row in published]
+            # The broker has them: their waiters are answered now, not after the delete's
+            # commit (a failed delete publishes them again, which consumers' inboxes absorb).
+            self._recently_published.append(set(ids))
+            self._answer(ids)
             if failed:
                 await self._record_failures(conn, failed)
-            ids = [row["id"] for row in published]
             await conn.execute("delete from outbox where id = any($1::bigint[])", ids)
         metrics.OUTBOX_PUBLISHED.inc(len(ids))
-        async with self._published:
-            self._recently_published.append(set(ids))
-            self._published.notify_all()
         return len(ids)
 
     async def _observe_backlog(self, conn: Connection, rows: Sequence[asyncpg.Record]) -> None:
@@ -279,21 +282,50 @@ class OutboxRelay:
 
     async def wait_published(self, outbox_id: int, timeout: float) -> bool:
         """Wait until the row has left the outbox (published by this or another copy)."""
+        if self._published_lately(outbox_id):
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(outbox_id, []).append(waiter)
         self.wake()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            async with self._published:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._published.wait(), timeout=0.05)
-                if self._published_lately(outbox_id):
-                    return True
-            async with self._pool.acquire() as conn:
-                pending = await conn.fetchval("select 1 from outbox where id = $1", outbox_id)
-            if not pending:
-                return True
-            if loop.time() >= deadline:
-                return False
+        if self._checker is None:
+            self._checker = asyncio.create_task(self._check_waiters(), name="outbox-waiters")
+        try:
+            await asyncio.wait_for(waiter, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiting = self._waiters.get(outbox_id, [])
+            if waiter in waiting:
+                waiting.remove(waiter)
+                if not waiting:
+                    del self._waiters[outbox_id]
+
+    def _answer(self, published: Iterable[int]) -> None:
+        for outbox_id in published:
+            for waiter in self._waiters.pop(outbox_id, ()):
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def _check_waiters(self) -> None:
+        """Rows another copy of the service published are not announced here: while
+        requests wait, one query every 50 ms finds which of their rows have left."""
+        try:
+            while self._waiters:
+                await asyncio.sleep(0.05)
+                waiting = list(self._waiters)
+                try:
+                    async with self._pool.acquire() as conn:
+                        rows = await conn.fetch(
+                            "select id from outbox where id = any($1::bigint[])", waiting
+                        )
+                except Exception as exc:  # the waiters time out if this keeps failing
+                    log.warning("checking the outbox for waiting requests failed (%s)", exc)
+                    continue
+                pending = {row["id"] for row in rows}
+                self._answer(i for i in waiting if i not in pending)
+        finally:
+            self._checker = None
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         """A commit inserted outbox rows (`payload`: the last one's id, when it is known)."""

@@ -109,6 +109,39 @@ async def test_the_relay_wakes_for_other_processes_commits_and_not_for_rows_it_p
         assert len(await read_all(infra.bootstrap, box.topic)) == 3
 
 
+async def test_a_request_waiting_for_its_row_is_answered_whichever_copy_publishes_it(
+    infra: Infra,
+) -> None:
+    """A waiter is answered when its own relay publishes the row, and also when another
+    copy of the service (another relay on the same outbox) does; a row nobody publishes
+    makes it wait out its timeout."""
+    async with outbox(infra, "waiters", partitions=1, producers=2) as box:
+        own, other = (
+            OutboxRelay(box.pool, p, dsn=box.dsn, poll_interval=300) for p in box.producers
+        )
+
+        async def staged() -> int:
+            async with box.pool.acquire() as conn, conn.transaction():
+                [outbox_id] = await stage(conn, [OutboxRecord(box.topic, *encode(order_event()))])
+            return int(outbox_id)
+
+        first = await staged()
+        waiting = asyncio.create_task(own.wait_published(first, 30))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        assert await own.publish_batch() == 1
+        assert await asyncio.wait_for(waiting, 1)
+
+        second = await staged()
+        waiting = asyncio.create_task(own.wait_published(second, 30))
+        await asyncio.sleep(0.2)
+        assert await other.publish_batch() == 1  # the own relay never runs
+        assert await asyncio.wait_for(waiting, 2)
+
+        never = await staged()
+        assert not await own.wait_published(never, 0.5)
+
+
 async def _runs_above(runs: Callable[[], int], count: int) -> bool:
     return runs() > count
 

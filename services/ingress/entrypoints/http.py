@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from entitle_events import Order
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel
 
 from services.runtime.errors import ApiError
-from services.runtime.http import RuntimeDep
+from services.runtime.http import RuntimeDep, dependencies_of
 
 from ..domain.order_body import InvalidOrder, parse_order
 from ..domain.webhook_signature import SignatureError, verify
-from ..handlers.receive_order import receive_order
+from ..handlers.receive_order import delivery, receive_order
 from ..settings import IngressSettings
+from .dependencies import IngressDependencies
 
 router = APIRouter(tags=["orders"])
 
@@ -52,6 +53,7 @@ class ErrorResponse(BaseModel):
 async def post_order(
     request: Request,
     runtime: RuntimeDep,
+    dependencies: Annotated[IngressDependencies, Depends(dependencies_of(IngressDependencies))],
     traceparent: Annotated[str | None, Header()] = None,
 ) -> OrderAccepted:
     settings = runtime.settings
@@ -76,10 +78,9 @@ async def post_order(
         raise ApiError(422, "INVALID_ORDER", exc.detail, errors=exc.errors) from exc
     accepted = await receive_order(
         runtime,
+        dependencies.deliveries,
         runtime.relay.wait_published,
-        webhook_id=webhook_id,
-        order=order,
-        traceparent=traceparent,
+        delivery(webhook_id, order, traceparent),
         publish_timeout=settings.publish_timeout_seconds,
     )
     return OrderAccepted(
