@@ -14,11 +14,13 @@ from entitle_events.topics import LICENSING_LICENSES, LICENSING_RELEASES
 from services.policy.catalog import load_catalog
 from services.runtime.consumer import Subscriptions
 from services.runtime.context import Context
+from services.runtime.grouped import Grouped
 from services.runtime.replay import Projection
 from services.runtime.scheduler import Job
 from services.runtime.service import ServiceDefinition
 from services.runtime.settings import SettingsError, load_settings
 
+from .adapters import licenses
 from .domain.keys import KeyRing
 from .entrypoints.dependencies import LicensingDependencies
 from .entrypoints.http import FAST_ROUTES, REFUSAL_STATUS, router
@@ -61,7 +63,10 @@ def build(settings: LicensingSettings | None = None) -> ServiceDefinition:
         publishes=[LICENSING_LICENSES, LICENSING_RELEASES],
         jobs=lambda runtime: [Job("expire-licenses", lambda: expire_due(runtime), interval=5)],
         dependencies=LicensingDependencies(
-            catalog, keys, timedelta(days=settings.license_file_ttl_days)
+            catalog,
+            keys,
+            timedelta(days=settings.license_file_ttl_days),
+            Grouped(licenses.validation_facts_of),
         ),
         fast_routes=FAST_ROUTES,
         refusal_status=REFUSAL_STATUS,

@@ -1,5 +1,5 @@
 """Tables of ingress: accepted orders and webhook receipts. Each function takes a whole
-group of deliveries (services/runtime/group_commit.py) and costs one statement."""
+group of deliveries (services/runtime/grouped.py) and costs one statement."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Accept verified orders: store each once, put `order.placed` in the outbox, wait for Kafka.
 
-Deliveries that arrive together are stored together (services/runtime/group_commit.py): one
+Deliveries that arrive together are stored together (services/runtime/grouped.py): one
 transaction and a constant number of statements for the whole group, with each delivery's
 outcome exactly what it would be had the group's deliveries arrived one after another."""
 
@@ -16,7 +16,7 @@ from entitle_events import Order, OrderPlaced
 from services.runtime import tracing
 from services.runtime.context import Context, Transactions
 from services.runtime.errors import Refused
-from services.runtime.group_commit import GroupCommit
+from services.runtime.grouped import Grouped
 
 from ..adapters import orders
 from ..adapters.orders import StoredOrder
@@ -49,12 +49,12 @@ class Stored:
 WaitPublished = Callable[[int, float], Awaitable[bool]]
 """Wait up to a timeout for an outbox row to reach the broker; False when it has not yet."""
 
-Deliveries = GroupCommit[Transactions, Delivery, Stored]
+Deliveries = Grouped[Transactions, Delivery, Stored]
 
 
 def deliveries() -> Deliveries:
     """The group commit of one service process's deliveries."""
-    return GroupCommit(store_deliveries)
+    return Grouped(store_deliveries)
 
 
 def delivery(webhook_id: str, order: Order, traceparent: str | None) -> Delivery:

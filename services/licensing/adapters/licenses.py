@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -172,41 +172,60 @@ async def remove_activation(conn: Connection, license_id: UUID, fingerprint: str
     return bool(deleted)
 
 
+class Lookup(NamedTuple):
+    """One validation's question: a key, and the machine and version it asks about."""
+
+    key: str
+    fingerprint: str | None
+    version: tuple[int, int, int] | None
+
+
 async def validation_facts(
     db: Reader, key: str, fingerprint: str | None, version: tuple[int, int, int] | None
 ) -> ValidationRecord | None:
-    """Everything validation needs in one read-only round trip.
+    [found] = await validation_facts_of(db, [Lookup(key, fingerprint, version)])
+    return found
+
+
+async def validation_facts_of(
+    db: Reader, lookups: Sequence[Lookup]
+) -> list[ValidationRecord | None]:
+    """Everything each validation needs, for many at once, in one read-only round trip.
 
     An add-on license is entitled as its base license is: versions, release dates and
     coverage come from the base (`e`), seats from the add-on itself (`l`), and its status is
     the add-on's unless the base's is worse.
     """
-    row = await db.fetchrow(
+    rows = await db.fetch(
         # An add-on is no more usable than its base: a revoked base revokes the add-on too.
-        "select l.license_id,"
+        "select q.i, l.license_id,"
         " case when l.status = 'active' then e.status else l.status end as status,"
         " l.expires_at, l.max_activations, e.major_version,"
         " e.purchased_at, l.product, e.maintenance_plan,"
         " (select count(*) from activations a where a.license_id = l.license_id) as activations,"
         " exists (select 1 from activations a where a.license_id = l.license_id"
-        "         and a.fingerprint = $2) as fingerprint_activated,"
+        "         and a.fingerprint = q.fingerprint) as fingerprint_activated,"
         " coalesce(c.perpetual, false) as perpetual,"
         " coalesce((select array_agg(array[p.starts_at, p.ends_at]) from coverage_periods p"
         "           where p.license_id = e.license_id), '{}') as periods,"
         " (select r.released_at from releases r where r.product = e.product"
-        "  and r.major = $3 and r.minor = $4 and r.patch = $5) as release_date"
-        " from licenses l"
+        "  and r.major = q.major and r.minor = q.minor and r.patch = q.patch) as release_date"
+        " from unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[])"
+        "  with ordinality as q(key, fingerprint, major, minor, patch, i)"
+        " join licenses l on l.license_key = q.key"
         " join licenses e on e.license_id = coalesce(l.base_license_id, l.license_id)"
-        " left join coverage c on c.license_id = e.license_id"
-        " where l.license_key = $1",
-        key,
-        fingerprint,
-        *(version or (None, None, None)),
+        " left join coverage c on c.license_id = e.license_id",
+        [q.key for q in lookups],
+        [q.fingerprint for q in lookups],
+        *([q.version[part] if q.version else None for q in lookups] for part in range(3)),
     )
-    if row is None:
-        return None
-    # The select's columns are the record's fields, in order.
-    return ValidationRecord._make((*row[:11], tuple((p[0], p[1]) for p in row[11]), row[12]))
+    found: list[ValidationRecord | None] = [None] * len(lookups)
+    for row in rows:
+        # The select's columns after the position are the record's fields, in order.
+        found[row[0] - 1] = ValidationRecord._make(
+            (*row[1:12], tuple((p[0], p[1]) for p in row[12]), row[13])
+        )
+    return found
 
 
 async def set_major(conn: Connection, license_id: UUID, major_version: int) -> None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from services.policy.catalog import Catalog
 
 from ..domain.keys import KeyRing
+from ..handlers.validation import ValidationReads
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,3 +17,5 @@ class LicensingDependencies:
     keys: KeyRing
     license_file_valid_for: timedelta
     """How long a signed license file is valid offline."""
+    validation_reads: ValidationReads
+    """Concurrent validations read their keys' facts in one query."""

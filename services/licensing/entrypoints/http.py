@@ -178,8 +178,9 @@ async def validate_license(body: ValidationRequest, runtime: RuntimeDep) -> Vali
 async def answer_validation(runtime: Runtime, body: ValidationRequest) -> ValidationResult:
     """Also served as a fast route (services/runtime/fast_routes.py): read-only."""
     dependencies = cast(LicensingDependencies, runtime.definition.dependencies)
+    reads = dependencies.validation_reads
     checked = await validation.check_key(
-        runtime.pool,
+        lambda lookup: reads.submit(runtime.pool, lookup),
         runtime.clock,
         dependencies.keys,
         dependencies.catalog,

@@ -3,15 +3,16 @@ service (also served as a fast route)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
 from entitle_events.versions import Version
 
 from services.policy.catalog import Catalog
 from services.runtime.clock import Clock
+from services.runtime.grouped import Grouped
 
-from ..adapters import licenses
-from ..adapters.licenses import Reader
+from ..adapters.licenses import Lookup, Reader
 from ..domain.keys import InvalidKey, KeyRing
 from ..domain.records import ValidationRecord
 from ..domain.validation import (
@@ -32,8 +33,15 @@ class Checked(NamedTuple):
     """What was read of the key's license; None when none was."""
 
 
+ValidationReads = Grouped[Reader, Lookup, ValidationRecord | None]
+"""Concurrent validations' reads, one query for all of them."""
+
+Facts = Callable[[Lookup], Awaitable[ValidationRecord | None]]
+"""Reads what validation needs of a key (grouped with concurrent validations' reads)."""
+
+
 async def check_key(
-    db: Reader,
+    facts: Facts,
     clock: Clock,
     keys: KeyRing,
     catalog: Catalog,
@@ -59,7 +67,7 @@ async def check_key(
             parsed = (v.major, v.minor, v.patch)
         except ValueError:
             parsed = None
-    record = await licenses.validation_facts(db, key, fingerprint, parsed)
+    record = await facts(Lookup(key, fingerprint, parsed))
     verdict = validate(
         None if record is None else _facts(catalog, record),
         now=clock.now(),

@@ -255,3 +255,27 @@ async def test_the_fast_validation_route_answers_as_the_documented_route(
         )
         assert answer.status_code == 422
         assert answer.json()["code"] == "VALIDATION_ERROR"
+
+
+async def test_validations_at_once_each_get_the_answer_they_get_alone(
+    licensing: Licensing,
+) -> None:
+    # Concurrent validations share one query (services/runtime/grouped.py): each must still
+    # be answered about its own key, machine and version.
+    _, [server] = await licensing.order(sku="BP-SRV")  # one seat
+    _, [site] = await licensing.order(sku="BP-SITE")
+    one_seat, other = server["license_key"], site["license_key"]
+    activated = await licensing.client.post(f"/licenses/{one_seat}/activations", json=machine(1))
+    assert activated.status_code == 201
+    questions = [
+        {"key": one_seat, "fingerprint": "fp-1"},
+        {"key": one_seat, "fingerprint": "fp-2"},
+        {"key": other},
+        {"key": other, "version": "99.0.0"},
+        {"key": one_seat, "version": "5.1.0", "fingerprint": "fp-1"},
+        {"key": "not-a-key"},
+    ] * 4
+    alone = [await validate(licensing, **question) for question in questions]
+    together = await asyncio.gather(*(validate(licensing, **question) for question in questions))
+    assert list(together) == alone
+    assert len({str(answer["code"]) for answer in alone}) >= 4

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from services.runtime.errors import Refused
-from services.runtime.group_commit import GroupCommit
+from services.runtime.grouped import Grouped
 
 
 class Store:
@@ -34,7 +34,7 @@ class Store:
 
 async def test_commands_arriving_during_a_transaction_share_the_next_one() -> None:
     store = Store()
-    group = GroupCommit(store.apply)
+    group = Grouped(store.apply)
     first = asyncio.create_task(group.submit("db", 1))
     await asyncio.sleep(0)
     later = [asyncio.create_task(group.submit("db", n)) for n in (2, 3, 4)]
@@ -47,7 +47,7 @@ async def test_commands_arriving_during_a_transaction_share_the_next_one() -> No
 async def test_a_group_is_at_most_max_batch_commands() -> None:
     store = Store()
     store.release.set()
-    group = GroupCommit(store.apply, max_batch=2)
+    group = Grouped(store.apply, max_batch=2)
     assert await asyncio.gather(*(group.submit("db", n) for n in range(5))) == [
         0,
         10,
@@ -61,7 +61,7 @@ async def test_a_group_is_at_most_max_batch_commands() -> None:
 async def test_a_refusal_is_its_commands_alone() -> None:
     store = Store()
     store.release.set()
-    group = GroupCommit(store.apply)
+    group = Grouped(store.apply)
     outcomes = await asyncio.gather(
         *(group.submit("db", n) for n in (1, -2, 3)), return_exceptions=True
     )
@@ -73,7 +73,7 @@ async def test_a_refusal_is_its_commands_alone() -> None:
 async def test_a_command_that_breaks_the_transaction_fails_alone_and_the_rest_are_applied() -> None:
     store = Store()
     store.release.set()
-    group = GroupCommit(store.apply)
+    group = Grouped(store.apply)
     outcomes = await asyncio.gather(
         *(group.submit("db", n) for n in (1, 13, 3)), return_exceptions=True
     )
@@ -86,7 +86,7 @@ async def test_a_transient_failure_fails_the_whole_group_without_retrying_each()
     store = Store()
     store.release.set()
     store.failure = ConnectionResetError("the database went away")
-    group = GroupCommit(store.apply)
+    group = Grouped(store.apply)
     outcomes = await asyncio.gather(
         *(group.submit("db", n) for n in (1, 2)), return_exceptions=True
     )
@@ -96,7 +96,7 @@ async def test_a_transient_failure_fails_the_whole_group_without_retrying_each()
 
 async def test_a_cancelled_request_does_not_stop_its_group() -> None:
     store = Store()
-    group = GroupCommit(store.apply)
+    group = Grouped(store.apply)
     gone = asyncio.create_task(group.submit("db", 1))
     kept = asyncio.create_task(group.submit("db", 2))
     await asyncio.sleep(0)

@@ -1,10 +1,12 @@
-"""Group commit: commands that arrive while one transaction is running wait for the next and
-share it. A burst of N requests then costs a few transactions of a constant number of
-statements each, instead of N transactions of several statements; a lone command is applied
-at once (nothing waits for company, so there is no added latency when idle).
+"""Grouped requests: what concurrent requests ask of the database while one round trip is
+running waits for the next and shares it. Writes share one transaction (a group commit:
+ingress's webhook deliveries), reads one query (licensing's validation lookups, as a
+DataLoader does). A burst of N requests then costs a few round trips of a constant number of
+statements each, instead of N; a lone request goes at once (nothing waits for company, so
+there is no added latency when idle).
 
 Written here rather than taken from a library: what it groups is the service's own
-set-based handler, and what must not happen is one command's failure failing the others."""
+set-based handler, and what must not happen is one request's failure failing the others."""
 
 from __future__ import annotations
 
@@ -19,11 +21,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 Apply = Callable[[D, Sequence[T]], Awaitable[Sequence[R | Exception]]]
-"""Applies commands in one transaction; returns each one's outcome in order (an exception
-for a command refused on its own, without failing the others)."""
+"""Applies requests in one round trip; returns each one's outcome in order (an exception
+for a request refused on its own, without failing the others)."""
 
 
-class GroupCommit(Generic[D, T, R]):
+class Grouped(Generic[D, T, R]):
     def __init__(self, apply: Apply[D, T, R], *, max_batch: int = 256) -> None:
         self._apply = apply
         self._max_batch = max_batch
@@ -31,12 +33,12 @@ class GroupCommit(Generic[D, T, R]):
         self._running: asyncio.Task[None] | None = None
 
     async def submit(self, db: D, command: T) -> R:
-        """Apply `command` in the next transaction, with whatever else is waiting for it.
-        Every command of one group commit must come with the same `db`."""
+        """Apply `command` in the next round trip, with whatever else is waiting for it.
+        Every request to one `Grouped` must come with the same `db`."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((command, future))
         if self._running is None:
-            self._running = asyncio.create_task(self._run(db), name="group-commit")
+            self._running = asyncio.create_task(self._run(db), name="grouped")
         return await future
 
     async def _run(self, db: D) -> None:
