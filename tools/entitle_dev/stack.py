@@ -92,6 +92,9 @@ class StackConfig:
     stack's PostgreSQL: a restart keeps topics, records, offsets and dead letters), `memory`
     (a throwaway stack), or `auto`: PostgreSQL where the Tansu build has the engine."""
     start_mail_capture: bool = True
+    movable_clock: bool = True
+    """Services add the offset in `clock_file` to the wall clock, so tests can move time;
+    off for the benchmark (the file is looked at on every reading of the clock)."""
     extra_env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """Settings of one service only, e.g. more HTTP workers for licensing."""
@@ -282,7 +285,11 @@ class Stack:
             "ENTITLE_SIGNING_KEY": self.secrets.signing_key,
             "ENTITLE_SMTP_HOST": "127.0.0.1",
             "ENTITLE_SMTP_PORT": str(self.config.smtp_port),
-            "ENTITLE_CLOCK_OFFSET_FILE": str(self.clock_file),
+            **(
+                {"ENTITLE_CLOCK_OFFSET_FILE": str(self.clock_file)}
+                if self.config.movable_clock
+                else {}
+            ),
             "ENTITLE_UNSUBSCRIBE_SECRET": self.secrets.unsubscribe_secret,
             # Every link in every email opens a page of this stack's portal.
             "ENTITLE_PORTAL_URL": self.url("portal"),
