@@ -10,7 +10,7 @@ from services.runtime.service import ServiceDefinition
 from services.runtime.settings import load_settings
 
 from .entrypoints.dependencies import IngressDependencies
-from .entrypoints.http import REFUSAL_STATUS, router
+from .entrypoints.http import FAST_ROUTES, REFUSAL_STATUS, router
 from .handlers.receive_order import deliveries
 from .settings import IngressSettings
 
@@ -25,6 +25,7 @@ def build(settings: IngressSettings | None = None) -> ServiceDefinition:
         description="Receives the shop's signed order webhooks and publishes them to Kafka.",
         routers=[router],
         publishes=[COMMERCE_ORDERS],
+        fast_routes=FAST_ROUTES,
         refusal_status=REFUSAL_STATUS,
         dependencies=IngressDependencies(deliveries()),
     )

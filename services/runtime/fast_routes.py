@@ -1,36 +1,46 @@
-"""Fast routes: the hottest read-only JSON endpoints (license validation) answered straight
-from ASGI, without FastAPI's per-request machinery (routing, dependency injection, response
-re-validation, five middleware layers), which cost more than the answer itself.
+"""Fast routes: the hottest JSON endpoints (license validation, the order webhook) answered
+straight from ASGI, without FastAPI's per-request machinery (routing, dependency injection,
+response re-validation, five middleware layers), which cost more than the answer itself.
 
 The same route stays declared on the FastAPI router: it documents the endpoint, and it
 answers whenever the fast path declines (a body that does not parse, a content type that is
-not JSON, any error), so errors keep the API's stable codes and shapes. A fast route must
-therefore be safe to run twice: read-only.
+not JSON, any error but a refusal), so errors keep the API's stable codes and shapes. A fast
+route must therefore be safe to run twice: read-only, or idempotent (the webhook, by its
+`webhook-id`). A refusal is answered by the fast path itself, as the application would
+answer it: running the request again would only repeat what led to it.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics, tracing
+from .errors import Refused
 
 if TYPE_CHECKING:
     from .service import Runtime
 
 
 @dataclass(frozen=True)
+class FastRequest:
+    body: bytes
+    headers: Headers
+
+
+@dataclass(frozen=True)
 class FastRoute:
     method: str
     path: str
-    request: type[BaseModel]
-    answer: Callable[[Runtime, Any], Awaitable[BaseModel]]
+    answer: Callable[[Runtime, FastRequest], Awaitable[BaseModel]]
+    status: int = 200
 
 
 class FastRoutes:
@@ -55,29 +65,37 @@ class FastRoutes:
             body += message.get("body", b"")
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
+        request = FastRequest(body, Headers(scope=scope))
         try:
-            with tracing.span(
-                f"{route.method} {route.path}",
-                kind=SpanKind.SERVER,
-                traceparent=_header(scope, b"traceparent"),
-            ):
-                answer = await route.answer(self.runtime, route.request.model_validate_json(body))
+            with tracing.server_span(route.method, route.path, _header(scope, b"traceparent")):
+                answer = await route.answer(self.runtime, request)
+        except Refused as refusal:
+            status = self.runtime.definition.refusal_status.get(refusal.code, 409)
+            refused = {"code": refusal.code, "detail": refusal.detail}
+            await _respond(send, status, json.dumps(refused).encode())
+            metrics.observe_request(route.method, route.path, status, time.perf_counter() - started)
+            return
         except Exception:
             await self.app(scope, _replay(received, receive), send)
             return
-        payload = answer.model_dump_json().encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
+        await _respond(send, route.status, answer.model_dump_json().encode())
+        metrics.observe_request(
+            route.method, route.path, route.status, time.perf_counter() - started
         )
-        await send({"type": "http.response.body", "body": payload})
-        metrics.observe_request(route.method, route.path, 200, time.perf_counter() - started)
+
+
+async def _respond(send: Send, status: int, payload: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

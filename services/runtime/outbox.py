@@ -290,7 +290,8 @@ class OutboxRelay:
         if self._checker is None:
             self._checker = asyncio.create_task(self._check_waiters(), name="outbox-waiters")
         try:
-            await asyncio.wait_for(waiter, timeout)
+            async with asyncio.timeout(timeout):  # unlike wait_for, no task per request
+                await waiter
             return True
         except TimeoutError:
             return False

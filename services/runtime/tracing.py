@@ -78,6 +78,21 @@ def span(
         yield current
 
 
+@contextmanager
+def server_span(method: str, route: str, traceparent: str | None) -> Iterator[Span]:
+    """The span of an HTTP request answered outside FastAPI's routing (a fast route): the
+    one FastAPI's telemetry opened around the application, named for the route as its
+    routing would have named it, or else a span of its own."""
+    current = trace.get_current_span()
+    if current.is_recording():
+        current.update_name(f"{method} {route}")
+        current.set_attribute("http.route", route)
+        yield current
+        return
+    with span(f"{method} {route}", kind=SpanKind.SERVER, traceparent=traceparent) as own:
+        yield own
+
+
 def current_traceparent() -> str | None:
     """The W3C `traceparent` of the span being recorded now, for the events it causes; None
     when no span is recorded (the caller then keeps the context it has)."""

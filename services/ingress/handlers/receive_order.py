@@ -7,7 +7,7 @@ outcome exactly what it would be had the group's deliveries arrived one after an
 from __future__ import annotations
 
 import hashlib
-import secrets
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -63,7 +63,8 @@ def delivery(webhook_id: str, order: Order, traceparent: str | None) -> Delivery
     traceparent = (
         tracing.current_traceparent()
         or traceparent
-        or f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+        # Trace ids must be unique, not secret: OpenTelemetry's own generator draws them so.
+        or f"00-{random.getrandbits(128):032x}-{random.getrandbits(64):016x}-01"
     )
     digest = hashlib.sha256(order.model_dump_json().encode()).hexdigest()
     return Delivery(webhook_id, order, digest, traceparent)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from services.runtime.auth import Principal
 from services.runtime.context import Context
 from services.runtime.errors import ApiError
-from services.runtime.fast_routes import FastRoute
+from services.runtime.fast_routes import FastRequest, FastRoute
 from services.runtime.http import MAX_OFFSET, RuntimeDep, dependencies_of, errors, require
 from services.runtime.service import Runtime
 
@@ -510,4 +510,9 @@ REFUSAL_STATUS = {
     "VERSION_INVALID": 422,
 }
 
-FAST_ROUTES = [FastRoute("POST", "/licenses/validate", ValidationRequest, answer_validation)]
+
+async def fast_validation(runtime: Runtime, request: FastRequest) -> ValidationResult:
+    return await answer_validation(runtime, ValidationRequest.model_validate_json(request.body))
+
+
+FAST_ROUTES = [FastRoute("POST", "/licenses/validate", fast_validation)]
